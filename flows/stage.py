@@ -163,7 +163,7 @@ def _stage_rows(
 def _with_employee_keys(
     records: pd.DataFrame, clean: pd.DataFrame, ref: Reference
 ) -> pd.DataFrame:
-    """Quarantined roster rows keep the pseudonymous key, never the raw id, where it was well formed."""
+    """Quarantined roster rows keep the pseudonymous key (never the raw id) if well formed."""
     ids = clean.set_index("row_number")["employee_id"]
     keyed = records.copy()
     candidates = ids.reindex(keyed["row_number"].to_numpy())
