@@ -93,17 +93,14 @@ class Rule:
 
 @dataclass
 class Outcome:
-    """What validation found in one file."""
+    """What validation found in a chunk of files of one source."""
 
-    file_errors: list[str] = field(default_factory=list)
-    # one row per (row index within the file, rule): index, rule, detail
+    # file number (``_file_no``) -> reasons the whole file is rejected
+    file_errors: dict[int, list[str]] = field(default_factory=dict)
+    # one row per (chunk row position, rule): index, rule, detail
     row_failures: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["index", "rule", "detail"])
     )
-
-    @property
-    def rejected(self) -> bool:
-        return bool(self.file_errors)
 
 
 @cache
@@ -117,6 +114,7 @@ def personal_columns(name: str) -> list[str]:
     return list(load_suite(name)["meta"].get("personal_columns", []))
 
 
+@cache
 def required_columns(name: str) -> list[str]:
     return [r.kwargs["column"] for r in bind_rules(name, {}) if r.type == "expect_column_to_exist"]
 
@@ -151,59 +149,51 @@ def _bind(value: Any, params: dict[str, Any]) -> Any:
 def missing_columns(name: str, frame: pd.DataFrame) -> list[str]:
     """File-level errors for required columns the file lacks (each rejects the file)."""
     return [
-        f"required column '{r.kwargs['column']}' is missing ({r.rule})"
-        for r in bind_rules(name, {})
-        if r.type == "expect_column_to_exist" and r.kwargs["column"] not in frame
+        f"required column '{column}' is missing (expect_column_to_exist)"
+        for column in required_columns(name)
+        if column not in frame
     ]
 
 
-def validate_files(
-    name: str, frames: list[pd.DataFrame], params: dict[str, Any], engine: str = "gx"
-) -> list[Outcome]:
-    """Validate several files of one source in one pass; an Outcome per file, in order.
+def validate_chunk(
+    name: str, chunk: pd.DataFrame, params: dict[str, Any], engine: str = "gx"
+) -> Outcome:
+    """Validate a chunk of files of one source in one pass.
 
-    Each frame holds trimmed strings (personal columns dropped, required columns present)
-    plus the binding columns.
+    The chunk holds trimmed strings (personal columns dropped, required columns present)
+    plus the binding columns; ``_file_no`` tells its files apart.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; use one of {ENGINES}")
-    leaked = {c for f in frames for c in f.columns} & set(personal_columns(name))
+    leaked = set(chunk.columns) & set(personal_columns(name))
     if leaked:
         raise ValueError(f"personal columns must be dropped before validation: {sorted(leaked)}")
     rules = [r for r in bind_rules(name, params) if r.type != "expect_column_to_exist"]
-    chunk = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    chunk = chunk.reset_index(drop=True)
     failed = _run_gx(chunk, rules) if engine == "gx" else _run_vectorised(chunk, rules)
-    offsets = np.cumsum([0] + [len(f) for f in frames])
-    return [
-        _judge(
-            frames[n],
-            rules,
-            {
-                p: idx[(idx >= offsets[n]) & (idx < offsets[n + 1])] - offsets[n]
-                for p, idx in failed.items()
-            },
-        )
-        for n in range(len(frames))
-    ]
+    return _judge(chunk, rules, failed)
 
 
-def _judge(frame: pd.DataFrame, rules: list[Rule], failed: dict[int, np.ndarray]) -> Outcome:
+def _judge(chunk: pd.DataFrame, rules: list[Rule], failed: dict[int, np.ndarray]) -> Outcome:
     outcome = Outcome()
     parts: list[pd.DataFrame] = []
+    file_no = chunk["_file_no"].to_numpy()
     for position, rule in enumerate(rules):
         indexes = failed.get(position)
         if indexes is None or not len(indexes):
             continue
         if rule.level == "file_when_all_rows_fail":
-            checked = int(frame[rule.column].notna().sum())
-            if len(indexes) >= checked:
-                outcome.file_errors.append(
-                    f"rule {rule.rule} failed on every row of column '{rule.column}'"
-                )
+            indexes = _reject_mislabelled(chunk, rule, indexes, outcome)
+            if not len(indexes):
                 continue
         parts.append(
             pd.DataFrame(
-                {"index": indexes, "rule": rule.rule, "detail": describe(rule, frame, indexes)}
+                {
+                    "index": indexes,
+                    "rule": rule.rule,
+                    "detail": describe(rule, chunk, indexes),
+                    "_file_no": file_no[indexes],
+                }
             )
         )
     if parts:
@@ -211,22 +201,29 @@ def _judge(frame: pd.DataFrame, rules: list[Rule], failed: dict[int, np.ndarray]
     return outcome
 
 
-def describe(rule: Rule, frame: pd.DataFrame, indexes: np.ndarray) -> list[str]:
+def _reject_mislabelled(
+    chunk: pd.DataFrame, rule: Rule, indexes: np.ndarray, outcome: Outcome
+) -> np.ndarray:
+    """Reject the files where the rule failed on every checked row; keep the rest's failures."""
+    file_no = chunk["_file_no"].to_numpy()
+    failing = pd.Series(file_no[indexes]).value_counts()
+    checked = chunk.loc[chunk[rule.column].notna(), "_file_no"].value_counts()
+    whole = [int(f) for f, n in failing.items() if n >= checked.get(f, 0)]
+    for f in whole:
+        outcome.file_errors.setdefault(f, []).append(
+            f"rule {rule.rule} failed on every row of column '{rule.column}'"
+        )
+    return indexes[~np.isin(file_no[indexes], whole)]
+
+
+def describe(rule: Rule, chunk: pd.DataFrame, indexes: np.ndarray) -> pd.Series:
     """Quarantine details: the rule and its columns, with a value only where safe to echo."""
-    head = f"{rule.type} on {', '.join(rule.columns)}"
-    shown = [c for c in rule.columns if c in ECHOABLE_COLUMNS]
-    if not shown:
-        return [head] * len(indexes)
-    details = []
-    for i in indexes:
-        values = []
-        for column in shown:
-            value = frame[column].iat[int(i)]
-            values.append(
-                f"{column}=" + ("empty" if pd.isna(value) else repr(str(value)[:MAX_ECHO]))
-            )
-        details.append("; ".join([head, *values]))
-    return details
+    detail = pd.Series(f"{rule.type} on {', '.join(rule.columns)}", index=range(len(indexes)))
+    for column in (c for c in rule.columns if c in ECHOABLE_COLUMNS):
+        values = chunk[column].iloc[indexes].reset_index(drop=True)
+        shown = ("'" + values.str.slice(0, MAX_ECHO) + "'").fillna("empty")
+        detail = detail + f"; {column}=" + shown
+    return detail.astype("string")
 
 
 # --- the vectorised engine ---------------------------------------------------------------

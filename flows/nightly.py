@@ -8,8 +8,10 @@ run ends failed so the scheduler alerts.
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from flows.landing import (
     read_extract,
     read_job_catalog,
 )
-from flows.stage import Prepared, Reference, StagedFile, prepare_file, stage_files
+from flows.stage import FILE_NO, FileResult, Prepared, Reference, prepare_file, stage_chunk
 from flows.summary import RunRejectedFiles, RunSummary
 from rxstaff import settings
 from transforms.catalog import stage_catalog
@@ -55,6 +57,8 @@ class RunContext:
     reference: Reference
     summary: RunSummary
     validation: str = "auto"
+    started_at: datetime = field(default_factory=batches.now)
+    batch_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -98,126 +102,140 @@ def _engine(choice: str, files: list[LandingFile]) -> str:
 
 
 class _SourceLoader:
-    """Gathers a source's files into validation chunks and writes each file's batch."""
+    """Gathers a source's files into validation chunks and writes their batches.
+
+    Per chunk: one validation, one bulk insert per staging table, one insert of the
+    chunk's ``etl_batch`` rows, one progress line.
+    """
 
     def __init__(
         self, conn: sa.Connection, source: str, ctx: RunContext, engine: str, total: int
     ) -> None:
         self.conn, self.source, self.ctx, self.engine, self.total = conn, source, ctx, engine, total
         self.newest = batches.newest_file_date(conn, source)
-        self.pending: list[tuple[Prepared, batches.KnownFile | None]] = []
+        self.pending: list[Prepared] = []
+        self.priors: list[batches.KnownFile | None] = []
+        self.records: list[dict] = []
         self.pending_rows = 0
         self.done = 0
         self.loaded = 0
 
     def add(self, file: LandingFile, prior: batches.KnownFile | None) -> None:
-        started = batches.now()
         try:
             raw = read_extract(file.path)
         except UNREADABLE as error:
             problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
-            self.write(StagedFile(file, file_errors=[problem]), prior, started)
+            self._record(FileResult(file, file_errors=[problem]), prior)
             return
         prepared = prepare_file(file, raw, len(self.pending))
-        if isinstance(prepared, StagedFile):
-            self.write(prepared, prior, started)
+        if isinstance(prepared, FileResult):
+            self._record(prepared, prior)
             return
-        self.pending.append((prepared, prior))
+        self.pending.append(prepared)
+        self.priors.append(prior)
         self.pending_rows += len(prepared.frame)
         if self.pending_rows >= CHUNK_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        if not self.pending:
-            return
-        started = batches.now()
-        staged = stage_files([p for p, _ in self.pending], self.ctx.reference, self.engine)
-        for one, (_, prior) in zip(staged, self.pending, strict=True):
-            self.write(one, prior, started)
-        self.pending, self.pending_rows = [], 0
-
-    def write(self, staged: StagedFile, prior: batches.KnownFile | None, started: datetime) -> None:
-        self.done += 1
-        progress = f"{self.source} {self.done}/{self.total} {staged.file.file_name}"
-        self.loaded += _write_batch(
-            self.conn, staged, prior, self.newest, self.ctx, progress, started, self.engine
+        """Validate and stage the pending chunk, then write it."""
+        batch_of: dict[int, int] = {}
+        if self.pending:
+            staged = stage_chunk(self.pending, self.ctx.reference, self.engine)
+            for number, (result, prior) in enumerate(zip(staged.files, self.priors, strict=True)):
+                batch_id = self._record(result, prior)
+                if not result.file_errors:
+                    batch_of[number] = batch_id
+            for table, frame in [*staged.tables.items(), ("etl_quarantine", staged.quarantine)]:
+                bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
+        if self.records:
+            bulk_insert(self.conn, "etl_batch", pd.DataFrame(self.records))
+        tally = self.ctx.summary.source(self.source)
+        get_run_logger().info(
+            f"{self.source}: {self.done}/{self.total} files, {tally.rows_loaded:,} rows loaded, "
+            f"{tally.rows_quarantined:,} quarantined, {tally.files_rejected} file(s) rejected"
         )
+        self.pending, self.priors, self.records, self.pending_rows = [], [], [], 0
+
+    def _record(self, result: FileResult, prior: batches.KnownFile | None) -> int:
+        self.done += 1
+        batch_id = next(self.ctx.batch_ids)
+        self.records.append(
+            _batch_record(self.conn, result, prior, batch_id, self.newest, self.ctx, self.engine)
+        )
+        self.loaded += not result.file_errors
+        return batch_id
 
 
-def _write_batch(
+def _with_batch_ids(frame: pd.DataFrame, batch_of: dict[int, int]) -> pd.DataFrame:
+    """Swap each row's position-in-chunk file number for its file's batch_id."""
+    batch_ids = frame[FILE_NO].map(batch_of)
+    return frame.drop(columns=[FILE_NO]).assign(batch_id=batch_ids)[batch_ids.notna().to_numpy()]
+
+
+def _batch_record(
     conn: sa.Connection,
-    staged: StagedFile,
+    result: FileResult,
     prior: batches.KnownFile | None,
+    batch_id: int,
     newest: date | None,
     ctx: RunContext,
-    progress: str,
-    started: datetime,
     engine: str,
-) -> int:
-    """Record one file's batch: rejected, or loaded (replacing an earlier version)."""
+) -> dict:
+    """One file's ``etl_batch`` row: rejected, or loaded (superseding an earlier version)."""
     logger = get_run_logger()
-    file = staged.file
-    batch_id = batches.next_batch_id(conn)
+    file = result.file
     tally = ctx.summary.source(file.source)
-    base = dict(
+    record = dict(
         batch_id=batch_id,
         run_id=ctx.run_id,
         source=file.source,
         file_name=file.file_name,
         file_date=file.file_date,
         sha256=file.sha256,
-        rows_read=staged.rows_read,
-        started_at=started,
+        rows_read=result.rows_read,
+        rows_loaded=result.rows_loaded,
+        rows_quarantined=result.rows_quarantined,
+        started_at=ctx.started_at,
+        finished_at=batches.now(),
+        status="loaded",
+        superseded_by=None,
         validated_with=engine,
+        error=None,
     )
-    if staged.file_errors:
-        message = "; ".join(staged.file_errors)
-        logger.error(f"{progress}: rejected: {message}")
+    if result.file_errors:
+        message = "; ".join(result.file_errors)
+        logger.error(f"{file.file_name}: rejected: {message}")
         ctx.summary.rejections.append(f"{file.file_name}: {message}")
         tally.files_rejected += 1
         if prior and prior.status == "rejected":
             batches.supersede(conn, file.source, prior.batch_id, batch_id)
-        batches.record_batch(
-            conn,
-            **base,
-            rows_loaded=0,
-            rows_quarantined=0,
-            finished_at=batches.now(),
-            status="rejected",
-            error=message,
-        )
-        return 0
+        return {
+            **record,
+            "rows_loaded": 0,
+            "rows_quarantined": 0,
+            "status": "rejected",
+            "error": message,
+        }
     if prior:
         logger.info(
-            f"{progress}: correction of batch {prior.batch_id}; replacing what it contributed"
+            f"{file.file_name}: correction of batch {prior.batch_id}; replacing what it contributed"
         )
         batches.supersede(conn, file.source, prior.batch_id, batch_id)
-    for table, frame in staged.tables.items():
-        bulk_insert(conn, table, frame.assign(batch_id=batch_id))
-    if len(staged.quarantine):
-        bulk_insert(conn, "etl_quarantine", staged.quarantine.assign(batch_id=batch_id))
-    _arrival_anomalies(conn, file, staged, batch_id, newest, ctx.run_id)
-    batches.record_batch(
-        conn,
-        **base,
-        rows_loaded=staged.rows_loaded,
-        rows_quarantined=staged.rows_quarantined,
-        finished_at=batches.now(),
-        status="loaded",
-    )
+    _arrival_anomalies(conn, file, result, batch_id, newest, ctx.run_id)
     tally.files_loaded += 1
-    tally.rows_loaded += staged.rows_loaded
-    tally.rows_quarantined += staged.rows_quarantined
-    logger.info(
-        f"{progress}: {staged.rows_loaded} rows loaded, {staged.rows_quarantined} quarantined"
+    tally.rows_loaded += result.rows_loaded
+    tally.rows_quarantined += result.rows_quarantined
+    logger.debug(
+        f"{file.file_name}: {result.rows_loaded} rows loaded, {result.rows_quarantined} quarantined"
     )
-    return 1
+    return record
 
 
 def _arrival_anomalies(
     conn: sa.Connection,
     file: LandingFile,
-    staged: StagedFile,
+    staged: FileResult,
     batch_id: int,
     newest: date | None,
     run_id: str,
@@ -339,6 +357,7 @@ def nightly(
     with_retries(lambda: _prepare(engine, secret, job_catalog, group_size), url)
     try:
         with engine.connect() as conn, conn.begin():
+            ctx.batch_ids = itertools.count(batches.next_batch_id(conn))
             loaded = sum(
                 load_source(conn, source, [f for f in due if f.source == source], ctx)
                 for source in SOURCE_ORDER

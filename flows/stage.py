@@ -1,8 +1,9 @@
-"""One extract from raw strings to staging frames and quarantine records.
+"""Extracts from raw strings to staging frames and quarantine records, a chunk at a time.
 
 Clean (transforms), validate (expectations), then stage the rows that passed
-(transforms). Personal and unknown columns are dropped before validation, so
-neither Great Expectations nor any log ever sees them.
+(transforms). Personal and unknown columns are dropped as each file is read, so
+neither Great Expectations nor any log ever sees them. Work is done on a chunk of
+files at once: pandas and GX cost per call, and a night can bring hundreds of files.
 """
 
 from __future__ import annotations
@@ -13,26 +14,39 @@ import pandas as pd
 
 from expectations.suite import (
     BINDING_COLUMNS,
-    Outcome,
     missing_columns,
     personal_columns,
     required_columns,
-    validate_files,
+    validate_chunk,
 )
 from flows.landing import LandingFile
 from transforms import quarantine as q
+from transforms import release, roster, survey
+from transforms.casting import RULE_SUFFIX, to_date, unparseable
 from transforms.pseudonym import Pseudonymiser
-from transforms.raw_frame import clean_extract, extra_columns, keep_columns
+from transforms.raw_frame import (
+    drop_columns,
+    extra_columns,
+    keep_columns,
+    normalise_headers,
+    trim_cells,
+)
 from transforms.release import stage_releases
-from transforms.release import timestamp_failures as release_timestamp_failures
 from transforms.roster import stage_roster
 from transforms.survey import question_columns, stage_answers, stage_items, stage_respondents
-from transforms.survey import timestamp_failures as survey_timestamp_failures
+
+FILE_NO = "_file_no"
+CAST_CHECKS = {
+    "roster": roster.CAST_CHECKS,
+    "budget": release.CAST_CHECKS,
+    "survey": survey.CAST_CHECKS,
+    "survey_items": [],
+}
 
 
 @dataclass
 class Reference:
-    """What validation and staging need besides the file itself."""
+    """What validation and staging need besides the files themselves."""
 
     job_codes: list[str]
     job_families: list[str]
@@ -40,135 +54,179 @@ class Reference:
 
 
 @dataclass
-class StagedFile:
+class FileResult:
+    """One file's fate: rejected with reasons, or loaded with its counts."""
+
     file: LandingFile
     rows_read: int = 0
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    quarantine: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=q.QUARANTINE_COLUMNS)
-    )
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
     file_errors: list[str] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
-
-    @property
-    def rows_loaded(self) -> int:
-        main = next(iter(self.tables.values()), None)
-        return 0 if main is None else len(main)
-
-    @property
-    def rows_quarantined(self) -> int:
-        return int(self.quarantine["row_number"].nunique()) if len(self.quarantine) else 0
 
 
 @dataclass
 class Prepared:
-    """A readable file, cleaned and with its binding columns, waiting for validation."""
+    """A readable file with its required columns, waiting for validation with its chunk."""
 
     file: LandingFile
     frame: pd.DataFrame
-    rows_read: int
     extra_columns: list[str]
 
 
-def prepare_file(file: LandingFile, raw: pd.DataFrame, file_no: int) -> Prepared | StagedFile:
-    """Clean one extract; a StagedFile with file errors if a required column is missing."""
+@dataclass
+class StagedChunk:
+    """Staging frames and quarantine records of a chunk; rows carry their ``_file_no``."""
+
+    files: list[FileResult]
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+
+
+def prepare_file(file: LandingFile, raw: pd.DataFrame, file_no: int) -> Prepared | FileResult:
+    """Headers matched, personal and unknown columns dropped, binding columns added.
+
+    A FileResult with file errors comes back when a required column is missing.
+    """
     suite = file.source
-    clean = clean_extract(raw, personal_columns(suite))
+    frame = drop_columns(normalise_headers(raw), personal_columns(suite))
     known = required_columns(suite)
     if suite == "survey":
-        known = known + question_columns(list(clean.columns))
-    extras = extra_columns(clean, known, [])
-    missing = missing_columns(suite, clean)
+        known = known + question_columns(list(frame.columns))
+    extras = extra_columns(frame, known, [])
+    missing = missing_columns(suite, frame)
     if missing:
-        return StagedFile(file, rows_read=len(clean), file_errors=missing, extra_columns=extras)
-    frame = keep_columns(clean, known).reset_index(drop=True)
-    year = file.file_date.year
-    frame = frame.assign(
-        _file_no=file_no,
-        _file_date=file.file_date.isoformat(),
-        _file_year=str(year),
-        _year_start=f"{year}-01-01",
-        _next_year_start=f"{year + 1}-01-01",
-    )
-    return Prepared(file, frame, len(clean), extras)
+        return FileResult(file, rows_read=len(frame), file_errors=missing, extra_columns=extras)
+    frame = keep_columns(frame, known).reset_index(drop=True)
+    frame[FILE_NO] = file_no
+    frame["_row_number"] = range(1, len(frame) + 1)
+    return Prepared(file, frame, extras)
 
 
-def stage_files(prepared: list[Prepared], ref: Reference, engine: str = "gx") -> list[StagedFile]:
-    """Validate files of one source together, then stage each one's passing rows."""
-    if not prepared:
-        return []
-    suite = prepared[0].file.source
-    questions = sorted({c for p in prepared for c in question_columns(list(p.frame.columns))})
+def stage_chunk(prepared: list[Prepared], ref: Reference, engine: str = "gx") -> StagedChunk:
+    """Validate a chunk of one source's files together, then stage the passing rows."""
+    source = prepared[0].file.source
+    raw = pd.concat([p.frame for p in prepared], ignore_index=True)
+    chunk = trim_cells(raw.drop(columns=[FILE_NO, "_row_number"]))
+    chunk[FILE_NO] = raw[FILE_NO].to_numpy()
+    chunk["row_number"] = raw["_row_number"].to_numpy()
+    chunk = _with_binding_columns(chunk, [p.file for p in prepared])
+    questions = question_columns(list(chunk.columns))
     params = {
         "job_codes": ref.job_codes,
         "job_families": ref.job_families,
         "question_columns": questions,
     }
-    outcomes = validate_files(suite, [p.frame for p in prepared], params, engine)
-    return [_stage_one(p, outcome, ref) for p, outcome in zip(prepared, outcomes, strict=True)]
-
-
-def _stage_one(prepared: Prepared, outcome: Outcome, ref: Reference) -> StagedFile:
-    file, clean = prepared.file, prepared.frame.drop(columns=BINDING_COLUMNS)
-    staged = StagedFile(file, rows_read=prepared.rows_read, extra_columns=prepared.extra_columns)
-    if outcome.rejected:
-        staged.file_errors = outcome.file_errors
-        return staged
-    failures = outcome.row_failures
+    outcome = validate_chunk(source, chunk.drop(columns=["row_number"]), params, engine)
     failures = pd.concat(
-        [failures, _cast_failures(file.source, clean, failures)], ignore_index=True
+        [outcome.row_failures, _cast_failures(source, chunk, outcome.row_failures)],
+        ignore_index=True,
     )
-    clean["row_number"] = q.row_numbers(clean)
-    good = q.passing_rows(clean, failures)
-    staged.quarantine = q.quarantine_records(failures)
-    staged.tables = _stage_rows(file.source, good, file, ref)
-    if file.source == "roster" and len(failures):
-        staged.quarantine = _with_employee_keys(staged.quarantine, clean, ref)
-    return staged
+    rejected = set(outcome.file_errors)
+    bad_rows = set(failures["index"].astype("int64")) if len(failures) else set()
+    keep = ~chunk.index.isin(list(bad_rows)) & ~chunk[FILE_NO].isin(list(rejected))
+    good = chunk[keep].reset_index(drop=True)
+    tables = _stage_rows(source, good, ref)
+    quarantine = _quarantine(source, chunk, failures, rejected, ref)
+    files = _file_results(prepared, good, quarantine, outcome.file_errors)
+    return StagedChunk(files, tables, quarantine)
 
 
-def _cast_failures(suite: str, clean: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
-    """Timestamps that match the ISO pattern but name no real instant."""
-    checks = {
-        "budget": ("record_updated_at", release_timestamp_failures),
-        "survey": ("submitted_at", survey_timestamp_failures),
+def _with_binding_columns(chunk: pd.DataFrame, files: list[LandingFile]) -> pd.DataFrame:
+    """The values each row's file name binds (its date, its year), as columns for the suite."""
+    file_no = chunk[FILE_NO].to_numpy()
+    years = [f.file_date.year for f in files]
+    per_file = {
+        "_file_date": [f.file_date.isoformat() for f in files],
+        "_file_year": [str(y) for y in years],
+        "_year_start": [f"{y}-01-01" for y in years],
+        "_next_year_start": [f"{y + 1}-01-01" for y in years],
     }
-    if suite not in checks:
-        return pd.DataFrame(columns=["index", "rule", "detail"])
-    column, check = checks[suite]
-    already = set(failures["index"]) if len(failures) else set()
-    bad = check(clean) & ~clean.index.isin(list(already))
-    return q.cast_failures(
-        clean, bad, f"{column}_is_real_timestamp", f"{column} does not parse as an ISO 8601 instant"
-    )
+    for column, values in per_file.items():
+        chunk[column] = pd.array(values, dtype="string")[file_no]
+    return chunk
 
 
-def _stage_rows(
-    suite: str, good: pd.DataFrame, file: LandingFile, ref: Reference
-) -> dict[str, pd.DataFrame]:
-    if suite == "roster":
-        return {"stg_roster": stage_roster(good, ref.pseudonyms)}
-    if suite == "budget":
+def _cast_failures(source: str, chunk: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    """Dates and timestamps that match the suite's pattern but name no real day or instant."""
+    already = list(failures["index"]) if len(failures) else []
+    found = []
+    for column, kind in CAST_CHECKS[source]:
+        bad = unparseable(chunk[column], kind) & ~chunk.index.isin(already)
+        if bad.any():
+            found.append(
+                q.cast_failures(
+                    chunk, bad, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
+                )
+            )
+    if not found:
+        return pd.DataFrame(columns=["index", "rule", "detail", FILE_NO])
+    result = pd.concat(found, ignore_index=True)
+    result[FILE_NO] = chunk[FILE_NO].to_numpy()[result["index"].to_numpy(dtype="int64")]
+    return result
+
+
+def _stage_rows(source: str, good: pd.DataFrame, ref: Reference) -> dict[str, pd.DataFrame]:
+    """Typed staging frames; each keeps the ``_file_no`` that maps it to a batch."""
+    file_no = good[FILE_NO].to_numpy()
+    if source == "roster":
+        tables = {"stg_roster": stage_roster(good, ref.pseudonyms)}
+    elif source == "budget":
         frame = stage_releases(good)
-        frame.insert(1, "file_date", file.file_date)
-        return {"stg_budget_release": frame}
-    if suite == "survey":
-        return {
-            "stg_survey_respondent": stage_respondents(good),
-            "stg_survey_answer": stage_answers(good),
-        }
-    return {"stg_survey_item": stage_items(good, file.year)}
+        frame.insert(1, "file_date", to_date(good["_file_date"]).to_numpy())
+        tables = {"stg_budget_release": frame}
+    elif source == "survey":
+        respondents = stage_respondents(good)
+        respondents[FILE_NO] = file_no
+        answers = stage_answers(good.assign(row_number=range(len(good))))
+        answer_rows = good["row_number"].to_numpy()[answers["row_number"].to_numpy()]
+        answers[FILE_NO] = file_no[answers["row_number"].to_numpy()]
+        answers["row_number"] = answer_rows
+        return {"stg_survey_respondent": respondents, "stg_survey_answer": answers}
+    else:
+        tables = {"stg_survey_item": stage_items(good, good["_file_year"].astype("int64"))}
+    for frame in tables.values():
+        frame[FILE_NO] = file_no
+    return tables
 
 
-def _with_employee_keys(
-    records: pd.DataFrame, clean: pd.DataFrame, ref: Reference
+def _quarantine(
+    source: str, chunk: pd.DataFrame, failures: pd.DataFrame, rejected: set[int], ref: Reference
 ) -> pd.DataFrame:
-    """Quarantined roster rows keep the pseudonymous key (never the raw id) if well formed."""
-    ids = clean.set_index("row_number")["employee_id"]
-    keyed = records.copy()
-    candidates = ids.reindex(keyed["row_number"].to_numpy())
-    well_formed = candidates.where(candidates.str.fullmatch(r"E\d+", na=False))
-    keyed["employee_key"] = ref.pseudonyms.keys(
-        pd.Series(well_formed.to_numpy(), dtype="string")
-    ).to_numpy()
-    return keyed
+    """One record per (row, rule), rows of rejected files excluded; roster rows keep a key."""
+    if not len(failures):
+        return pd.DataFrame(columns=[*q.QUARANTINE_COLUMNS, "employee_key", FILE_NO])
+    failures = failures[~failures[FILE_NO].isin(list(rejected))]
+    records = q.quarantine_records(failures, chunk["row_number"])
+    positions = records.pop("index").to_numpy(dtype="int64")
+    records[FILE_NO] = chunk[FILE_NO].to_numpy()[positions]
+    records["employee_key"] = None
+    if source == "roster":
+        ids = chunk["employee_id"].iloc[positions].reset_index(drop=True)
+        well_formed = ids.where(ids.str.fullmatch(r"E\d+", na=False))
+        records["employee_key"] = ref.pseudonyms.keys(well_formed).to_numpy()
+    return records
+
+
+def _file_results(
+    prepared: list[Prepared],
+    good: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    file_errors: dict[int, list[str]],
+) -> list[FileResult]:
+    loaded = good[FILE_NO].value_counts()
+    quarantined = quarantine.drop_duplicates([FILE_NO, "row_number"])[FILE_NO].value_counts()
+    return [
+        FileResult(
+            p.file,
+            rows_read=len(p.frame),
+            rows_loaded=int(loaded.get(n, 0)),
+            rows_quarantined=int(quarantined.get(n, 0)),
+            file_errors=file_errors.get(n, []),
+            extra_columns=p.extra_columns,
+        )
+        for n, p in enumerate(prepared)
+    ]
+
+
+__all__ = ["BINDING_COLUMNS", "FileResult", "Prepared", "Reference", "StagedChunk"]

@@ -1,4 +1,4 @@
-"""Splitting validated rows into the ones that load and the ones set aside."""
+"""Quarantine records: the rows set aside, with the rule each one broke."""
 
 from __future__ import annotations
 
@@ -7,30 +7,24 @@ import pandas as pd
 QUARANTINE_COLUMNS = ["row_number", "rule", "detail"]
 
 
-def row_numbers(frame: pd.DataFrame) -> pd.Series:
-    """1-based data-row numbers (1 = the first row after the header), as auditors count them."""
-    return pd.Series(range(1, len(frame) + 1), index=frame.index, name="row_number")
+def quarantine_records(failures: pd.DataFrame, row_numbers: pd.Series) -> pd.DataFrame:
+    """One record per (row, rule) from (index, rule, detail) failures, in row order.
 
-
-def quarantine_records(failures: pd.DataFrame) -> pd.DataFrame:
-    """Quarantine rows from (index, rule, detail) failures: one per row and rule."""
+    ``row_numbers`` maps a failure's positional index to its 1-based data-row number
+    in its file (1 = the first row after the header), as auditors count them.
+    """
     if failures.empty:
-        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        return pd.DataFrame(columns=["index", *QUARANTINE_COLUMNS])
     records = failures.drop_duplicates(["index", "rule"]).sort_values(["index", "rule"])
+    positions = records["index"].astype("int64").to_numpy()
     return pd.DataFrame(
         {
-            "row_number": records["index"].astype("int64") + 1,
-            "rule": records["rule"].astype("string"),
-            "detail": records["detail"].astype("string"),
+            "index": positions,
+            "row_number": row_numbers.to_numpy()[positions].astype("int64"),
+            "rule": records["rule"].astype("string").to_numpy(),
+            "detail": records["detail"].astype("string").to_numpy(),
         }
-    ).reset_index(drop=True)
-
-
-def passing_rows(frame: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
-    """Rows with no failure at all: a row with any bad value is quarantined whole."""
-    bad = set(failures["index"].astype("int64")) if not failures.empty else set()
-    keep = [i not in bad for i in range(len(frame))]
-    return frame.reset_index(drop=True)[keep]
+    )
 
 
 def cast_failures(frame: pd.DataFrame, bad: pd.Series, rule: str, detail: str) -> pd.DataFrame:

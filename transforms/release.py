@@ -20,12 +20,12 @@ STAGED_COLUMNS = [
     "status",
     "record_updated_at",
 ]
+CAST_CHECKS = [
+    ("requested_date", "date"),
+    ("released_date", "date"),
+    ("record_updated_at", "timestamp"),
+]
 TEXT_COLUMNS = ["release_id", "position_id", "action", "job_code", "pharmacy_model", "status"]
-
-
-def timestamp_failures(rows: pd.DataFrame) -> pd.Series:
-    """Rows whose record_updated_at looks ISO but is not a real instant (month 13, hour 25)."""
-    return to_timestamp(rows["record_updated_at"])[1]
 
 
 def stage_releases(rows: pd.DataFrame) -> pd.DataFrame:
@@ -38,5 +38,5 @@ def stage_releases(rows: pd.DataFrame) -> pd.DataFrame:
     staged["annual_amount"] = to_float(rows["annual_amount"]).round(2)
     staged["requested_date"] = to_date(rows["requested_date"])
     staged["released_date"] = to_date(rows["released_date"])
-    staged["record_updated_at"] = to_timestamp(rows["record_updated_at"])[0]
+    staged["record_updated_at"] = to_timestamp(rows["record_updated_at"])
     return staged[STAGED_COLUMNS].reset_index(drop=True)

@@ -8,6 +8,7 @@ from transforms.casting import to_date, to_float
 from transforms.pseudonym import Pseudonymiser
 
 DATE_COLUMNS = ["snapshot_date", "job_effective_date", "hire_date", "termination_date"]
+CAST_CHECKS = [(column, "date") for column in DATE_COLUMNS]
 TEXT_COLUMNS = [
     "position_id",
     "job_code",

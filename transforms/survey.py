@@ -9,6 +9,7 @@ import pandas as pd
 from transforms.casting import to_timestamp
 
 QUESTION = re.compile(r"^q\d+$")
+CAST_CHECKS = [("submitted_at", "timestamp")]
 RESPONDENT_COLUMNS = [
     "row_number",
     "survey_year",
@@ -31,16 +32,12 @@ def normalise_question_id(values: pd.Series) -> pd.Series:
     return values.str.lower()
 
 
-def timestamp_failures(rows: pd.DataFrame) -> pd.Series:
-    return to_timestamp(rows["submitted_at"])[1]
-
-
 def stage_respondents(rows: pd.DataFrame) -> pd.DataFrame:
     staged = pd.DataFrame(index=rows.index)
     staged["row_number"] = rows["row_number"].astype("int64")
     staged["survey_year"] = rows["survey_year"].astype("int64")
     staged["response_id"] = rows["response_id"].astype("string")
-    staged["submitted_at"] = to_timestamp(rows["submitted_at"])[0]
+    staged["submitted_at"] = to_timestamp(rows["submitted_at"])
     for column in ["department", "pharmacy_model", "job_family", "tenure_band"]:
         staged[column] = rows[column].astype("string")
     return staged[RESPONDENT_COLUMNS].reset_index(drop=True)
