@@ -1,0 +1,79 @@
+"""Test harness: a private Prefect home and server for the session, generated landing folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: its home and database must not touch the user's.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="rxstaff-prefect-home-")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+os.environ["RXSTAFF_ID_SECRET"] = "rxstaff-test-secret"
+os.environ.pop("RXSTAFF_WAREHOUSE_URL", None)
+
+from rxstaff.sample import Options, generate
+from tests.helpers import run_nightly
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server():
+    """One Prefect test harness (temporary database and API server) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def landing_3y(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three years of weekly snapshots of a small pharmacy, messy files, some bad rows."""
+    out = tmp_path_factory.mktemp("landing_3y")
+    generate(
+        Options(
+            out=out,
+            employees=80,
+            start=date(2022, 1, 3),
+            end=date(2024, 12, 30),
+            seed=11,
+            bad_rows=0.003,
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def warehouse_3y(landing_3y: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three-year landing folder loaded once; read-only for the tests that use it."""
+    db = tmp_path_factory.mktemp("wh3y") / "warehouse.duckdb"
+    code, _ = run_nightly(landing_3y, db)
+    assert code == 0
+    return db
+
+
+@pytest.fixture(scope="session")
+def landing_small_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("landing_small")
+    generate(
+        Options(
+            out=out,
+            employees=40,
+            start=date(2023, 1, 2),
+            end=date(2023, 9, 29),
+            seed=5,
+            bad_rows=0.0,
+        )
+    )
+    return out
+
+
+@pytest.fixture
+def landing_small(landing_small_master: Path, tmp_path: Path) -> Path:
+    """A private copy of a nine-month landing folder, free to change."""
+    copy = tmp_path / "landing"
+    shutil.copytree(landing_small_master, copy)
+    return copy

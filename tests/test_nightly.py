@@ -1,0 +1,366 @@
+"""The nightly pipeline end to end: real Prefect flow runs into real DuckDB files."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import flows.nightly as nightly_module
+from tests.helpers import (
+    CONTRACT,
+    PIPELINE_RELATIONS,
+    all_tables,
+    assert_same,
+    query,
+    run_nightly,
+    snapshot,
+    table,
+)
+from transforms.pseudonym import Pseudonymiser
+
+SECRET = "rxstaff-test-secret"
+EVENT_COLUMNS = [
+    "event_date",
+    "employee_key",
+    "event_type",
+    "from_job_code",
+    "to_job_code",
+    "from_position_id",
+    "to_position_id",
+    "termination_type",
+]
+
+
+def keys(ids: pd.Series) -> pd.Series:
+    return Pseudonymiser(SECRET).keys(ids.astype("string"))
+
+
+def rewrite_csv(path: Path, change) -> None:
+    """Rewrite an extract through a function of its rows (header kept as it was)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    rows = change(rows)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def column(rows: list[list[str]], name: str) -> int:
+    return [c.strip().lower() for c in rows[0]].index(name)
+
+
+def test_contract_relations_exist_with_their_columns(warehouse_3y: Path) -> None:
+    for name in PIPELINE_RELATIONS:
+        found = list(query(warehouse_3y, f"SELECT * FROM {name} LIMIT 0").columns)
+        missing = [c for c in CONTRACT[name] if c not in found]
+        assert not missing, f"{name} lacks {missing}"
+        assert len(query(warehouse_3y, f"SELECT * FROM {name}")) > 0, f"{name} is empty"
+
+
+def test_events_match_what_the_generator_planted(landing_3y: Path, warehouse_3y: Path) -> None:
+    truth = pd.read_csv(landing_3y / "_truth" / "events.csv", dtype=str)
+    truth["employee_key"] = keys(truth["employee_id"])
+    got = query(warehouse_3y, "SELECT * FROM fct_career_event")
+    got["event_date"] = got["event_date"].astype(str)
+    expected = truth[EVENT_COLUMNS].fillna("").astype(str).sort_values(EVENT_COLUMNS)
+    actual = got[EVENT_COLUMNS].fillna("").astype(str).sort_values(EVENT_COLUMNS)
+    moves = expected["event_type"].isin(["promotion", "lateral", "demotion", "separation"])
+    assert moves.sum() > 50, "the sample should plant plenty of moves and separations"
+    pd.testing.assert_frame_equal(expected.reset_index(drop=True), actual.reset_index(drop=True))
+
+
+def test_bad_rows_are_quarantined_by_file_and_row(landing_3y: Path, warehouse_3y: Path) -> None:
+    planted = pd.read_csv(landing_3y / "_truth" / "bad_rows.csv")
+    found = query(
+        warehouse_3y,
+        """
+        SELECT DISTINCT b.file_name, q.row_number
+        FROM etl_quarantine q JOIN etl_batch b USING (batch_id)""",
+    )
+    assert len(planted) > 10
+    assert set(zip(found.file_name, found.row_number, strict=True)) == set(
+        zip(planted.file_name, planted.row_number, strict=True)
+    )
+    rules = query(warehouse_3y, "SELECT DISTINCT rule FROM etl_quarantine")["rule"]
+    assert {"job_code_in_catalog", "hire_date_is_iso_date"} <= set(rules)
+
+
+def test_quarantine_records_carry_no_identifier(warehouse_3y: Path) -> None:
+    detail = query(warehouse_3y, "SELECT detail FROM etl_quarantine")["detail"]
+    assert not detail.str.contains(r"\bE\d{4,}\b", regex=True).any()
+
+
+def test_vanished_employee_is_an_anomaly_not_a_leaver(landing_3y: Path, warehouse_3y: Path) -> None:
+    vanished = keys(pd.read_csv(landing_3y / "_truth" / "vanished.csv")["employee_id"])
+    assert len(vanished)
+    anomalies = query(
+        warehouse_3y,
+        "SELECT employee_key FROM etl_anomaly WHERE kind = 'vanished_without_termination'",
+    )["employee_key"]
+    assert set(vanished) <= set(anomalies)
+    events = query(
+        warehouse_3y, "SELECT employee_key FROM fct_career_event WHERE event_type = 'separation'"
+    )["employee_key"]
+    assert not set(vanished) & set(events)
+    current = query(
+        warehouse_3y, "SELECT employee_key, employment_status FROM dim_employee WHERE is_current"
+    )
+    states = current[current.employee_key.isin(vanished)].employment_status
+    assert len(states) == len(vanished) and (states != "terminated").all()
+
+
+def test_no_table_holds_a_name_or_an_email(landing_3y: Path, warehouse_3y: Path) -> None:
+    people = pd.concat(
+        pd.read_csv(f, dtype=str, encoding="utf-8-sig").rename(columns=str.lower)
+        for f in sorted((landing_3y / "roster").glob("*.csv"))[::20]
+    )
+    names = set(people["first_name"].str.strip()) | set(people["last_name"].str.strip())
+    emails = set(people["work_email"].str.strip())
+    ids = set(people["employee_id"].str.strip())
+    for name in all_tables(warehouse_3y):
+        frame = query(warehouse_3y, f"SELECT * FROM {name}")
+        for col in frame.columns:
+            values = set(frame[col].dropna().astype(str))
+            assert not values & names, f"{name}.{col} holds a name"
+            assert not values & emails, f"{name}.{col} holds an e-mail"
+            assert not values & ids, f"{name}.{col} holds a raw employee_id"
+            assert not any("@" in v for v in values), f"{name}.{col} holds something like an e-mail"
+
+
+def test_dim_employee_is_a_clean_type_2_history(warehouse_3y: Path) -> None:
+    dim = query(warehouse_3y, "SELECT * FROM dim_employee ORDER BY employee_key, valid_from")
+    for _, rows in dim.groupby("employee_key"):
+        assert rows["is_current"].sum() == 1
+        assert rows["valid_from"].is_monotonic_increasing and rows["valid_from"].is_unique
+        assert (
+            rows["valid_to"].iloc[:-1].to_numpy() == rows["valid_from"].iloc[1:].to_numpy()
+        ).all()
+        assert pd.isna(rows["valid_to"].iloc[-1])
+
+
+def test_second_run_over_the_same_folder_changes_nothing(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    assert run_nightly(landing_small, db)[0] == 0
+    before = snapshot(db, all_tables(db))
+    code, summary = run_nightly(landing_small, db)
+    assert code == 0
+    assert sum(s.files_loaded for s in summary.sources.values()) == 0
+    assert sum(s.files_skipped for s in summary.sources.values()) > 0
+    assert_same(before, snapshot(db, all_tables(db)))
+
+
+def test_corrected_file_replaces_its_earlier_version(landing_small: Path, tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    assert run_nightly(landing_small, db)[0] == 0
+    target = sorted((landing_small / "roster").glob("*.csv"))[-1]
+    name = f"roster/{target.name}"
+    old_batch = query(db, f"SELECT batch_id FROM etl_batch WHERE file_name = '{name}'").batch_id[0]
+    old_rows = query(db, f"SELECT COUNT(*) n FROM stg_roster WHERE batch_id = {old_batch}").n[0]
+
+    def drop_two_rows(rows: list[list[str]]) -> list[list[str]]:
+        return rows[:1] + rows[3:]
+
+    rewrite_csv(target, drop_two_rows)
+    code, summary = run_nightly(landing_small, db)
+    assert code == 0 and summary.sources["roster"].files_loaded == 1
+    batches = query(db, f"SELECT * FROM etl_batch WHERE file_name = '{name}' ORDER BY batch_id")
+    assert len(batches) == 2
+    assert batches.superseded_by[0] == batches.batch_id[1]
+    assert pd.isna(batches.superseded_by[1])
+    assert query(db, f"SELECT COUNT(*) n FROM stg_roster WHERE batch_id = {old_batch}").n[0] == 0
+    new_rows = query(
+        db, f"SELECT COUNT(*) n FROM stg_roster WHERE batch_id = {batches.batch_id[1]}"
+    )
+    assert new_rows.n[0] == old_rows - 2
+
+
+def test_reverse_arrival_gives_the_same_history(landing_small: Path, tmp_path: Path) -> None:
+    once = tmp_path / "once.duckdb"
+    assert run_nightly(landing_small, once)[0] == 0
+
+    arriving = tmp_path / "arriving"
+    for folder in ("budget", "survey"):
+        if (landing_small / folder).is_dir():
+            shutil.copytree(landing_small / folder, arriving / folder)
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    (arriving / "roster").mkdir(parents=True)
+    reverse = tmp_path / "reverse.duckdb"
+    thirds = [rosters[i::3] for i in range(3)]
+    for group in [rosters[-8:], rosters[8:-8], rosters[:8]] + thirds:
+        for path in group:
+            shutil.copy(path, arriving / "roster" / path.name)
+        assert run_nightly(arriving, reverse)[0] == 0
+
+    for name in ("dim_employee", "fct_career_event"):
+        pd.testing.assert_frame_equal(
+            table(once, name, CONTRACT[name]), table(reverse, name, CONTRACT[name]), obj=name
+        )
+    kinds = query(reverse, "SELECT DISTINCT kind FROM etl_anomaly")["kind"]
+    assert "snapshot_older_than_loaded" in set(kinds)
+
+
+def test_file_missing_a_column_is_rejected_by_name(landing_small: Path, tmp_path: Path) -> None:
+    target = sorted((landing_small / "roster").glob("*.csv"))[5]
+
+    def drop_hire_date(rows: list[list[str]]) -> list[list[str]]:
+        index = column(rows, "hire_date")
+        return [r[:index] + r[index + 1 :] for r in rows]
+
+    rewrite_csv(target, drop_hire_date)
+    db = tmp_path / "w.duckdb"
+    code, summary = run_nightly(landing_small, db)
+    assert code == 1
+    assert any(target.name in r and "hire_date" in r for r in summary.rejections)
+    batches = query(db, "SELECT file_name, status, error FROM etl_batch")
+    rejected = batches[batches.status == "rejected"]
+    assert list(rejected.file_name) == [f"roster/{target.name}"]
+    assert "hire_date" in rejected.error.iloc[0]
+    loaded = batches[batches.status == "loaded"]
+    extracts = [
+        p for d in ("roster", "budget", "survey") for p in (landing_small / d).glob("*.csv")
+    ]
+    assert len(loaded) == len(extracts) - 1
+    assert (
+        summary.sources["roster"].files_loaded
+        == len(list((landing_small / "roster").glob("*.csv"))) - 1
+    )
+
+
+def test_snapshot_date_disagreeing_with_file_name_rejects_the_file(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    target = sorted((landing_small / "roster").glob("*.csv"))[3]
+
+    def shift_dates(rows: list[list[str]]) -> list[list[str]]:
+        index = column(rows, "snapshot_date")
+        return rows[:1] + [r[:index] + ["2023-01-01"] + r[index + 1 :] for r in rows[1:]]
+
+    rewrite_csv(target, shift_dates)
+    code, summary = run_nightly(landing_small, tmp_path / "w.duckdb")
+    assert code == 1
+    assert any(
+        target.name in r and "snapshot_date_matches_file_name" in r for r in summary.rejections
+    )
+
+
+def test_unreadable_file_is_rejected_and_the_rest_loads(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    target = sorted((landing_small / "budget").glob("*.csv"))[0]
+    target.write_bytes(b"release_id,position_id\n\xff\xfe\x00broken\n")
+    code, summary = run_nightly(landing_small, tmp_path / "w.duckdb")
+    assert code == 1
+    assert any(target.name in r and "unreadable" in r for r in summary.rejections)
+    assert summary.sources["roster"].files_loaded > 0
+
+
+def test_error_mid_load_leaves_the_warehouse_unchanged(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    held_back = tmp_path / "held"
+    held_back.mkdir()
+    for path in rosters[-4:]:
+        shutil.move(path, held_back / path.name)
+    assert run_nightly(landing_small, db)[0] == 0
+    before = snapshot(db, [t for t in all_tables(db) if t != "etl_batch"])
+    batches_before = table(db, "etl_batch")
+    for path in held_back.iterdir():
+        shutil.move(path, landing_small / "roster" / path.name)
+
+    real_insert = nightly_module.bulk_insert
+    calls = {"stg_roster": 0}
+
+    def failing_insert(conn, name, frame):
+        if name == "stg_roster":
+            calls["stg_roster"] += 1
+            real_insert(conn, name, frame)  # rows really written, then the disk "fails"
+            raise OSError("disk full (injected)")
+        return real_insert(conn, name, frame)
+
+    monkeypatch.setattr(nightly_module, "bulk_insert", failing_insert)
+    code, error = run_nightly(landing_small, db)
+    assert code == 2 and "disk full" in str(error)
+    assert calls["stg_roster"] == 1
+    assert_same(before, snapshot(db, [t for t in all_tables(db) if t != "etl_batch"]))
+    after = table(db, "etl_batch")
+    failed = after[after.status == "failed"]
+    assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in rosters[-4:])
+    assert failed.error.str.contains("disk full").all()
+    kept = after[after.status != "failed"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, batches_before, check_dtype=False)
+
+    monkeypatch.setattr(nightly_module, "bulk_insert", real_insert)
+    code, summary = run_nightly(landing_small, db)
+    assert code == 0 and summary.sources["roster"].files_loaded == 4
+
+
+def test_quarantined_row_invents_no_event(landing_small: Path, tmp_path: Path) -> None:
+    clean_db = tmp_path / "clean.duckdb"
+    assert run_nightly(landing_small, clean_db)[0] == 0
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+
+    def corrupt_everyone(rows: list[list[str]]) -> list[list[str]]:
+        jobs, status = column(rows, "job_code"), column(rows, "employment_status")
+        out = rows[:1]
+        for number, row in enumerate(rows[1:]):
+            row = list(row)
+            if number % 2:
+                row[jobs] = "NOPE"  # would read as a job change if it slipped through
+            else:
+                row[status] = "gone"  # would read as a status change
+            out.append(row)
+        return out
+
+    rewrite_csv(rosters[len(rosters) // 2], corrupt_everyone)
+    db = tmp_path / "w.duckdb"
+    code, summary = run_nightly(landing_small, db)
+    assert code == 0 and summary.sources["roster"].rows_quarantined > 10
+    for name in ("fct_career_event", "dim_employee"):
+        pd.testing.assert_frame_equal(
+            table(clean_db, name, CONTRACT[name]), table(db, name, CONTRACT[name]), obj=name
+        )
+    vanished = query(
+        db, "SELECT COUNT(*) n FROM etl_anomaly WHERE kind = 'vanished_without_termination'"
+    )
+    clean_vanished = query(
+        clean_db, "SELECT COUNT(*) n FROM etl_anomaly WHERE kind = 'vanished_without_termination'"
+    )
+    assert vanished.n[0] == clean_vanished.n[0]
+
+
+def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from flows.nightly import nightly
+
+    target = sorted((landing_small / "roster").glob("*.csv"))[2]
+
+    def bad_email_row(rows: list[list[str]]) -> list[list[str]]:
+        fte = column(rows, "fte")
+        rows[1][fte] = "7"
+        return rows
+
+    rewrite_csv(target, bad_email_row)
+    state = nightly(
+        landing=str(landing_small),
+        warehouse=f"duckdb:///{tmp_path / 'w.duckdb'}",
+        return_state=True,
+    )
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(
+            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
+    text = "\n".join(log.message for log in logs)
+    assert "roster" in text and "quarantined" in text
+    people = pd.read_csv(target, dtype=str, encoding="utf-8-sig")
+    for value in pd.concat([people["work_email"], people["last_name"], people["employee_id"]]):
+        assert value not in text
