@@ -191,7 +191,7 @@ def test_reverse_arrival_gives_the_same_history(landing_small: Path, tmp_path: P
     (arriving / "roster").mkdir(parents=True)
     reverse = tmp_path / "reverse.duckdb"
     thirds = [rosters[i::3] for i in range(3)]
-    for group in [rosters[-8:], rosters[8:-8], rosters[:8]] + thirds:
+    for group in [rosters[-8:], rosters[8:-8], rosters[:8], *thirds]:
         for path in group:
             shutil.copy(path, arriving / "roster" / path.name)
         assert run_nightly(arriving, reverse)[0] == 0
@@ -238,7 +238,7 @@ def test_snapshot_date_disagreeing_with_file_name_rejects_the_file(
 
     def shift_dates(rows: list[list[str]]) -> list[list[str]]:
         index = column(rows, "snapshot_date")
-        return rows[:1] + [r[:index] + ["2023-01-01"] + r[index + 1 :] for r in rows[1:]]
+        return rows[:1] + [[*r[:index], "2023-01-01", *r[index + 1 :]] for r in rows[1:]]
 
     rewrite_csv(target, shift_dates)
     code, summary = run_nightly(landing_small, tmp_path / "w.duckdb")
