@@ -35,6 +35,7 @@ from transforms.catalog import stage_catalog
 from transforms.pseudonym import Pseudonymiser, fingerprint
 from warehouse import batches
 from warehouse.connection import create_engine, describe_target, with_retries
+from warehouse.dictionary import apply_comments
 from warehouse.loader import bulk_insert
 from warehouse.models import build_models, create_views, load_job_catalog
 from warehouse.publish import publish_read_copy
@@ -272,6 +273,7 @@ def _prepare(engine: sa.Engine, secret: str, catalog: pd.DataFrame, min_group_si
         check_secret(conn, fingerprint(secret))
         load_job_catalog(conn, catalog)
         create_views(conn, min_group_size)
+        apply_comments(conn)
 
 
 def _record_failure(
