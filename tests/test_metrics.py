@@ -1,0 +1,637 @@
+"""Every mart column on a hand-built pharmacy, against figures worked out from the contract."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests import scenario
+from tests.helpers import query, run_nightly
+from transforms.pseudonym import Pseudonymiser
+
+D = date.fromisoformat
+FAMILY = {
+    "SPT1": "Specialty Pharmacy Technician",
+    "SPT2": "Specialty Pharmacy Technician",
+    "MEDB1": "Billing Analyst (Med B)",
+    "PAS": "Prior Authorization",
+    "TECHSUP": "Supervision",
+    "SHIP": "Shipping",
+    "CSA": "Customer Service",
+}
+LAST_SNAPSHOT = scenario.SNAPSHOTS[-1]
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    landing = tmp_path_factory.mktemp("scenario")
+    scenario.write_landing(landing)
+    db = landing / "warehouse.duckdb"
+    code, summary = run_nightly(landing, db)
+    assert code == 0, summary
+    return db
+
+
+def key(employee_id: str) -> str:
+    return Pseudonymiser("rxstaff-test-secret").key(employee_id)
+
+
+def rows(db: Path, sql: str) -> list[dict]:
+    frame = query(db, sql)
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [_plain(r) for r in frame.to_dict("records")]
+
+
+def _plain(record: dict) -> dict:
+    out = {}
+    for k, v in record.items():
+        if isinstance(v, pd.Timestamp):
+            v = v.date()
+        out[k] = v
+    return out
+
+
+def assert_rows(actual: list[dict], expected: list[dict], keys: list[str]) -> None:
+    """Same rows, every column; floats to 1e-9."""
+
+    def sort(records):
+        return sorted(records, key=lambda r: tuple(str(r[k]) for k in keys))
+
+    actual, expected = sort(actual), sort(expected)
+    assert [tuple(r[k] for k in keys) for r in actual] == [
+        tuple(r[k] for k in keys) for r in expected
+    ]
+    for a, e in zip(actual, expected, strict=True):
+        for column, want in e.items():
+            got = a[column]
+            if isinstance(want, float) and got is not None:
+                assert math.isclose(float(got), want, rel_tol=1e-9), (column, a, e)
+            else:
+                assert got == want, (column, a, e)
+
+
+# --- expected figures, from the contract's definitions ------------------------------------
+
+
+def employed_on(day: date) -> dict[str, scenario.Segment]:
+    """Who counts on a day: hired on or before it and not separated on or before it."""
+    found = {}
+    for e in scenario.build_employees():
+        s = e.state(day)
+        if s is not None and s.status != "terminated" and s.hire <= day:
+            found[e.employee_id] = s
+    return found
+
+
+def month_ends() -> list[date]:
+    ends, day = [], date(2023, 1, 31)
+    while day <= LAST_SNAPSHOT:
+        ends.append(day)
+        day = (day.replace(day=1) + timedelta(days=32)).replace(day=1) + timedelta(days=31)
+        day = day.replace(day=1) - timedelta(days=1)
+    return ends
+
+
+SEPARATIONS = [  # (date, employee, job left, type), from the segments
+    (D("2023-02-15"), "E2", "SPT2", "voluntary"),
+    (D("2023-11-15"), "E4", "SPT1", "involuntary"),
+    (D("2024-06-30"), "E7", "TECHSUP", "retirement"),
+]
+
+VACANCIES = [  # worked out by hand from the segments and releases
+    # P2: E2 left 2023-02-15; first backfill requested in the window is BR-1 (later denied);
+    # E5 hired into P2 on 2023-05-01.
+    dict(
+        position_id="P2",
+        job_code="SPT2",
+        pharmacy_model="specialty",
+        opened_on=D("2023-02-15"),
+        open_reason="separation",
+        backfill_release_id="BR-1",
+        budget_requested_on=D("2023-02-20"),
+        budget_released_on=None,
+        closed_on=D("2023-05-01"),
+        filled_internally=False,
+        days_to_fill=75,
+        days_waiting_for_budget=None,
+    ),
+    # P10: created by BR-3, released 2023-02-01; E3 moved in on 2023-04-03 (internal).
+    dict(
+        position_id="P10",
+        job_code="PAS",
+        pharmacy_model="mail_order",
+        opened_on=D("2023-02-01"),
+        open_reason="new_position",
+        backfill_release_id=None,
+        budget_requested_on=None,
+        budget_released_on=None,
+        closed_on=D("2023-04-03"),
+        filled_internally=True,
+        days_to_fill=61,
+        days_waiting_for_budget=None,
+    ),
+    # P3: E3 moved out on 2023-04-03; BR-4 requested, never released; still open.
+    dict(
+        position_id="P3",
+        job_code="MEDB1",
+        pharmacy_model="mail_order",
+        opened_on=D("2023-04-03"),
+        open_reason="internal_move",
+        backfill_release_id="BR-4",
+        budget_requested_on=D("2023-04-10"),
+        budget_released_on=None,
+        closed_on=None,
+        filled_internally=None,
+        days_to_fill=None,
+        days_waiting_for_budget=None,
+    ),
+    # P5: E4 separated 2023-11-15; BR-5 released after 15 days; E2 rehired into it 2024-01-15.
+    dict(
+        position_id="P5",
+        job_code="SPT1",
+        pharmacy_model="infusion",
+        opened_on=D("2023-11-15"),
+        open_reason="separation",
+        backfill_release_id="BR-5",
+        budget_requested_on=D("2023-11-20"),
+        budget_released_on=D("2023-12-05"),
+        closed_on=D("2024-01-15"),
+        filled_internally=False,
+        days_to_fill=61,
+        days_waiting_for_budget=15,
+    ),
+    # P12: created by BR-7 (released 2024-03-01), never filled.
+    dict(
+        position_id="P12",
+        job_code="SHIP",
+        pharmacy_model="specialty",
+        opened_on=D("2024-03-01"),
+        open_reason="new_position",
+        backfill_release_id=None,
+        budget_requested_on=None,
+        budget_released_on=None,
+        closed_on=None,
+        filled_internally=None,
+        days_to_fill=None,
+        days_waiting_for_budget=None,
+    ),
+    # P6: E7 retired 2024-06-30; open.
+    dict(
+        position_id="P6",
+        job_code="TECHSUP",
+        pharmacy_model="specialty",
+        opened_on=D("2024-06-30"),
+        open_reason="separation",
+        backfill_release_id=None,
+        budget_requested_on=None,
+        budget_released_on=None,
+        closed_on=None,
+        filled_internally=None,
+        days_to_fill=None,
+        days_waiting_for_budget=None,
+    ),
+    # P11 had a backfill release (BR-6) but never an incumbent: no vacancy.
+]
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (the median of two is their mean)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
+def expected_backfill_delays() -> list[dict]:
+    out = []
+    for year in (2023, 2024):
+        opened = [v for v in VACANCIES if v["opened_on"].year == year]
+        groups = {"ALL": opened}
+        for v in opened:
+            groups.setdefault(FAMILY[v["job_code"]], []).append(v)
+        for family, vs in groups.items():
+            filled = [v for v in vs if v["closed_on"] is not None]
+            waits = [
+                v["days_waiting_for_budget"]
+                for v in filled
+                if v["days_waiting_for_budget"] is not None
+            ]
+            out.append(
+                dict(
+                    year=year,
+                    job_family=family,
+                    vacancies_opened=len(vs),
+                    vacancies_filled=len(filled),
+                    median_days_to_fill=percentile([v["days_to_fill"] for v in filled], 0.5),
+                    p90_days_to_fill=percentile([v["days_to_fill"] for v in filled], 0.9),
+                    median_days_waiting_for_budget=percentile(waits, 0.5),
+                    open_at_year_end=sum(
+                        1
+                        for v in vs
+                        if v["closed_on"] is None or v["closed_on"] > date(year, 12, 31)
+                    ),
+                )
+            )
+    return out
+
+
+def expected_retention() -> list[dict]:
+    out = []
+    ends = month_ends()
+    for year in (2023, 2024):
+        year_ends = [d for d in ends if d.year == year]
+        start = employed_on(date(year - 1, 12, 31))
+        end = employed_on(min(date(year, 12, 31), LAST_SNAPSHOT))
+        families = set(FAMILY.values())
+        for family in [*sorted(families), "ALL"]:
+
+            def in_family(job: str, family=family) -> bool:
+                return family == "ALL" or FAMILY[job] == family
+
+            cohort = [e for e, s in start.items() if in_family(s.job)]
+            heads = [sum(1 for s in employed_on(d).values() if in_family(s.job)) for d in year_ends]
+            leavers = [x for x in SEPARATIONS if x[0].year == year and in_family(x[2])]
+            if not cohort and not sum(heads) and not leavers:
+                continue
+            avg = sum(heads) / len(year_ends)
+            voluntary = [x for x in leavers if x[3] in ("voluntary", "retirement")]
+            out.append(
+                dict(
+                    year=year,
+                    job_family=family,
+                    start_headcount=len(cohort),
+                    avg_headcount=avg,
+                    separations=len(leavers),
+                    voluntary_separations=len(voluntary),
+                    turnover_rate=len(leavers) / avg if avg else None,
+                    voluntary_turnover_rate=len(voluntary) / avg if avg else None,
+                    retention_rate=(sum(1 for e in cohort if e in end) / len(cohort))
+                    if cohort
+                    else None,
+                )
+            )
+    return out
+
+
+def expected_engagement(min_size: int = 5) -> list[dict]:
+    out = []
+    for year, responses in scenario.build_responses().items():
+        dimension = dict(scenario.ITEMS[year])
+        groups: dict[tuple[str, str], list] = {}
+        for r in responses:
+            for by, value in (
+                ("ALL", "ALL"),
+                ("job_family", r.job_family or "(not stated)"),
+                ("pharmacy_model", r.pharmacy_model),
+                ("department", r.department),
+            ):
+                groups.setdefault((by, value), []).append(r)
+        rows_ = []
+        for (by, value), members in groups.items():
+
+            def index(dim: str, members=members) -> float | None:
+                scores = []
+                for r in members:
+                    answers = [int(a) for q, a in r.answers.items() if a and dimension[q] == dim]
+                    if answers:
+                        scores.append(statistics.mean(answers))
+                return (
+                    round(statistics.mean((s - 1) * 25 for s in scores) + 1e-9, 1)
+                    if scores
+                    else None
+                )
+
+            engaged = [
+                int(a)
+                for r in members
+                for q, a in r.answers.items()
+                if a and dimension[q] == "engagement"
+            ]
+            rows_.append(
+                dict(
+                    survey_year=year,
+                    group_by=by,
+                    group_value=value,
+                    respondents=len(members),
+                    engagement_index=index("engagement"),
+                    career_growth_index=index("career_growth"),
+                    favorable_pct=sum(a >= 4 for a in engaged) / len(engaged),
+                    suppressed=len(members) < min_size,
+                )
+            )
+        for by in {r["group_by"] for r in rows_}:
+            siblings = [r for r in rows_ if r["group_by"] == by]
+            small = [r for r in siblings if r["suppressed"]]
+            others = sorted(
+                (r for r in siblings if not r["suppressed"]),
+                key=lambda r: (r["respondents"], r["group_value"]),
+            )
+            if len(small) == 1 and others:
+                others[0]["suppressed"] = True  # complementary suppression
+        for r in rows_:
+            if r["suppressed"]:
+                r.update(engagement_index=None, career_growth_index=None, favorable_pct=None)
+        out += rows_
+    return out
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_career_events(warehouse: Path) -> None:
+    got = rows(
+        warehouse,
+        "SELECT event_date, employee_key, event_type, from_job_code, to_job_code, "
+        "from_position_id, to_position_id, termination_type FROM fct_career_event",
+    )
+    expected = [
+        ("2020-01-06", "E1", "hire", None, "SPT1", None, "P1", None),
+        ("2023-03-01", "E1", "promotion", "SPT1", "SPT2", "P1", "P1", None),
+        ("2019-05-01", "E2", "hire", None, "SPT2", None, "P2", None),
+        ("2023-02-15", "E2", "separation", "SPT2", None, "P2", None, "voluntary"),
+        ("2024-01-15", "E2", "rehire", None, "SPT1", None, "P5", None),
+        ("2018-01-01", "E3", "hire", None, "MEDB1", None, "P3", None),
+        ("2023-04-03", "E3", "lateral", "MEDB1", "PAS", "P3", "P10", None),
+        ("2021-06-01", "E4", "hire", None, "SPT1", None, "P5", None),
+        ("2023-11-15", "E4", "separation", "SPT1", None, "P5", None, "involuntary"),
+        ("2023-05-01", "E5", "hire", None, "SPT1", None, "P2", None),
+        ("2015-03-01", "E7", "hire", None, "TECHSUP", None, "P6", None),
+        ("2024-06-30", "E7", "separation", "TECHSUP", None, "P6", None, "retirement"),
+        ("2022-01-01", "E8", "hire", None, "SPT1", None, "P7", None),
+    ]
+    columns = [
+        "event_date",
+        "employee_key",
+        "event_type",
+        "from_job_code",
+        "to_job_code",
+        "from_position_id",
+        "to_position_id",
+        "termination_type",
+    ]
+    want = [dict(zip(columns, (D(e[0]), key(e[1]), *e[2:]), strict=True)) for e in expected]
+    assert_rows(got, want, ["employee_key", "event_date", "event_type"])
+
+
+def test_leave_is_a_period_not_an_event_and_vanished_keeps_state(warehouse: Path) -> None:
+    e4 = rows(
+        warehouse,
+        f"SELECT employment_status, valid_from, valid_to FROM dim_employee "
+        f"WHERE employee_key = '{key('E4')}' ORDER BY valid_from",
+    )
+    assert [(r["employment_status"], r["valid_from"], r["valid_to"]) for r in e4] == [
+        ("active", D("2021-06-01"), D("2023-06-01")),
+        ("leave", D("2023-06-01"), D("2023-08-01")),
+        ("active", D("2023-08-01"), D("2023-11-15")),
+        ("terminated", D("2023-11-15"), None),
+    ]
+    e8 = rows(
+        warehouse,
+        f"SELECT employment_status, is_current FROM dim_employee "
+        f"WHERE employee_key = '{key('E8')}'",
+    )
+    assert e8 == [{"employment_status": "active", "is_current": True}]
+    anomalies = rows(
+        warehouse,
+        "SELECT employee_key, observed_on FROM etl_anomaly "
+        "WHERE kind = 'vanished_without_termination'",
+    )
+    assert anomalies == [{"employee_key": key("E8"), "observed_on": D("2023-07-03")}]
+
+
+def test_budget_releases_latest_state(warehouse: Path) -> None:
+    got = rows(
+        warehouse,
+        "SELECT release_id, status, annual_amount, released_date, days_to_release "
+        "FROM fct_budget_release",
+    )
+    want = [
+        dict(
+            release_id="BR-1",
+            status="denied",
+            annual_amount=56000.0,
+            released_date=None,
+            days_to_release=None,
+        ),
+        dict(
+            release_id="BR-2",
+            status="released",
+            annual_amount=56000.0,
+            released_date=D("2023-04-10"),
+            days_to_release=21,
+        ),
+        dict(
+            release_id="BR-3",
+            status="released",
+            annual_amount=65000.0,
+            released_date=D("2023-02-01"),
+            days_to_release=22,
+        ),
+        dict(
+            release_id="BR-4",
+            status="requested",
+            annual_amount=58000.0,
+            released_date=None,
+            days_to_release=None,
+        ),
+        dict(
+            release_id="BR-5",
+            status="released",
+            annual_amount=50000.0,
+            released_date=D("2023-12-05"),
+            days_to_release=15,
+        ),
+        dict(
+            release_id="BR-6",
+            status="requested",
+            annual_amount=47000.0,
+            released_date=None,
+            days_to_release=None,
+        ),
+        dict(
+            release_id="BR-7",
+            status="released",
+            annual_amount=23500.0,
+            released_date=D("2024-03-01"),
+            days_to_release=29,
+        ),
+        dict(
+            release_id="BR-8",
+            status="denied",
+            annual_amount=65000.0,
+            released_date=None,
+            days_to_release=None,
+        ),
+    ]
+    assert_rows(got, want, ["release_id"])
+
+
+def test_vacancies(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM fct_vacancy")
+    assert_rows(got, VACANCIES, ["position_id", "opened_on"])
+
+
+def test_headcount_monthly(warehouse: Path) -> None:
+    expected = []
+    for day in month_ends():
+        cells: dict[tuple[str, str], list[float]] = {}
+        for s in employed_on(day).values():
+            cells.setdefault((s.job, s.model), []).append(s.fte)
+        expected += [
+            dict(month_end=day, job_code=j, pharmacy_model=m, headcount=len(f), fte=float(sum(f)))
+            for (j, m), f in cells.items()
+        ]
+    got = rows(warehouse, "SELECT * FROM fct_headcount_monthly")
+    assert_rows(got, expected, ["month_end", "job_code", "pharmacy_model"])
+    assert max(r["month_end"] for r in got) == date(2024, 7, 31)
+
+
+def test_retention_annual(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM mart_retention_annual")
+    assert_rows(got, expected_retention(), ["year", "job_family"])
+    everyone_2023 = next(r for r in got if r["year"] == 2023 and r["job_family"] == "ALL")
+    assert everyone_2023["start_headcount"] == 6 and everyone_2023["separations"] == 2
+
+
+def test_career_progression(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM mart_career_progression")
+    want = [
+        dict(
+            year=2023,
+            from_job_code="SPT1",
+            to_job_code="SPT2",
+            event_type="promotion",
+            employees=1,
+            moves=1,
+        ),
+        dict(
+            year=2023,
+            from_job_code="MEDB1",
+            to_job_code="PAS",
+            event_type="lateral",
+            employees=1,
+            moves=1,
+        ),
+    ]
+    assert_rows(got, want, ["year", "from_job_code", "to_job_code"])
+
+
+def test_new_positions(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM mart_new_positions")
+    want = [
+        dict(
+            year=2023,
+            job_code="PAS",
+            job_title="Prior Authorization Specialist",
+            created_in_expansion=True,
+            positions=1,
+            fte=1.0,
+            annual_amount=65000.0,
+        ),
+        dict(
+            year=2024,
+            job_code="SHIP",
+            job_title="Shipping Associate",
+            created_in_expansion=True,
+            positions=1,
+            fte=0.5,
+            annual_amount=23500.0,
+        ),
+    ]
+    assert_rows(got, want, ["year", "job_code"])
+
+
+def test_backfill_delays(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM mart_backfill_delays")
+    assert_rows(got, expected_backfill_delays(), ["year", "job_family"])
+    everyone_2023 = next(r for r in got if r["year"] == 2023 and r["job_family"] == "ALL")
+    assert everyone_2023["median_days_to_fill"] == 61 and everyone_2023["open_at_year_end"] == 2
+
+
+def test_engagement_with_suppression(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM mart_engagement")
+    want = expected_engagement()
+    assert_rows(got, want, ["survey_year", "group_by", "group_value"])
+    hidden = {(r["survey_year"], r["group_value"]) for r in got if r["suppressed"]}
+    assert (2023, "Prior Authorization") in hidden  # 4 respondents
+    assert (2023, "Billing Analyst (Med B)") in hidden  # its complementary partner
+    assert (2024, "(not stated)") in hidden and (2024, "Specialty Pharmacy Technician") in hidden
+
+
+def test_minimum_group_size_is_configurable(warehouse: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    scenario.write_landing(landing)
+    db = tmp_path / "w.duckdb"
+    assert run_nightly(landing, db, min_group_size=3)[0] == 0
+    got = rows(db, "SELECT * FROM mart_engagement")
+    assert_rows(got, expected_engagement(min_size=3), ["survey_year", "group_by", "group_value"])
+    assert not any(r["suppressed"] for r in got if r["survey_year"] == 2023)
+
+
+def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rxstaff.cli import app
+
+    result = CliRunner().invoke(
+        app, ["metrics", "--warehouse", f"duckdb:///{warehouse}"], env={"COLUMNS": "160"}
+    )
+    assert result.exit_code == 0, result.output
+    for title in (
+        "Promotions by ladder step",
+        "New positions by role",
+        "Turnover and retention",
+        "Backfill delays",
+        "Open vacancies now",
+        "Engagement trend",
+    ):
+        assert title in result.output
+    assert "SPT1 -> SPT2" in result.output and "Shipping Associate" in result.output
+
+
+BI_RELATIONS = [
+    "dim_date",
+    "dim_job",
+    "dim_employee",
+    "fct_career_event",
+    "fct_budget_release",
+    "fct_vacancy",
+    "fct_headcount_monthly",
+    "mart_retention_annual",
+    "mart_career_progression",
+    "mart_new_positions",
+    "mart_backfill_delays",
+    "mart_engagement",
+]
+
+
+def test_figures_stable_across_rerun_and_arrival_order(
+    landing_3y: Path, warehouse_3y: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.helpers import CONTRACT, table
+
+    arriving = tmp_path / "arriving"
+    for folder in ("budget", "survey"):
+        shutil.copytree(landing_3y / folder, arriving / folder)
+    (arriving / "roster").mkdir()
+    rosters = sorted((landing_3y / "roster").glob("*.csv"))
+    db = tmp_path / "reverse.duckdb"
+    for group in (rosters[100:], rosters[40:100], rosters[:40]):
+        for path in group:
+            shutil.copy(path, arriving / "roster" / path.name)
+        assert run_nightly(arriving, db)[0] == 0
+    assert run_nightly(arriving, db)[0] == 0  # and a re-run on top
+    for name in BI_RELATIONS:
+        pd.testing.assert_frame_equal(
+            table(warehouse_3y, name, CONTRACT[name]), table(db, name, CONTRACT[name]), obj=name
+        )
