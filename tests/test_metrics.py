@@ -297,7 +297,7 @@ def expected_engagement(min_size: int = 5) -> list[dict]:
         rows_ = []
         for (by, value), members in groups.items():
 
-            def index(dim: str, members=members) -> float | None:
+            def index(dim: str, members=members, dimension=dimension) -> float | None:
                 scores = []
                 for r in members:
                     answers = [int(a) for q, a in r.answers.items() if a and dimension[q] == dim]
