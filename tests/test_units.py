@@ -1,0 +1,134 @@
+"""Small pieces: landing discovery, CSV dialect, headers, pseudonyms, schema, generator, CLI."""
+
+from __future__ import annotations
+
+import filecmp
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from flows.landing import LandingError, discover, read_extract
+from rxstaff.cli import app
+from rxstaff.sample import Options, generate
+from transforms.pseudonym import Pseudonymiser, fingerprint
+from transforms.raw_frame import clean_extract
+from warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
+from warehouse.settings import SecretMismatch, check_secret
+
+
+def test_discovery_orders_files_and_reports_strangers(tmp_path: Path) -> None:
+    for name in (
+        "roster/roster_2024-02-05.csv",
+        "roster/roster_2024-01-29.csv",
+        "budget/budget_releases_2024-01-30.csv",
+        "survey/engagement_survey_2023.csv",
+        "survey/survey_items_2023.csv",
+        "roster/notes.txt",
+        "roster/ROSTER_2024-02-12.CSV",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("a\n1\n")
+    found = discover(tmp_path)
+    assert [f.file_name for f in found.files] == [
+        "roster/roster_2024-01-29.csv",
+        "roster/roster_2024-02-05.csv",
+        "roster/ROSTER_2024-02-12.CSV",
+        "budget/budget_releases_2024-01-30.csv",
+        "survey/survey_items_2023.csv",
+        "survey/engagement_survey_2023.csv",
+    ]
+    assert found.unrecognised == ["roster/notes.txt"]
+    assert found.files[0].file_date == date(2024, 1, 29) and len(found.files[0].sha256) == 64
+
+
+def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LandingError, match="does not exist"):
+        discover(tmp_path / "nowhere")
+
+
+def test_bom_crlf_padding_and_header_case_are_not_data(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(
+        b'\xef\xbb\xbf Employee_ID ,"FTE",first_name\r\n E1 ,"0.5 ",Ann\r\n"E2",,"Bo, Jr"\r\n'
+    )
+    frame = clean_extract(read_extract(path), ["first_name"])
+    assert list(frame.columns) == ["employee_id", "fte"]
+    assert frame.employee_id.tolist() == ["E1", "E2"]
+    assert frame.fte.iloc[0] == "0.5" and pd.isna(frame.fte.iloc[1])
+
+
+def test_pseudonyms_are_stable_keyed_and_not_reversible() -> None:
+    a, b = Pseudonymiser("one"), Pseudonymiser("two")
+    assert a.key("E100") == Pseudonymiser("one").key("E100")
+    assert a.key("E100") != b.key("E100") and "100" not in a.key("E100")
+    assert a.keys(pd.Series(["E1", None])).isna().tolist() == [False, True]
+    assert fingerprint("one") != fingerprint("two")
+
+
+def test_schema_upgrades_and_refuses_newer(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with engine.begin() as conn:
+        assert upgrade(conn) == list(range(1, latest_version() + 1))
+        assert upgrade(conn) == []
+        conn.execute(
+            sa.text("INSERT INTO rxstaff_schema_version VALUES (999, 'future', CURRENT_TIMESTAMP)")
+        )
+    with engine.begin() as conn, pytest.raises(SchemaTooNew, match="upgrade rxstaff"):
+        upgrade(conn)
+    with engine.begin() as conn:
+        assert current_version(conn) == 999
+
+
+def test_a_different_secret_is_refused(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with engine.begin() as conn:
+        upgrade(conn)
+        check_secret(conn, fingerprint("first"))
+        check_secret(conn, fingerprint("first"))
+        with pytest.raises(SecretMismatch):
+            check_secret(conn, fingerprint("second"))
+
+
+def test_generator_is_deterministic_for_a_seed(tmp_path: Path) -> None:
+    opts = dict(employees=30, start=date(2024, 1, 1), end=date(2024, 4, 1), seed=9, bad_rows=0.01)
+    generate(Options(out=tmp_path / "a", **opts))
+    generate(Options(out=tmp_path / "b", **opts))
+    generate(Options(out=tmp_path / "c", **{**opts, "seed": 10}))
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.csv"))
+    assert files and all(
+        filecmp.cmp(tmp_path / "a" / f, tmp_path / "b" / f, shallow=False) for f in files
+    )
+    assert not all(
+        filecmp.cmp(tmp_path / "a" / f, tmp_path / "c" / f, shallow=False)
+        for f in files
+        if (tmp_path / "c" / f).exists()
+    )
+
+
+def test_help_teaches() -> None:
+    runner = CliRunner()
+    main = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert main.exit_code == 0
+    for command in ("nightly", "generate", "demo", "metrics", "grant-bi", "bench"):
+        assert command in main.output
+    nightly = runner.invoke(app, ["nightly", "--help"], env={"COLUMNS": "120"})
+    assert "Exit status" in nightly.output and "RXSTAFF_ID_SECRET" in nightly.output
+
+
+def test_nightly_without_a_secret_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RXSTAFF_ID_SECRET")
+    result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path)])
+    assert result.exit_code == 2 and "RXSTAFF_ID_SECRET" in result.output
+
+
+def test_bad_run_date_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["nightly", "--landing", str(tmp_path), "--run-date", "5/1/2024"]
+    )
+    assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
