@@ -34,6 +34,7 @@ from rxstaff import settings
 from transforms.catalog import stage_catalog
 from transforms.pseudonym import Pseudonymiser, fingerprint
 from warehouse import batches
+from warehouse.access import apply_grants
 from warehouse.connection import create_engine, describe_target, with_retries
 from warehouse.dictionary import apply_comments
 from warehouse.loader import bulk_insert
@@ -274,10 +275,11 @@ def _prepare(engine: sa.Engine, secret: str, catalog: pd.DataFrame, min_group_si
         load_job_catalog(conn, catalog)
         create_views(conn, min_group_size)
         apply_comments(conn)
+        apply_grants(conn)
 
 
 def _record_failure(
-    engine: sa.Engine, files: list[LandingFile], run_id: str, error: BaseException
+    engine: sa.Engine, files: list[LandingFile], ctx: RunContext, error: BaseException
 ) -> None:
     """After a rollback: the attempted files, marked failed, so the next run retries them."""
     message = f"{type(error).__name__}: {error}"[:2000]
@@ -290,7 +292,7 @@ def _record_failure(
             batches.record_batch(
                 conn,
                 batch_id=batches.next_batch_id(conn),
-                run_id=run_id,
+                run_id=ctx.run_id,
                 source=file.source,
                 file_name=file.file_name,
                 file_date=file.file_date,
@@ -300,6 +302,32 @@ def _record_failure(
                 status="failed",
                 error=message,
             )
+        _record_run(conn, ctx, "failed", message)
+
+
+def _record_run(
+    conn: sa.Connection, ctx: RunContext, status: str, error: str | None = None
+) -> None:
+    totals = ctx.summary.sources.values()
+    conn.execute(
+        sa.text(
+            "INSERT INTO etl_run VALUES (:run_id, :run_date, :started_at, :finished_at, :status, "
+            ":loaded, :skipped, :rejected, :rows, :quarantined, :error)"
+        ),
+        {
+            "run_id": ctx.run_id,
+            "run_date": ctx.run_date,
+            "started_at": ctx.started_at,
+            "finished_at": batches.now(),
+            "status": status,
+            "loaded": sum(s.files_loaded for s in totals),
+            "skipped": sum(s.files_skipped for s in totals),
+            "rejected": sum(s.files_rejected for s in totals),
+            "rows": sum(s.rows_loaded for s in totals),
+            "quarantined": sum(s.rows_quarantined for s in totals),
+            "error": error,
+        },
+    )
 
 
 def _anomaly_counts(conn: sa.Connection) -> dict[str, int]:
@@ -370,10 +398,12 @@ def nightly(
             else:
                 logger.info("no new or corrected file: the warehouse is unchanged")
             summary.anomalies = _anomaly_counts(conn)
+            if loaded or summary.rejections:
+                _record_run(conn, ctx, "rejected files" if summary.rejections else "succeeded")
     except Exception as error:
         summary.failed = f"{type(error).__name__}: {error}"
         logger.error(f"run {run_id} failed and was rolled back: {summary.failed}")
-        _record_failure(engine, due, run_id, error)
+        _record_failure(engine, due, ctx, error)
         raise
     finally:
         engine.dispose()

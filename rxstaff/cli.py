@@ -216,7 +216,6 @@ def grant_bi(
 ) -> None:
     """PostgreSQL: create or update a read-only role that sees the BI views and dimensions only."""
     from warehouse.access import grant_bi_role
-
     from warehouse.connection import create_engine
 
     password = os.environ.get(password_env) if password_env else None
@@ -300,8 +299,29 @@ def _run_nightly(
     if isinstance(result, RunRejectedFiles):
         _print_summary(result.summary)
         return result.summary.exit_code
-    errors.print(f"[red]the run failed and was rolled back:[/] {result}")
+    if isinstance(result, _setup_errors()):
+        errors.print(f"[red]error:[/] {result}")
+    else:
+        errors.print(f"[red]the run failed and was rolled back:[/] {result}")
     return 2
+
+
+def _setup_errors() -> tuple[type[BaseException], ...]:
+    """Failures before any change was attempted: say what is wrong, nothing was rolled back."""
+    from flows.landing import LandingError
+    from transforms.catalog import CatalogError
+    from warehouse.connection import WarehouseUnavailable
+    from warehouse.schema import SchemaTooNew
+    from warehouse.settings import SecretMismatch
+
+    return (
+        LandingError,
+        CatalogError,
+        WarehouseUnavailable,
+        SchemaTooNew,
+        SecretMismatch,
+        settings.ConfigurationError,
+    )
 
 
 def _print_summary(summary: object) -> None:

@@ -77,3 +77,50 @@ def landing_small(landing_small_master: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "landing"
     shutil.copytree(landing_small_master, copy)
     return copy
+
+
+POSTGRES_ENV = "RXSTAFF_TEST_POSTGRES_URL"
+
+
+def _fresh_postgres_database() -> tuple[str, callable]:
+    """A new, empty database on the test server; its URL and how to drop it."""
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(
+            f"{POSTGRES_ENV} is not set: PostgreSQL tests need a server "
+            "(see DEVELOPERS.md; .ci/run always sets it)"
+        )
+    name = f"rxstaff_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(base).set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database for one test."""
+    url, drop = _fresh_postgres_database()
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def pg_warehouse_3y(landing_3y: Path):
+    """The three-year landing folder loaded into its own PostgreSQL database."""
+    url, drop = _fresh_postgres_database()
+    code, summary = run_nightly(landing_3y, url)
+    assert code == 0, summary
+    yield url
+    drop()

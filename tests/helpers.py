@@ -193,3 +193,25 @@ def assert_same(left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]) -
     assert left.keys() == right.keys()
     for name in left:
         pd.testing.assert_frame_equal(left[name], right[name], check_dtype=False, obj=name)
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows as plain values (dates as ISO text, decimals as floats), sorted: for comparing
+    the same relation read from DuckDB and PostgreSQL."""
+
+    def plain(value):
+        if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+            return None
+        if hasattr(value, "as_tuple"):  # Decimal
+            return float(value)
+        if isinstance(value, pd.Timestamp):
+            return value.date().isoformat() if value == value.normalize() else value.isoformat()
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "item"):  # numpy scalar
+            return value.item()
+        return value
+
+    out = frame.astype(object).apply(lambda column: column.map(plain))
+    out = out.astype(object).where(out.notna(), None)
+    return out.sort_values(list(out.columns), key=lambda s: s.astype(str)).reset_index(drop=True)

@@ -364,3 +364,25 @@ def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> 
     people = pd.read_csv(target, dtype=str, encoding="utf-8-sig")
     for value in pd.concat([people["work_email"], people["last_name"], people["employee_id"]]):
         assert value not in text
+
+
+def test_bi_readers_use_a_read_only_copy_published_whole(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    import duckdb
+
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    held = tmp_path / "held"
+    held.mkdir()
+    shutil.move(rosters[-1], held / rosters[-1].name)
+    db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
+    assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0
+    reader = duckdb.connect(str(copy), read_only=True)  # a BI session stays open...
+    seen = reader.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0]
+    shutil.move(held / rosters[-1].name, rosters[-1])
+    assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0  # ...and does not block
+    assert reader.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0] == seen
+    reader.close()
+    with duckdb.connect(str(copy), read_only=True) as fresh:
+        assert fresh.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0] == seen + 1
+        assert fresh.execute("SELECT COUNT(*) FROM mart_retention_annual").fetchone()[0] > 0

@@ -230,6 +230,24 @@ RELATIONS: dict[str, Relation] = {
             "error": "Why the file was rejected or the run failed.",
         },
     ),
+    "etl_run": (
+        "table",
+        "One row per nightly run that loaded, rejected or failed (a night "
+        "with nothing new leaves no row).",
+        {
+            "run_id": "The run.",
+            "run_date": "Its logical date (--run-date).",
+            "started_at": "Start.",
+            "finished_at": "End.",
+            "status": "succeeded, rejected files, or failed (rolled back).",
+            "files_loaded": "Files loaded.",
+            "files_skipped": "Files already loaded with the same content.",
+            "files_rejected": "Files rejected.",
+            "rows_loaded": "Rows staged.",
+            "rows_quarantined": "Rows quarantined.",
+            "error": "Why the run failed.",
+        },
+    ),
     "etl_quarantine": (
         "table",
         "One row per rejected row and rule. No personal data.",

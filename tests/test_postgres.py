@@ -1,0 +1,202 @@
+"""PostgreSQL as a first-class warehouse: parity, migrations, least privilege, failures.
+
+Every test here gets a fresh database on the server named by RXSTAFF_TEST_POSTGRES_URL
+and skips, saying so, where it is not set.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from rxstaff.cli import app
+from tests.helpers import CONTRACT, comparable, query, run_nightly
+from warehouse.access import BI_RELATIONS, grant_bi_role
+from warehouse.connection import WarehouseUnavailable, with_retries
+from warehouse.schema import latest_version
+
+pytestmark = pytest.mark.postgres
+BI = [n for n in CONTRACT if n.startswith(("dim_", "fct_", "mart_"))]
+
+
+def read(url: str, sql: str) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(sql), conn)
+    finally:
+        engine.dispose()
+
+
+def test_same_rows_as_duckdb_for_every_contract_relation(
+    warehouse_3y: Path, pg_warehouse_3y: str
+) -> None:
+    for name in BI:
+        sql = f"SELECT {', '.join(CONTRACT[name])} FROM {name}"
+        duck, pg = comparable(query(warehouse_3y, sql)), comparable(read(pg_warehouse_3y, sql))
+        assert len(duck) > 0, name
+        pd.testing.assert_frame_equal(duck, pg, check_dtype=False, obj=name)
+    audit = (
+        "SELECT source, file_name, sha256, rows_read, rows_loaded, rows_quarantined, status "
+        "FROM etl_batch"
+    )
+    pd.testing.assert_frame_equal(
+        comparable(query(warehouse_3y, audit)),
+        comparable(read(pg_warehouse_3y, audit)),
+        check_dtype=False,
+    )
+
+
+def test_descriptions_are_comments_in_postgres(pg_warehouse_3y: str) -> None:
+    found = read(
+        pg_warehouse_3y,
+        "SELECT obj_description('mart_engagement'::regclass) AS d, "
+        "col_description('fct_vacancy'::regclass, 1) AS c",
+    )
+    assert "anonymity" in found.d[0] and found.c[0]
+
+
+def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> None:
+    role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
+    owner = sa.create_engine(pg_warehouse_3y)
+    try:
+        granted = grant_bi_role(owner, role, login=True, password="read-only-pw")
+        assert set(granted) == set(BI_RELATIONS)
+        reader = make_url(pg_warehouse_3y).set(username=role, password="read-only-pw")
+        engine = sa.create_engine(reader)
+        with engine.connect() as conn:
+            for name in ("mart_engagement", "mart_backfill_delays", "dim_employee", "fct_vacancy"):
+                conn.execute(sa.text(f"SELECT * FROM {name} LIMIT 1")).fetchall()
+        for forbidden in (
+            "SELECT * FROM stg_survey_answer",
+            "SELECT * FROM stg_roster",
+            "SELECT * FROM etl_quarantine",
+            "SELECT * FROM int_seat_tenure",
+            "DELETE FROM dim_job",
+            "INSERT INTO etl_batch (batch_id) VALUES (0)",
+            "CREATE TABLE sneaky (a int)",
+        ):
+            with (
+                engine.connect() as conn,
+                pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+            ):
+                conn.execute(sa.text(forbidden))
+        engine.dispose()
+        # grants survive the next run, which recreates the views
+        assert grant_bi_role(owner, role, login=True)
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        owner.dispose()
+
+
+def test_grants_survive_a_run(landing_small: Path, pg_url: str) -> None:
+    role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    held = landing_small.parent / "held"
+    held.mkdir()
+    shutil.move(rosters[-1], held / rosters[-1].name)
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    owner = sa.create_engine(pg_url)
+    try:
+        grant_bi_role(owner, role)
+        shutil.move(held / rosters[-1].name, rosters[-1])
+        assert run_nightly(landing_small, pg_url)[0] == 0
+        reader = sa.create_engine(make_url(pg_url).set(username=role))
+        with reader.connect() as conn:
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM mart_retention_annual")).scalar() > 0
+        reader.dispose()
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        owner.dispose()
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_older_warehouse_is_upgraded_in_place(
+    landing_small: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"duckdb:///{tmp_path / 'w.duckdb'}"
+        if backend == "duckdb"
+        else request.getfixturevalue("pg_url")
+    )
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    held = tmp_path / "held"
+    held.mkdir()
+    shutil.move(rosters[-1], held / rosters[-1].name)
+    assert run_nightly(landing_small, url)[0] == 0
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # make it a version-1 warehouse, as an older rxstaff left it
+        conn.execute(sa.text("DROP TABLE etl_run"))
+        conn.execute(sa.text("DELETE FROM rxstaff_schema_version WHERE version > 1"))
+        before = conn.execute(sa.text("SELECT COUNT(*) FROM stg_roster")).scalar()
+    shutil.move(held / rosters[-1].name, rosters[-1])
+    assert run_nightly(landing_small, url)[0] == 0
+    with engine.connect() as conn:
+        assert (
+            conn.execute(sa.text("SELECT MAX(version) FROM rxstaff_schema_version")).scalar()
+            == latest_version()
+        )
+        after = conn.execute(sa.text("SELECT COUNT(*) FROM stg_roster")).scalar()
+        runs = conn.execute(sa.text("SELECT COUNT(*) FROM etl_run")).scalar()
+    engine.dispose()
+    assert after > before > 0 and runs == 1
+
+
+def test_newer_warehouse_is_refused_with_a_clear_message(landing_small: Path, pg_url: str) -> None:
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO rxstaff_schema_version VALUES (99, 'future', now())"))
+    engine.dispose()
+    result = CliRunner().invoke(
+        app, ["nightly", "--landing", str(landing_small), "--warehouse", pg_url]
+    )
+    assert result.exit_code == 2
+    assert "schema version 99" in result.output and "upgrade rxstaff" in result.output
+
+
+def test_unreachable_warehouse_fails_fast_naming_host_not_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://etl:s3cret-pw@127.0.0.1:1/rxstaff"
+    result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path), "--warehouse", url])
+    assert result.exit_code == 2
+    assert "127.0.0.1:1" in result.output and "s3cret-pw" not in result.output
+
+
+def test_refused_login_is_not_retried(pg_url: str) -> None:
+    missing = make_url(pg_url).set(database="rxstaff_no_such_db", password="s3cret-pw")
+    engine = sa.create_engine(missing)
+    attempts = []
+
+    def connect():
+        attempts.append(1)
+        return engine.connect()
+
+    with pytest.raises(WarehouseUnavailable) as error:
+        with_retries(connect, missing.render_as_string(hide_password=False), pause=0)
+    assert len(attempts) == 1
+    assert "does not exist" in str(error.value) and "s3cret-pw" not in str(error.value)
+
+
+def test_transient_errors_are_retried_a_bounded_number_of_times() -> None:
+    url = "postgresql+psycopg://etl:pw@127.0.0.1:1/rxstaff"
+    engine = sa.create_engine(url)
+    attempts = []
+
+    def connect():
+        attempts.append(1)
+        return engine.connect()
+
+    with pytest.raises(WarehouseUnavailable, match=r"127\.0\.0\.1:1"):
+        with_retries(connect, url, attempts=3, pause=0)
+    assert len(attempts) == 3
