@@ -75,6 +75,14 @@ def nightly(
             help="DuckDB only: also publish a read-only copy here for BI tools, atomically.",
         ),
     ] = None,
+    validation: Annotated[
+        str,
+        typer.Option(
+            "--validation",
+            help="gx (Great Expectations), vectorised (the same suite in pandas), or auto: "
+            "gx unless one source brings over 64 MiB in a run.",
+        ),
+    ] = "auto",
 ) -> None:
     """Run the nightly load: every new or corrected extract, validated, into the warehouse.
 
@@ -84,7 +92,9 @@ def nightly(
     The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`.
     """
     when = _parse_date(run_date, "--run-date") if run_date else None
-    code = _run_nightly(landing, warehouse, when, min_group_size, catalog, read_copy)
+    if validation not in ("auto", "gx", "vectorised"):
+        raise typer.BadParameter("use auto, gx or vectorised", param_hint="--validation")
+    code = _run_nightly(landing, warehouse, when, min_group_size, catalog, read_copy, validation)
     raise typer.Exit(code)
 
 
@@ -274,6 +284,7 @@ def _run_nightly(
     min_group_size: int | None,
     catalog: Path | None,
     read_copy: Path | None,
+    validation: str = "auto",
 ) -> int:
     from flows.nightly import nightly as nightly_flow
     from flows.summary import RunRejectedFiles, RunSummary
@@ -290,6 +301,7 @@ def _run_nightly(
         min_group_size=min_group_size,
         catalog=str(catalog) if catalog else None,
         read_copy=str(read_copy) if read_copy else None,
+        validation=validation,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
