@@ -269,7 +269,8 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     for path in rosters[-4:]:
         shutil.move(path, held_back / path.name)
     assert run_nightly(landing_small, db)[0] == 0
-    before = snapshot(db, [t for t in all_tables(db) if t != "etl_batch"])
+    audit = ("etl_batch", "etl_run")  # where the failure itself is recorded
+    before = snapshot(db, [t for t in all_tables(db) if t not in audit])
     batches_before = table(db, "etl_batch")
     for path in held_back.iterdir():
         shutil.move(path, landing_small / "roster" / path.name)
@@ -288,7 +289,9 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     code, error = run_nightly(landing_small, db)
     assert code == 2 and "disk full" in str(error)
     assert calls["stg_roster"] == 1
-    assert_same(before, snapshot(db, [t for t in all_tables(db) if t != "etl_batch"]))
+    assert_same(before, snapshot(db, [t for t in all_tables(db) if t not in audit]))
+    runs = query(db, "SELECT status, error FROM etl_run ORDER BY started_at")
+    assert list(runs.status) == ["succeeded", "failed"] and "disk full" in runs.error.iloc[-1]
     after = table(db, "etl_batch")
     failed = after[after.status == "failed"]
     assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in rosters[-4:])
