@@ -21,7 +21,7 @@ def test_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
         repeat=1,
         postgres_url=postgres,
         out=tmp_path,
-        console=Console(file=open(os.devnull, "w")),
+        console=Console(quiet=True),
     )
     written = json.loads((tmp_path / "bench.json").read_text())
     measures = ["generate", "floor", "rebuild_duckdb", "increment_5y", "increment_1y"]
