@@ -14,6 +14,10 @@ from rich.table import Table
 
 from rxstaff import settings
 
+# Without a Prefect server (PREFECT_API_URL), each run starts a temporary one; on a busy
+# ETL host its 20 s default start-up budget is too tight. An operator's setting wins.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
 app = typer.Typer(
     name="rxstaff",
     help=(

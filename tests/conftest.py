@@ -25,7 +25,7 @@ def prefect_server():
     """One Prefect test harness (temporary database and API server) for the whole session."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 
