@@ -175,6 +175,30 @@ def _with_batch_ids(frame: pd.DataFrame, batch_of: dict[int, int]) -> pd.DataFra
     return frame.drop(columns=[FILE_NO]).assign(batch_id=batch_ids)[batch_ids.notna().to_numpy()]
 
 
+def _batch_row(
+    ctx: RunContext, file: LandingFile, batch_id: int, status: str, **values: object
+) -> dict:
+    """An ``etl_batch`` row for a file of this run; counts and error as given."""
+    return {
+        "batch_id": batch_id,
+        "run_id": ctx.run_id,
+        "source": file.source,
+        "file_name": file.file_name,
+        "file_date": file.file_date,
+        "sha256": file.sha256,
+        "rows_read": None,
+        "rows_loaded": None,
+        "rows_quarantined": None,
+        "started_at": ctx.started_at,
+        "finished_at": batches.now(),
+        "status": status,
+        "superseded_by": None,
+        "validated_with": None,
+        "error": None,
+        **values,
+    }
+
+
 def _batch_record(
     conn: sa.Connection,
     result: FileResult,
@@ -188,22 +212,15 @@ def _batch_record(
     logger = get_run_logger()
     file = result.file
     tally = ctx.summary.source(file.source)
-    record = dict(
-        batch_id=batch_id,
-        run_id=ctx.run_id,
-        source=file.source,
-        file_name=file.file_name,
-        file_date=file.file_date,
-        sha256=file.sha256,
+    record = _batch_row(
+        ctx,
+        file,
+        batch_id,
+        "loaded",
         rows_read=result.rows_read,
         rows_loaded=result.rows_loaded,
         rows_quarantined=result.rows_quarantined,
-        started_at=ctx.started_at,
-        finished_at=batches.now(),
-        status="loaded",
-        superseded_by=None,
         validated_with=engine,
-        error=None,
     )
     if result.file_errors:
         message = "; ".join(result.file_errors)
@@ -289,19 +306,8 @@ def _record_failure(
             prior = known.get((file.source, file.file_name))
             if prior and prior.sha256 == file.sha256:
                 continue
-            batches.record_batch(
-                conn,
-                batch_id=batches.next_batch_id(conn),
-                run_id=ctx.run_id,
-                source=file.source,
-                file_name=file.file_name,
-                file_date=file.file_date,
-                sha256=file.sha256,
-                started_at=batches.now(),
-                finished_at=batches.now(),
-                status="failed",
-                error=message,
-            )
+            row = _batch_row(ctx, file, batches.next_batch_id(conn), "failed", error=message)
+            batches.record_batch(conn, **row)
         _record_run(conn, ctx, "failed", message)
 
 

@@ -138,6 +138,16 @@ CONTRACT = {
     "etl_quarantine": ["batch_id", "row_number", "rule", "detail"],
     "etl_anomaly": [],
 }
+EVENT_COLUMNS = [
+    "event_date",
+    "employee_key",
+    "event_type",
+    "from_job_code",
+    "to_job_code",
+    "from_position_id",
+    "to_position_id",
+    "termination_type",
+]
 PIPELINE_RELATIONS = [
     "dim_date",
     "dim_job",

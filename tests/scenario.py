@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+from rxstaff.sample import BUDGET_COLUMNS
+
 D = date.fromisoformat
 
 
@@ -358,19 +360,6 @@ BUDGET_ROWS = [
         "denied",
         "2024-04-01T10:00:00",
     ),
-]
-BUDGET_COLUMNS = [
-    "release_id",
-    "position_id",
-    "action",
-    "job_code",
-    "pharmacy_model",
-    "fte",
-    "annual_amount",
-    "requested_date",
-    "released_date",
-    "status",
-    "record_updated_at",
 ]
 
 # Codebooks: in 2024 career growth moved from q03 to q01 (renumbered between years).

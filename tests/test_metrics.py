@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests import scenario
-from tests.helpers import query, run_nightly
+from tests.helpers import EVENT_COLUMNS, query, run_nightly
 from transforms.pseudonym import Pseudonymiser
 
 D = date.fromisoformat
@@ -367,16 +367,7 @@ def test_career_events(warehouse: Path) -> None:
         ("2024-06-30", "E7", "separation", "TECHSUP", None, "P6", None, "retirement"),
         ("2022-01-01", "E8", "hire", None, "SPT1", None, "P7", None),
     ]
-    columns = [
-        "event_date",
-        "employee_key",
-        "event_type",
-        "from_job_code",
-        "to_job_code",
-        "from_position_id",
-        "to_position_id",
-        "termination_type",
-    ]
+    columns = EVENT_COLUMNS
     want = [dict(zip(columns, (D(e[0]), key(e[1]), *e[2:]), strict=True)) for e in expected]
     assert_rows(got, want, ["employee_key", "event_date", "event_type"])
 

@@ -12,6 +12,7 @@ import pytest
 import flows.nightly as nightly_module
 from tests.helpers import (
     CONTRACT,
+    EVENT_COLUMNS,
     PIPELINE_RELATIONS,
     all_tables,
     assert_same,
@@ -23,16 +24,6 @@ from tests.helpers import (
 from transforms.pseudonym import Pseudonymiser
 
 SECRET = "rxstaff-test-secret"
-EVENT_COLUMNS = [
-    "event_date",
-    "employee_key",
-    "event_type",
-    "from_job_code",
-    "to_job_code",
-    "from_position_id",
-    "to_position_id",
-    "termination_type",
-]
 
 
 def keys(ids: pd.Series) -> pd.Series:
