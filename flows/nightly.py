@@ -38,7 +38,13 @@ from warehouse.access import apply_grants
 from warehouse.connection import create_engine, describe_target, with_retries
 from warehouse.dictionary import apply_comments
 from warehouse.loader import bulk_insert
-from warehouse.models import build_models, create_views, load_job_catalog
+from warehouse.models import (
+    build_models,
+    create_views,
+    drop_views,
+    load_job_catalog,
+    update_roster_changes,
+)
 from warehouse.publish import publish_read_copy
 from warehouse.schema import upgrade
 from warehouse.settings import check_secret
@@ -61,6 +67,8 @@ class RunContext:
     validation: str = "auto"
     started_at: datetime = field(default_factory=batches.now)
     batch_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    roster_dates: list[date] = field(default_factory=list)  # snapshots staged this run
+    roster_corrected: bool = False  # a loaded roster file was replaced
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -236,6 +244,9 @@ def _batch_record(
             "status": "rejected",
             "error": message,
         }
+    if file.source == "roster":
+        ctx.roster_dates.append(file.file_date)
+        ctx.roster_corrected |= bool(prior and prior.status == "loaded")
     if prior:
         logger.info(
             f"{file.file_name}: correction of batch {prior.batch_id}; replacing what it contributed"
@@ -280,13 +291,16 @@ def _arrival_anomalies(
 
 
 @task(cache_policy=NO_CACHE)
-def build_warehouse(conn: sa.Connection, run_id: str) -> list[str]:
-    """Rebuild history, facts and anomalies from staging (set-based SQL in the warehouse)."""
-    return build_models(conn, run_id)
+def build_warehouse(conn: sa.Connection, ctx: RunContext) -> list[str]:
+    """Update the roster history, then rebuild facts and anomalies (set-based SQL)."""
+    how = update_roster_changes(conn, ctx.roster_dates, ctx.roster_corrected)
+    get_run_logger().info(f"roster history: {how}")
+    return build_models(conn, ctx.run_id)
 
 
 def _prepare(engine: sa.Engine, secret: str, catalog: pd.DataFrame, min_group_size: int) -> None:
     with engine.begin() as conn:
+        drop_views(conn)  # recreated below, after any migration of the tables beneath them
         upgrade(conn)
         check_secret(conn, fingerprint(secret))
         load_job_catalog(conn, catalog)
@@ -399,7 +413,7 @@ def nightly(
                 for source in SOURCE_ORDER
             )
             if loaded or not _has_models(conn):
-                built = build_warehouse(conn, run_id)
+                built = build_warehouse(conn, ctx)
                 logger.info(f"rebuilt {len(built)} models")
             else:
                 logger.info("no new or corrected file: the warehouse is unchanged")

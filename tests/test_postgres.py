@@ -20,6 +20,7 @@ from rxstaff.cli import app
 from tests.helpers import CONTRACT, comparable, query, run_nightly
 from warehouse.access import BI_RELATIONS, grant_bi_role
 from warehouse.connection import WarehouseUnavailable, with_retries
+from warehouse.models import drop_views
 from warehouse.schema import latest_version
 
 pytestmark = pytest.mark.postgres
@@ -137,9 +138,13 @@ def test_older_warehouse_is_upgraded_in_place(
     assert run_nightly(landing_small, url)[0] == 0
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # make it a version-1 warehouse, as an older rxstaff left it
+        drop_views(conn)
         conn.execute(sa.text("DROP TABLE etl_run"))
+        conn.execute(sa.text("DROP TABLE int_roster_change"))
+        conn.execute(sa.text("ALTER TABLE int_employee_observation DROP COLUMN last_seen"))
         conn.execute(sa.text("DELETE FROM rxstaff_schema_version WHERE version > 1"))
         before = conn.execute(sa.text("SELECT COUNT(*) FROM stg_roster")).scalar()
+    engine.dispose()  # DuckDB: one configuration per open file, and the run sets its own
     shutil.move(held / rosters[-1].name, rosters[-1])
     assert run_nightly(landing_small, url)[0] == 0
     with engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -10,6 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 DEFAULT_URL = "duckdb:///warehouse.duckdb"
+DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
+# DuckDB's buffer pool may otherwise grow to 80% of RAM during a history rebuild; capped,
+# it spills to disk and the whole run stays within a few GiB on a modest ETL host.
+DUCKDB_MEMORY_DEFAULT = "2GB"
 T = TypeVar("T")
 
 
@@ -39,6 +44,9 @@ def create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         # Fail fast on a dead host: a nightly job should alert, not hang.
         return sa.create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+    if parsed.get_backend_name() == "duckdb":
+        limit = os.environ.get(DUCKDB_MEMORY_ENV, DUCKDB_MEMORY_DEFAULT)
+        return sa.create_engine(parsed, connect_args={"config": {"memory_limit": limit}})
     return sa.create_engine(parsed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from importlib import resources
 
 import pandas as pd
@@ -38,8 +39,34 @@ def load_job_catalog(conn: sa.Connection, catalog: pd.DataFrame) -> None:
     bulk_insert(conn, "dim_job", catalog)
 
 
+def _script(*parts: str) -> str:
+    return resources.files("warehouse").joinpath("sql", *parts).read_text("utf-8")
+
+
+def update_roster_changes(conn: sa.Connection, new_dates: list[date], corrected: bool) -> str:
+    """Bring the compressed roster history up to date; how: append, refresh or none.
+
+    A night that only adds snapshots later than any loaded appends them (cost: the
+    night's rows). A correction, a snapshot older than the newest loaded, or a table not
+    yet filled (a warehouse upgraded from schema 2) rebuilds it from all staged rows.
+    """
+    frontier, runs = conn.execute(
+        sa.text("SELECT MAX(last_seen), COUNT(*) FROM int_roster_change")
+    ).one()
+    staged = conn.execute(sa.text("SELECT 1 FROM stg_roster LIMIT 1")).first() is not None
+    stale = staged and not runs
+    if corrected or stale or (new_dates and frontier and min(new_dates) <= frontier):
+        for statement in statements(_script("roster_changes", "refresh.sql")):
+            conn.execute(sa.text(statement))
+        return "refresh"
+    for day in sorted(set(new_dates)):
+        for statement in statements(_script("roster_changes", "append.sql")):
+            conn.execute(sa.text(statement), {"snapshot_date": day})
+    return "append" if new_dates else "none"
+
+
 def build_models(conn: sa.Connection, run_id: str) -> list[str]:
-    """Rebuild every model from staging; the names built."""
+    """Rebuild every model from the compressed history and staging; the names built."""
     built = []
     for name, sql in model_scripts():
         for statement in statements(sql):
@@ -49,9 +76,15 @@ def build_models(conn: sa.Connection, run_id: str) -> list[str]:
     return built
 
 
-def create_views(conn: sa.Connection, min_group_size: int) -> None:
-    """(Re)create the BI views; names and columns are the stable interface."""
+def drop_views(conn: sa.Connection) -> None:
+    """Drop the BI views, so that migrations may change the tables beneath them."""
     for name in VIEWS:
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {name}"))
+
+
+def create_views(conn: sa.Connection, min_group_size: int) -> None:
+    """(Re)create the BI views; names and columns are the stable interface."""
+    drop_views(conn)
+    for name in VIEWS:
         for statement in statements(view_sql(name, min_group_size)):
             conn.execute(sa.text(statement))

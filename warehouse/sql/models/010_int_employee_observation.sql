@@ -1,18 +1,22 @@
--- Every staged roster row, with the employment spell it belongs to.
+-- Every run of identical roster snapshots (int_roster_change), with its employment spell.
 -- A new spell starts at the first sight of an employee, or when a later hire_date
 -- follows a separation (or lies after the previous snapshot): a rehire. A hire_date
 -- that changes without either is an HR correction of the same spell.
 DELETE FROM int_employee_observation;
 
-INSERT INTO int_employee_observation
+INSERT INTO int_employee_observation (
+    batch_id, row_number, snapshot_date, employee_key, spell_no, position_id, job_code,
+    job_effective_date, department, pharmacy_model, employment_status, fte, spell_hire_date,
+    spell_last_status, spell_termination_date, spell_termination_type, last_seen
+)
 WITH ordered AS (
     SELECT
         r.*,
-        LAG(snapshot_date) OVER w AS prev_snapshot_date,
+        LAG(last_seen) OVER w AS prev_snapshot_date,
         LAG(hire_date) OVER w AS prev_hire_date,
         LAG(employment_status) OVER w AS prev_status,
         LAG(termination_date) OVER w AS prev_termination_date
-    FROM stg_roster AS r
+    FROM int_roster_change AS r
     WINDOW w AS (PARTITION BY employee_key ORDER BY snapshot_date)
 ),
 flagged AS (
@@ -51,7 +55,8 @@ SELECT
     LAST_VALUE(hire_date) OVER s AS spell_hire_date,
     LAST_VALUE(employment_status) OVER s AS spell_last_status,
     LAST_VALUE(termination_date) OVER s AS spell_termination_date,
-    LAST_VALUE(termination_type) OVER s AS spell_termination_type
+    LAST_VALUE(termination_type) OVER s AS spell_termination_type,
+    last_seen
 FROM spells
 WINDOW s AS (
     PARTITION BY employee_key, spell_no ORDER BY snapshot_date

@@ -6,10 +6,10 @@ INSERT INTO dim_date
 WITH bounds AS (
     SELECT MIN(d) AS first_day, MAX(d) AS last_day
     FROM (
-        SELECT MIN(hire_date) AS d FROM stg_roster
-        UNION ALL SELECT MAX(snapshot_date) FROM stg_roster
-        UNION ALL SELECT MAX(termination_date) FROM stg_roster
-        UNION ALL SELECT MAX(job_effective_date) FROM stg_roster
+        SELECT MIN(hire_date) AS d FROM int_roster_change
+        UNION ALL SELECT MAX(last_seen) FROM int_roster_change
+        UNION ALL SELECT MAX(termination_date) FROM int_roster_change
+        UNION ALL SELECT MAX(job_effective_date) FROM int_roster_change
         UNION ALL SELECT MIN(requested_date) FROM stg_budget_release
         UNION ALL SELECT MAX(requested_date) FROM stg_budget_release
         UNION ALL SELECT MAX(released_date) FROM stg_budget_release

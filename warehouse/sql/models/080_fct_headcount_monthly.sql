@@ -6,8 +6,8 @@ DELETE FROM fct_headcount_monthly;
 
 INSERT INTO fct_headcount_monthly
 WITH coverage AS (
-    SELECT MIN(snapshot_date) AS first_snapshot, MAX(snapshot_date) AS last_snapshot
-    FROM stg_roster
+    SELECT MIN(snapshot_date) AS first_snapshot, MAX(last_seen) AS last_snapshot
+    FROM int_roster_change
 ),
 month_ends AS (
     SELECT d.date_day AS month_end

@@ -3,22 +3,24 @@ DELETE FROM etl_anomaly WHERE origin = 'history';
 
 INSERT INTO etl_anomaly (run_id, batch_id, kind, employee_key, observed_on, detail, origin)
 WITH snapshots AS (
-    SELECT DISTINCT snapshot_date FROM stg_roster
-),
-last_seen AS (
-    SELECT employee_key, MAX(snapshot_date) AS last_seen
-    FROM stg_roster
-    GROUP BY employee_key
+    SELECT DISTINCT file_date AS snapshot_date
+    FROM etl_batch
+    WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL AND rows_loaded > 0
 ),
 last_row AS (
-    SELECT o.*
-    FROM int_employee_observation AS o
-    JOIN last_seen AS l ON l.employee_key = o.employee_key AND l.last_seen = o.snapshot_date
+    SELECT *
+    FROM (
+        SELECT
+            o.*,
+            ROW_NUMBER() OVER (PARTITION BY employee_key ORDER BY snapshot_date DESC) AS from_end
+        FROM int_employee_observation AS o
+    ) AS ranked
+    WHERE from_end = 1
 ),
 vanished AS (
-    SELECT r.batch_id, r.employee_key, MIN(s.snapshot_date) AS missing_from, r.snapshot_date
+    SELECT r.batch_id, r.employee_key, MIN(s.snapshot_date) AS missing_from, r.last_seen
     FROM last_row AS r
-    JOIN snapshots AS s ON s.snapshot_date > r.snapshot_date
+    JOIN snapshots AS s ON s.snapshot_date > r.last_seen
     WHERE r.employment_status <> 'terminated'
       AND NOT EXISTS (
           SELECT 1
@@ -28,7 +30,7 @@ vanished AS (
             AND b.file_date = s.snapshot_date AND b.source = 'roster'
             AND b.status = 'loaded' AND b.superseded_by IS NULL
       )
-    GROUP BY r.batch_id, r.employee_key, r.snapshot_date
+    GROUP BY r.batch_id, r.employee_key, r.last_seen
 ),
 compared AS (
     SELECT
@@ -42,7 +44,7 @@ compared AS (
     WINDOW w AS (PARTITION BY employee_key ORDER BY snapshot_date)
 )
 SELECT :run_id, batch_id, 'vanished_without_termination', employee_key, missing_from,
-       'last seen ' || CAST(snapshot_date AS TEXT) || ' not terminated, absent from the snapshot of '
+       'last seen ' || CAST(last_seen AS TEXT) || ' not terminated, absent from the snapshot of '
        || CAST(missing_from AS TEXT) || ', last known state kept',
        'history'
 FROM vanished

@@ -4,7 +4,7 @@
 -- snapshot date (docs/decisions.md).
 CREATE VIEW mart_retention_annual AS
 WITH coverage AS (
-    SELECT MAX(snapshot_date) AS last_snapshot FROM stg_roster
+    SELECT MAX(last_seen) AS last_snapshot FROM int_roster_change
 ),
 years AS (
     SELECT
