@@ -42,7 +42,6 @@ SUITE_FILES = {
     "survey_items": "survey_items.json",
 }
 ENGINES = ("gx", "vectorised")
-BINDING_COLUMNS = ["_file_no", "_file_date", "_file_year", "_year_start", "_next_year_start"]
 
 # Values of these columns may be echoed in a quarantine detail: codes, dates and
 # numbers help an auditor; identifiers and free text stay out.

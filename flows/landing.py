@@ -34,10 +34,6 @@ class LandingFile:
     file_date: date  # the date in the name; 1 January for a survey year
     sha256: str
 
-    @property
-    def year(self) -> int:
-        return self.file_date.year
-
 
 @dataclass(frozen=True)
 class Landing:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from expectations.suite import (
-    BINDING_COLUMNS,
     missing_columns,
     personal_columns,
     required_columns,
@@ -156,7 +155,7 @@ def _cast_failures(source: str, chunk: pd.DataFrame, failures: pd.DataFrame) -> 
         if bad.any():
             found.append(
                 q.cast_failures(
-                    chunk, bad, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
+                    bad, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
                 )
             )
     if not found:
@@ -227,6 +226,3 @@ def _file_results(
         )
         for n, p in enumerate(prepared)
     ]
-
-
-__all__ = ["BINDING_COLUMNS", "FileResult", "Prepared", "Reference", "StagedChunk"]

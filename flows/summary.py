@@ -27,10 +27,6 @@ class RunSummary:
         return self.sources.setdefault(name, SourceSummary())
 
     @property
-    def ok(self) -> bool:
-        return not self.rejections and self.failed is None
-
-    @property
     def exit_code(self) -> int:
         if self.failed:
             return 2

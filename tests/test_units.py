@@ -15,7 +15,7 @@ from flows.landing import LandingError, discover, read_extract
 from rxstaff.cli import app
 from rxstaff.sample import Options, generate
 from transforms.pseudonym import Pseudonymiser, fingerprint
-from transforms.raw_frame import clean_extract
+from transforms.raw_frame import drop_columns, normalise_headers, trim_cells
 from warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
 from warehouse.settings import SecretMismatch, check_secret
 
@@ -55,7 +55,7 @@ def test_bom_crlf_padding_and_header_case_are_not_data(tmp_path: Path) -> None:
     path.write_bytes(
         b'\xef\xbb\xbf Employee_ID ,"FTE",first_name\r\n E1 ,"0.5 ",Ann\r\n"E2",,"Bo, Jr"\r\n'
     )
-    frame = clean_extract(read_extract(path), ["first_name"])
+    frame = trim_cells(drop_columns(normalise_headers(read_extract(path)), ["first_name"]))
     assert list(frame.columns) == ["employee_id", "fte"]
     assert frame.employee_id.tolist() == ["E1", "E2"]
     assert frame.fte.iloc[0] == "0.5" and pd.isna(frame.fte.iloc[1])
@@ -132,3 +132,20 @@ def test_bad_run_date_is_a_usage_error(tmp_path: Path) -> None:
         app, ["nightly", "--landing", str(tmp_path), "--run-date", "5/1/2024"]
     )
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_secrets_can_come_from_prefect_secret_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.blocks.system import Secret
+
+    from rxstaff import settings
+
+    Secret(value="key-from-a-block").save("rxstaff-test-id-secret", overwrite=True)
+    Secret(value="duckdb:///from-block.duckdb").save("rxstaff-test-url", overwrite=True)
+    monkeypatch.delenv("RXSTAFF_ID_SECRET")
+    monkeypatch.setenv("RXSTAFF_ID_SECRET_BLOCK", "rxstaff-test-id-secret")
+    monkeypatch.setenv("RXSTAFF_WAREHOUSE_URL_BLOCK", "rxstaff-test-url")
+    assert settings.id_secret() == "key-from-a-block"
+    assert settings.warehouse_url() == "duckdb:///from-block.duckdb"
+    monkeypatch.setenv("RXSTAFF_ID_SECRET_BLOCK", "no-such-block")
+    with pytest.raises(settings.ConfigurationError, match="no-such-block"):
+        settings.id_secret()

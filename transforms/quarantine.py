@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 QUARANTINE_COLUMNS = ["row_number", "rule", "detail"]
@@ -27,7 +28,6 @@ def quarantine_records(failures: pd.DataFrame, row_numbers: pd.Series) -> pd.Dat
     )
 
 
-def cast_failures(frame: pd.DataFrame, bad: pd.Series, rule: str, detail: str) -> pd.DataFrame:
+def cast_failures(bad: pd.Series, rule: str, detail: str) -> pd.DataFrame:
     """Failures for rows a cast rejected after the suite passed (e.g. 2024-13-01T00:00)."""
-    indexes = [i for i, flag in enumerate(bad.to_numpy()) if flag]
-    return pd.DataFrame({"index": indexes, "rule": rule, "detail": detail})
+    return pd.DataFrame({"index": np.flatnonzero(bad.to_numpy()), "rule": rule, "detail": detail})

@@ -34,8 +34,3 @@ def extra_columns(frame: pd.DataFrame, expected: list[str], ignored: list[str]) 
 
 def keep_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[[c for c in columns if c in frame.columns]]
-
-
-def clean_extract(frame: pd.DataFrame, personal: list[str]) -> pd.DataFrame:
-    """Headers normalised, cells trimmed, personal columns gone."""
-    return trim_cells(drop_columns(normalise_headers(frame), personal))

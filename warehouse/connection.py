@@ -22,21 +22,12 @@ class WarehouseUnavailable(RuntimeError):
     """The warehouse could not be reached or refused us."""
 
 
-def redacted(url: str | URL) -> str:
-    """The URL as safe to print: password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def describe_target(url: str | URL) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() == "duckdb":
         return f"DuckDB file {parsed.database or ':memory:'}"
     host = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
     return f"{parsed.get_backend_name()} at {host}/{parsed.database}"
-
-
-def dialect(engine_or_conn: Engine | sa.Connection) -> str:
-    return engine_or_conn.dialect.name
 
 
 def create_engine(url: str) -> Engine:
