@@ -138,16 +138,8 @@ CONTRACT = {
     "etl_quarantine": ["batch_id", "row_number", "rule", "detail"],
     "etl_anomaly": [],
 }
-EVENT_COLUMNS = [
-    "event_date",
-    "employee_key",
-    "event_type",
-    "from_job_code",
-    "to_job_code",
-    "from_position_id",
-    "to_position_id",
-    "termination_type",
-]
+# What the generator records of each planted event: the contract's columns but the model.
+EVENT_COLUMNS = [c for c in CONTRACT["fct_career_event"] if c != "pharmacy_model"]
 PIPELINE_RELATIONS = [
     "dim_date",
     "dim_job",
