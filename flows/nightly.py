@@ -45,7 +45,7 @@ from warehouse.models import (
     load_job_catalog,
     update_roster_changes,
 )
-from warehouse.publish import publish_read_copy
+from warehouse.publish import LoadingCopy, duckdb_file, publish_read_copy
 from warehouse.schema import upgrade
 from warehouse.settings import check_secret
 
@@ -56,6 +56,10 @@ CHUNK_ROWS = 250_000
 # engine (same suite) above it, where GX would take minutes (docs/decisions.md).
 AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
 VALIDATION_CHOICES = ("auto", "gx", "vectorised")
+# A run bringing more new data than this into a DuckDB file is a history load: it works on
+# a copy committed chunk by chunk and published whole (warehouse/publish.py), which keeps
+# memory to one chunk where one transaction would hold every uncommitted row.
+BULK_LOAD_MIN_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -69,6 +73,7 @@ class RunContext:
     batch_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     roster_dates: list[date] = field(default_factory=list)  # snapshots staged this run
     roster_corrected: bool = False  # a loaded roster file was replaced
+    commit_each_chunk: bool = False  # a history load on a private copy of the warehouse
 
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
@@ -160,6 +165,8 @@ class _SourceLoader:
                 bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
         if self.records:
             bulk_insert(self.conn, "etl_batch", pd.DataFrame(self.records))
+        if self.ctx.commit_each_chunk:
+            self.conn.commit()
         tally = self.ctx.summary.source(self.source)
         get_run_logger().info(
             f"{self.source}: {self.done}/{self.total} files, {tally.rows_loaded:,} rows loaded, "
@@ -357,6 +364,28 @@ def _anomaly_counts(conn: sa.Connection) -> dict[str, int]:
     return {kind: int(n) for kind, n in rows}
 
 
+def _history_load_copy(url: str, due: list[LandingFile]) -> LoadingCopy | None:
+    """A private copy to load into, when a DuckDB file is about to take a large history."""
+    target = duckdb_file(url)
+    if target is None:
+        return None
+    known: dict = {}
+    if target.exists():
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                if sa.inspect(conn).has_table("etl_batch"):
+                    known = batches.live_files(conn)
+        finally:
+            engine.dispose()
+    new = sum(
+        f.path.stat().st_size
+        for f in due
+        if getattr(known.get((f.source, f.file_name)), "sha256", None) != f.sha256
+    )
+    return LoadingCopy.start(target) if new > BULK_LOAD_MIN_BYTES else None
+
+
 def _has_models(conn: sa.Connection) -> bool:
     return bool(conn.execute(sa.text("SELECT COUNT(*) FROM dim_date")).scalar())
 
@@ -402,11 +431,15 @@ def nightly(
         )
     logger.info(f"run {run_id}: {len(due)} file(s) in {landing} -> {summary.warehouse}")
 
-    engine = create_engine(url)
     group_size = settings.min_group_size(min_group_size)
+    copy = _history_load_copy(url, due)
+    if copy:
+        logger.info(f"history load: working on {copy.work.name}, published whole at the end")
+    engine = create_engine(copy.url if copy else url)
     with_retries(lambda: _prepare(engine, secret, job_catalog, group_size), url)
     try:
-        with engine.connect() as conn, conn.begin():
+        with engine.connect() as conn:
+            ctx.commit_each_chunk = copy is not None
             ctx.batch_ids = itertools.count(batches.next_batch_id(conn))
             loaded = sum(
                 load_source(conn, source, [f for f in due if f.source == source], ctx)
@@ -420,13 +453,21 @@ def nightly(
             summary.anomalies = _anomaly_counts(conn)
             if loaded or summary.rejections:
                 _record_run(conn, ctx, "rejected files" if summary.rejections else "succeeded")
+            conn.commit()
     except Exception as error:
         summary.failed = f"{type(error).__name__}: {error}"
         logger.error(f"run {run_id} failed and was rolled back: {summary.failed}")
+        engine.dispose()
+        if copy:
+            copy.abandon()
+            engine = create_engine(url)
+            _prepare(engine, secret, job_catalog, group_size)
         _record_failure(engine, due, ctx, error)
         raise
     finally:
         engine.dispose()
+    if copy:
+        copy.publish()
     if read_copy:
         publish_read_copy(url, Path(read_copy))
         logger.info(f"published a read-only copy for BI at {read_copy}")

@@ -380,3 +380,53 @@ def test_bi_readers_use_a_read_only_copy_published_whole(
     with duckdb.connect(str(copy), read_only=True) as fresh:
         assert fresh.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0] == seen + 1
         assert fresh.execute("SELECT COUNT(*) FROM mart_retention_annual").fetchone()[0] > 0
+
+
+def test_history_load_commits_on_a_copy_and_publishes_it_whole(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one_transaction, on_a_copy = tmp_path / "one.duckdb", tmp_path / "copy.duckdb"
+    assert run_nightly(landing_small, one_transaction)[0] == 0
+    monkeypatch.setattr(nightly_module, "BULK_LOAD_MIN_BYTES", 0)  # every run is a history load
+    monkeypatch.setattr(nightly_module, "CHUNK_ROWS", 200)  # and commits many chunks
+    assert run_nightly(landing_small, on_a_copy)[0] == 0
+    for name in ("dim_employee", "fct_career_event", "fct_vacancy", "mart_retention_annual"):
+        pd.testing.assert_frame_equal(
+            table(one_transaction, name, CONTRACT[name]),
+            table(on_a_copy, name, CONTRACT[name]),
+            obj=name,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_failed_history_load_leaves_the_warehouse_as_it_was(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "w.duckdb"
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    held = tmp_path / "held"
+    held.mkdir()
+    for path in rosters[-6:]:
+        shutil.move(path, held / path.name)
+    assert run_nightly(landing_small, db)[0] == 0
+    before = snapshot(db, [t for t in all_tables(db) if t not in ("etl_batch", "etl_run")])
+    for path in held.iterdir():
+        shutil.move(path, landing_small / "roster" / path.name)
+    monkeypatch.setattr(nightly_module, "BULK_LOAD_MIN_BYTES", 0)
+    monkeypatch.setattr(nightly_module, "CHUNK_ROWS", 50)  # several chunks committed on the copy
+    real_build = nightly_module.build_models
+
+    def failing_build(conn, run_id):
+        raise RuntimeError("models failed (injected)")
+
+    monkeypatch.setattr(nightly_module, "build_models", failing_build)
+    code, error = run_nightly(landing_small, db)
+    assert code == 2 and "injected" in str(error)
+    assert_same(
+        before, snapshot(db, [t for t in all_tables(db) if t not in ("etl_batch", "etl_run")])
+    )
+    failed = query(db, "SELECT file_name FROM etl_batch WHERE status = 'failed'")
+    assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in rosters[-6:])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")]
+    monkeypatch.setattr(nightly_module, "build_models", real_build)
+    assert run_nightly(landing_small, db)[0] == 0
