@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -217,3 +219,18 @@ def comparable(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype(object).apply(lambda column: column.map(plain))
     out = out.astype(object).where(out.notna(), None)
     return out.sort_values(list(out.columns), key=lambda s: s.astype(str)).reset_index(drop=True)
+
+
+def hold_back_rosters(landing: Path, count: int) -> tuple[list[Path], Callable[[], None]]:
+    """Move the newest roster files aside (they "arrive" later); (their paths, restore)."""
+    newest = sorted((landing / "roster").glob("*.csv"))[-count:]
+    aside = landing.parent / f"{landing.name}-held-back"
+    aside.mkdir(exist_ok=True)
+    for path in newest:
+        shutil.move(path, aside / path.name)
+
+    def restore() -> None:
+        for path in newest:
+            shutil.move(aside / path.name, path)
+
+    return newest, restore

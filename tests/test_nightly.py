@@ -16,6 +16,7 @@ from tests.helpers import (
     PIPELINE_RELATIONS,
     all_tables,
     assert_same,
+    hold_back_rosters,
     query,
     run_nightly,
     snapshot,
@@ -254,17 +255,12 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "w.duckdb"
-    rosters = sorted((landing_small / "roster").glob("*.csv"))
-    held_back = tmp_path / "held"
-    held_back.mkdir()
-    for path in rosters[-4:]:
-        shutil.move(path, held_back / path.name)
+    late, arrive = hold_back_rosters(landing_small, 4)
     assert run_nightly(landing_small, db)[0] == 0
     audit = ("etl_batch", "etl_run")  # where the failure itself is recorded
     before = snapshot(db, [t for t in all_tables(db) if t not in audit])
     batches_before = table(db, "etl_batch")
-    for path in held_back.iterdir():
-        shutil.move(path, landing_small / "roster" / path.name)
+    arrive()
 
     real_insert = nightly_module.bulk_insert
     calls = {"stg_roster": 0}
@@ -285,7 +281,7 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     assert list(runs.status) == ["succeeded", "failed"] and "disk full" in runs.error.iloc[-1]
     after = table(db, "etl_batch")
     failed = after[after.status == "failed"]
-    assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in rosters[-4:])
+    assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in late)
     assert failed.error.str.contains("disk full").all()
     kept = after[after.status != "failed"].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, batches_before, check_dtype=False)
@@ -365,15 +361,12 @@ def test_bi_readers_use_a_read_only_copy_published_whole(
 ) -> None:
     import duckdb
 
-    rosters = sorted((landing_small / "roster").glob("*.csv"))
-    held = tmp_path / "held"
-    held.mkdir()
-    shutil.move(rosters[-1], held / rosters[-1].name)
+    _, arrive = hold_back_rosters(landing_small, 1)
     db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
     assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0
     reader = duckdb.connect(str(copy), read_only=True)  # a BI session stays open...
     seen = reader.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0]
-    shutil.move(held / rosters[-1].name, rosters[-1])
+    arrive()
     assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0  # ...and does not block
     assert reader.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0] == seen
     reader.close()
@@ -403,15 +396,10 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "w.duckdb"
-    rosters = sorted((landing_small / "roster").glob("*.csv"))
-    held = tmp_path / "held"
-    held.mkdir()
-    for path in rosters[-6:]:
-        shutil.move(path, held / path.name)
+    late, arrive = hold_back_rosters(landing_small, 6)
     assert run_nightly(landing_small, db)[0] == 0
     before = snapshot(db, [t for t in all_tables(db) if t not in ("etl_batch", "etl_run")])
-    for path in held.iterdir():
-        shutil.move(path, landing_small / "roster" / path.name)
+    arrive()
     monkeypatch.setattr(nightly_module, "BULK_LOAD_MIN_BYTES", 0)
     monkeypatch.setattr(nightly_module, "CHUNK_ROWS", 50)  # several chunks committed on the copy
     real_build = nightly_module.build_models
@@ -426,7 +414,7 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
         before, snapshot(db, [t for t in all_tables(db) if t not in ("etl_batch", "etl_run")])
     )
     failed = query(db, "SELECT file_name FROM etl_batch WHERE status = 'failed'")
-    assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in rosters[-6:])
+    assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in late)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")]
     monkeypatch.setattr(nightly_module, "build_models", real_build)
     assert run_nightly(landing_small, db)[0] == 0

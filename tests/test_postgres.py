@@ -6,7 +6,6 @@ and skips, saying so, where it is not set.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from tests.helpers import CONTRACT, comparable, query, run_nightly
+from tests.helpers import CONTRACT, comparable, hold_back_rosters, query, run_nightly
 from warehouse.access import BI_RELATIONS, grant_bi_role
 from warehouse.connection import WarehouseUnavailable, with_retries
 from warehouse.models import drop_views
@@ -101,15 +100,12 @@ def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> N
 
 def test_grants_survive_a_run(landing_small: Path, pg_url: str) -> None:
     role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
-    rosters = sorted((landing_small / "roster").glob("*.csv"))
-    held = landing_small.parent / "held"
-    held.mkdir()
-    shutil.move(rosters[-1], held / rosters[-1].name)
+    _, arrive = hold_back_rosters(landing_small, 1)
     assert run_nightly(landing_small, pg_url)[0] == 0
     owner = sa.create_engine(pg_url)
     try:
         grant_bi_role(owner, role)
-        shutil.move(held / rosters[-1].name, rosters[-1])
+        arrive()
         assert run_nightly(landing_small, pg_url)[0] == 0
         reader = sa.create_engine(make_url(pg_url).set(username=role))
         with reader.connect() as conn:
@@ -131,10 +127,7 @@ def test_older_warehouse_is_upgraded_in_place(
         if backend == "duckdb"
         else request.getfixturevalue("pg_url")
     )
-    rosters = sorted((landing_small / "roster").glob("*.csv"))
-    held = tmp_path / "held"
-    held.mkdir()
-    shutil.move(rosters[-1], held / rosters[-1].name)
+    _, arrive = hold_back_rosters(landing_small, 1)
     assert run_nightly(landing_small, url)[0] == 0
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # make it a version-1 warehouse, as an older rxstaff left it
@@ -145,7 +138,7 @@ def test_older_warehouse_is_upgraded_in_place(
         conn.execute(sa.text("DELETE FROM rxstaff_schema_version WHERE version > 1"))
         before = conn.execute(sa.text("SELECT COUNT(*) FROM stg_roster")).scalar()
     engine.dispose()  # DuckDB: one configuration per open file, and the run sets its own
-    shutil.move(held / rosters[-1].name, rosters[-1])
+    arrive()
     assert run_nightly(landing_small, url)[0] == 0
     with engine.connect() as conn:
         assert (
