@@ -1,9 +1,9 @@
-"""The nightly flow: landing files to a validated, audited warehouse, in one transaction.
+"""The nightly flow: landing files to a validated, audited warehouse, all or nothing.
 
 extract (discover, hash, decide) -> validate and stage each source -> build the models
--> publish (commit). A failure anywhere rolls the whole run back and records the
-attempted files as failed; a rejected file is recorded, the others still load, and the
-run ends failed so the scheduler alerts.
+-> publish (commit; a DuckDB history load renames its copy into place). A failure
+anywhere rolls the whole run back and records the attempted files as failed; a rejected
+file is recorded, the others still load, and the run ends failed so the scheduler alerts.
 """
 
 from __future__ import annotations
@@ -100,16 +100,17 @@ def load_source(conn: sa.Connection, source: str, files: list[LandingFile], ctx:
         todo.append((file, prior))
     if not todo:
         return 0
-    engine = _engine(ctx.validation, [f for f, _ in todo])
-    logger.info(f"{source}: {len(todo)} new or corrected file(s), validated with {engine}")
-    loader = _SourceLoader(conn, source, ctx, engine, len(todo))
+    validator = _validator(ctx.validation, [f for f, _ in todo])
+    logger.info(f"{source}: {len(todo)} new or corrected file(s), validated with {validator}")
+    loader = _SourceLoader(conn, source, ctx, validator, len(todo))
     for file, prior in todo:
         loader.add(file, prior)
     loader.flush()
     return loader.loaded
 
 
-def _engine(choice: str, files: list[LandingFile]) -> str:
+def _validator(choice: str, files: list[LandingFile]) -> str:
+    """The validation engine: GX, or for a history load its vectorised twin."""
     if choice != "auto":
         return choice
     size = sum(f.path.stat().st_size for f in files)
@@ -124,9 +125,10 @@ class _SourceLoader:
     """
 
     def __init__(
-        self, conn: sa.Connection, source: str, ctx: RunContext, engine: str, total: int
+        self, conn: sa.Connection, source: str, ctx: RunContext, validator: str, total: int
     ) -> None:
-        self.conn, self.source, self.ctx, self.engine, self.total = conn, source, ctx, engine, total
+        self.conn, self.source, self.ctx, self.total = conn, source, ctx, total
+        self.validator = validator
         self.newest = batches.newest_file_date(conn, source)
         self.pending: list[Prepared] = []
         self.priors: list[batches.KnownFile | None] = []
@@ -156,7 +158,7 @@ class _SourceLoader:
         """Validate and stage the pending chunk, then write it."""
         batch_of: dict[int, int] = {}
         if self.pending:
-            staged = stage_chunk(self.pending, self.ctx.reference, self.engine)
+            staged = stage_chunk(self.pending, self.ctx.reference, self.validator)
             for number, (result, prior) in enumerate(zip(staged.files, self.priors, strict=True)):
                 batch_id = self._record(result, prior)
                 if not result.file_errors:
@@ -178,7 +180,7 @@ class _SourceLoader:
         self.done += 1
         batch_id = next(self.ctx.batch_ids)
         self.records.append(
-            _batch_record(self.conn, result, prior, batch_id, self.newest, self.ctx, self.engine)
+            _batch_record(self.conn, result, prior, batch_id, self.newest, self.ctx, self.validator)
         )
         self.loaded += not result.file_errors
         return batch_id
@@ -221,7 +223,7 @@ def _batch_record(
     batch_id: int,
     newest: date | None,
     ctx: RunContext,
-    engine: str,
+    validator: str,
 ) -> dict:
     """One file's ``etl_batch`` row: rejected, or loaded (superseding an earlier version)."""
     logger = get_run_logger()
@@ -235,7 +237,7 @@ def _batch_record(
         rows_read=result.rows_read,
         rows_loaded=result.rows_loaded,
         rows_quarantined=result.rows_quarantined,
-        validated_with=engine,
+        validated_with=validator,
     )
     if result.file_errors:
         message = "; ".join(result.file_errors)
