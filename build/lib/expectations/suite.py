@@ -1,0 +1,332 @@
+"""Great Expectations suites kept as data, one per source, and how they are run.
+
+A suite file is a GX ``ExpectationSuite`` in JSON with two additions:
+
+* ``{"$param": NAME}`` anywhere in kwargs is bound at run time (the job codes of
+  the catalog);
+* ``{"$each": NAME}`` as a ``column`` expands one expectation per column listed
+  under NAME (the survey's ``qNN`` columns, which change every year).
+
+Values that belong to a file (the date in its name) are *binding columns* the caller
+adds to each frame (``_file_no``, ``_file_date``, ...), so one bound suite validates
+many files at once: Great Expectations has a large fixed cost per validation.
+
+``meta.rule`` names the rule in quarantine records and errors. ``meta.level`` says what
+a failure means: absent = the row is quarantined; ``file_when_all_rows_fail`` = the
+file is rejected when no row passes (a mislabelled file), otherwise the failing rows
+are quarantined. A missing required column (``expect_column_to_exist``) rejects the file.
+
+Two engines evaluate the same bound suite: ``gx`` (Great Expectations itself) and
+``vectorised`` (the same expectation semantics in pandas, for bulk history loads where
+GX costs minutes). Tests hold the two to the same results.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SUITE_FILES = {
+    "roster": "roster.json",
+    "budget": "budget_release.json",
+    "survey": "engagement_survey.json",
+    "survey_items": "survey_items.json",
+}
+ENGINES = ("gx", "vectorised")
+
+# Values of these columns may be echoed in a quarantine detail: codes, dates and
+# numbers help an auditor; identifiers and free text stay out.
+ECHOABLE_COLUMNS = {
+    "snapshot_date",
+    "job_code",
+    "job_effective_date",
+    "pharmacy_model",
+    "employment_status",
+    "hire_date",
+    "termination_date",
+    "termination_type",
+    "fte",
+    "action",
+    "annual_amount",
+    "requested_date",
+    "released_date",
+    "status",
+    "record_updated_at",
+    "survey_year",
+    "submitted_at",
+    "job_family",
+    "tenure_band",
+    "dimension",
+}
+MAX_ECHO = 40
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One bound expectation of a suite."""
+
+    type: str
+    kwargs: dict[str, Any]
+    rule: str
+    level: str = "row"
+
+    @property
+    def column(self) -> str | None:
+        return self.kwargs.get("column") or self.kwargs.get("column_A")
+
+    @property
+    def columns(self) -> list[str]:
+        names = [self.kwargs.get(k) for k in ("column", "column_A", "column_B")]
+        names += self.kwargs.get("column_list", [])
+        return [n for n in names if n and not n.startswith("_")]
+
+
+@dataclass
+class Outcome:
+    """What validation found in a chunk of files of one source."""
+
+    # file number (``_file_no``) -> reasons the whole file is rejected
+    file_errors: dict[int, list[str]] = field(default_factory=dict)
+    # one row per (chunk row position, rule): index, rule, detail
+    row_failures: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["index", "rule", "detail"])
+    )
+
+
+@cache
+def load_suite(name: str) -> dict[str, Any]:
+    """The raw suite document for a source (``roster``, ``budget``, ...)."""
+    text = resources.files("expectations").joinpath(SUITE_FILES[name]).read_text("utf-8")
+    return json.loads(text)
+
+
+def personal_columns(name: str) -> list[str]:
+    return list(load_suite(name)["meta"].get("personal_columns", []))
+
+
+@cache
+def required_columns(name: str) -> list[str]:
+    return [r.kwargs["column"] for r in bind_rules(name, {}) if r.type == "expect_column_to_exist"]
+
+
+def bind_rules(name: str, params: dict[str, Any]) -> list[Rule]:
+    """The suite's expectations with parameters bound and ``$each`` expanded."""
+    rules: list[Rule] = []
+    for raw in load_suite(name)["expectations"]:
+        meta = raw.get("meta", {})
+        kwargs = _bind(copy.deepcopy(raw["kwargs"]), params)
+        columns = kwargs.get("column")
+        for column in columns if isinstance(columns, list) else [columns]:
+            bound = dict(kwargs)
+            if column is not None:
+                bound["column"] = column
+            rules.append(Rule(raw["type"], bound, meta["rule"], meta.get("level", "row")))
+    return rules
+
+
+def _bind(value: Any, params: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$param"}:
+            return params.get(value["$param"])
+        if set(value) == {"$each"}:
+            return list(params.get(value["$each"], []))
+        return {k: _bind(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bind(v, params) for v in value]
+    return value
+
+
+def missing_columns(name: str, frame: pd.DataFrame) -> list[str]:
+    """File-level errors for required columns the file lacks (each rejects the file)."""
+    return [
+        f"required column '{column}' is missing (expect_column_to_exist)"
+        for column in required_columns(name)
+        if column not in frame
+    ]
+
+
+def validate_chunk(
+    name: str, chunk: pd.DataFrame, params: dict[str, Any], engine: str = "gx"
+) -> Outcome:
+    """Validate a chunk of files of one source in one pass.
+
+    The chunk holds trimmed strings (personal columns dropped, required columns present)
+    plus the binding columns; ``_file_no`` tells its files apart.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r}; use one of {ENGINES}")
+    leaked = set(chunk.columns) & set(personal_columns(name))
+    if leaked:
+        raise ValueError(f"personal columns must be dropped before validation: {sorted(leaked)}")
+    rules = [r for r in bind_rules(name, params) if r.type != "expect_column_to_exist"]
+    chunk = chunk.reset_index(drop=True)
+    failed = _run_gx(chunk, rules) if engine == "gx" else _run_vectorised(chunk, rules)
+    return _judge(chunk, rules, failed)
+
+
+def _judge(chunk: pd.DataFrame, rules: list[Rule], failed: dict[int, np.ndarray]) -> Outcome:
+    outcome = Outcome()
+    parts: list[pd.DataFrame] = []
+    file_no = chunk["_file_no"].to_numpy()
+    for position, rule in enumerate(rules):
+        indexes = failed.get(position)
+        if indexes is None or not len(indexes):
+            continue
+        if rule.level == "file_when_all_rows_fail":
+            indexes = _reject_mislabelled(chunk, rule, indexes, outcome)
+            if not len(indexes):
+                continue
+        parts.append(
+            pd.DataFrame(
+                {
+                    "index": indexes,
+                    "rule": rule.rule,
+                    "detail": describe(rule, chunk, indexes),
+                    "_file_no": file_no[indexes],
+                }
+            )
+        )
+    if parts:
+        outcome.row_failures = pd.concat(parts, ignore_index=True)
+    return outcome
+
+
+def _reject_mislabelled(
+    chunk: pd.DataFrame, rule: Rule, indexes: np.ndarray, outcome: Outcome
+) -> np.ndarray:
+    """Reject the files where the rule failed on every checked row; keep the rest's failures."""
+    file_no = chunk["_file_no"].to_numpy()
+    failing = pd.Series(file_no[indexes]).value_counts()
+    checked = chunk.loc[chunk[rule.column].notna(), "_file_no"].value_counts()
+    whole = [int(f) for f, n in failing.items() if n >= checked.get(f, 0)]
+    for f in whole:
+        outcome.file_errors.setdefault(f, []).append(
+            f"rule {rule.rule} failed on every row of column '{rule.column}'"
+        )
+    return indexes[~np.isin(file_no[indexes], whole)]
+
+
+def describe(rule: Rule, chunk: pd.DataFrame, indexes: np.ndarray) -> pd.Series:
+    """Quarantine details: the rule and its columns, with a value only where safe to echo."""
+    detail = pd.Series(f"{rule.type} on {', '.join(rule.columns)}", index=range(len(indexes)))
+    for column in (c for c in rule.columns if c in ECHOABLE_COLUMNS):
+        values = chunk[column].iloc[indexes].reset_index(drop=True)
+        shown = ("'" + values.str.slice(0, MAX_ECHO) + "'").fillna("empty")
+        detail = detail + f"; {column}=" + shown
+    return detail.astype("string")
+
+
+# --- the vectorised engine ---------------------------------------------------------------
+
+
+def _run_vectorised(frame: pd.DataFrame, rules: list[Rule]) -> dict[int, np.ndarray]:
+    """GX's semantics for the expectation types the suites use, as pandas masks."""
+    failed: dict[int, np.ndarray] = {}
+    if frame.empty:
+        return failed
+    for position, rule in enumerate(rules):
+        scope = _row_condition(frame, rule)
+        bad = _unexpected(frame, rule) & scope
+        if bad.any():
+            failed[position] = np.flatnonzero(bad)
+    return failed
+
+
+def _row_condition(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
+    condition = rule.kwargs.get("row_condition")
+    if not condition:
+        return np.ones(len(frame), dtype=bool)
+    return frame.eval(condition, engine="python").fillna(False).to_numpy(dtype=bool)
+
+
+def _unexpected(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
+    kw = rule.kwargs
+    kind = rule.type
+    if kind == "expect_compound_columns_to_be_unique":
+        return frame.duplicated(subset=kw["column_list"], keep=False).to_numpy()
+    if kind.startswith("expect_column_pair_values"):
+        a, b = frame[kw["column_A"]], frame[kw["column_B"]]
+        present = (a.notna() & b.notna()).to_numpy()
+        if kind == "expect_column_pair_values_to_be_equal":
+            ok = (a == b).fillna(False).to_numpy(dtype=bool)
+        else:
+            ok = (a >= b if kw.get("or_equal") else a > b).fillna(False).to_numpy(dtype=bool)
+        return present & ~ok
+    values = frame[kw["column"]]
+    present = values.notna().to_numpy()
+    if kind == "expect_column_values_to_not_be_null":
+        return ~present
+    if kind == "expect_column_values_to_be_null":
+        return present
+    if kind == "expect_column_values_to_match_regex":
+        ok = values.str.contains(kw["regex"], regex=True).fillna(False).to_numpy(dtype=bool)
+    elif kind == "expect_column_values_to_be_in_set":
+        ok = values.isin(list(kw["value_set"])).to_numpy()
+    elif kind == "expect_column_values_to_match_strftime_format":
+        parsed = pd.to_datetime(values, format=kw["strftime_format"], errors="coerce")
+        ok = parsed.notna().to_numpy()
+    else:
+        raise NotImplementedError(f"the vectorised engine does not know {kind}")
+    return present & ~ok
+
+
+# --- Great Expectations --------------------------------------------------------------------
+
+
+@cache
+def _batch_definition() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("landing")
+    asset = source.add_dataframe_asset("extract")
+    return asset.add_batch_definition_whole_dataframe("whole_chunk")
+
+
+def _run_gx(frame: pd.DataFrame, rules: list[Rule]) -> dict[int, np.ndarray]:
+    """Run the rules with GX; the row positions each rule found unexpected, by rule position."""
+    import great_expectations as gx
+
+    if not rules or frame.empty:
+        return {}
+    batch_definition = _batch_definition()  # GX needs its context before any suite exists
+    suite = gx.ExpectationSuite(name="bound")
+    for position, rule in enumerate(rules):
+        suite.add_expectation(
+            gx.expectations.registry.get_expectation_impl(rule.type)(
+                **rule.kwargs, meta={"rule": rule.rule, "position": position}
+            )
+        )
+    # GX compares Python objects: strings and None, on a plain RangeIndex.
+    data = frame.reset_index(drop=True).astype(object)
+    data = data.where(frame.notna().to_numpy(), None)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    failed: dict[int, np.ndarray] = {}
+    for res in result.results:
+        if res.success:
+            continue
+        position = int(res.expectation_config.meta["position"])
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"expectation {rules[position].rule} could not run: "
+                f"{res.exception_info.get('exception_message')}"
+            )
+        indexes = res.result.get("unexpected_index_list") or []
+        if indexes and isinstance(indexes[0], dict):  # compound rules report dicts
+            indexes = [d.get("index", d) for d in indexes]
+        failed[position] = np.array(sorted(int(i) for i in indexes), dtype=np.int64)
+    return failed

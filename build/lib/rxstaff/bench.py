@@ -1,0 +1,314 @@
+"""`rxstaff bench`: the pipeline measured against the floor, on this machine, as ratios.
+
+Each measurement runs as its own process (the real CLI, Prefect included) and its peak
+RSS comes from the kernel (``wait4``). Figures go to a table and to ``bench.json``.
+
+(a) floor:      DuckDB alone reading the same roster and budget CSVs into tables
+(b) rebuild:    ``rxstaff nightly`` into an empty DuckDB warehouse (all but the last night)
+(c) increment:  the last night (one weekly snapshot, that day's budget file) on the
+                multi-year warehouse and on a one-year warehouse; medians of --repeat runs
+(d) rebuild:    the same as (b) into PostgreSQL, where a URL is given
+(e) peak RSS of each
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+TARGETS = {
+    "rebuild_vs_floor": 4.0,
+    "increment_5y_vs_1y": 1.5,
+    "postgres_vs_duckdb": 2.5,
+    "rebuild_peak_rss_gib": 4.0,
+}
+START = date(2020, 1, 6)
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_rss_mib: float
+
+
+def run_benchmark(
+    employees: int, years: int, repeat: int, postgres_url: str | None, out: Path, console: Console
+) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    env = _environment(out)
+    end = START + timedelta(days=365 * years)
+    landing = out / f"landing_{employees}x{years}y"
+    console.print(
+        f"[bold]rxstaff bench[/]: {employees:,} employees, {years} year(s) of weekly "
+        f"snapshots, repeat {repeat}, in {out}"
+    )
+    figures: dict[str, object] = {"machine": _machine(), "employees": employees, "years": years}
+
+    shutil.rmtree(landing, ignore_errors=True)
+    figures["generate"] = _timed(
+        console,
+        "generate the landing folder",
+        [
+            _rxstaff(),
+            "generate",
+            "--out",
+            str(landing),
+            "--employees",
+            str(employees),
+            "--start",
+            START.isoformat(),
+            "--end",
+            end.isoformat(),
+            "--seed",
+            "1",
+        ],
+        env,
+    )
+    last = max(
+        date.fromisoformat(p.stem.removeprefix("roster_"))
+        for p in (landing / "roster").glob("roster_*.csv")
+    )
+    night_before = (last - timedelta(days=1)).isoformat()
+    figures["roster_rows"] = _count_rows(landing / "roster")
+
+    figures["floor"] = _median(
+        repeat,
+        lambda: _timed(
+            console,
+            "(a) floor: DuckDB reads the CSVs",
+            [sys.executable, "-c", FLOOR_SCRIPT, str(landing), str(out / "floor.duckdb")],
+            env,
+        ),
+    )
+
+    base = out / "rebuild.duckdb"
+    base.unlink(missing_ok=True)
+    figures["rebuild_duckdb"] = _timed(
+        console,
+        "(b) full rebuild into DuckDB",
+        _nightly(landing, f"duckdb:///{base}", night_before),
+        env,
+    )
+
+    figures["increment_5y"] = _median(
+        repeat,
+        lambda: _increment(
+            console, "(c) one night on the full history", base, landing, last, env, out
+        ),
+    )
+    one_year = _last_year(landing, out / "landing_last_year", last)
+    base_1y = out / "rebuild_1y.duckdb"
+    base_1y.unlink(missing_ok=True)
+    _timed(
+        console,
+        "    (one-year warehouse for comparison)",
+        _nightly(one_year, f"duckdb:///{base_1y}", night_before),
+        env,
+    )
+    figures["increment_1y"] = _median(
+        repeat,
+        lambda: _increment(console, "(c) one night on one year", base_1y, one_year, last, env, out),
+    )
+
+    if postgres_url:
+        figures["rebuild_postgres"] = _postgres_rebuild(
+            console, postgres_url, landing, night_before, env
+        )
+    figures["ratios"] = _ratios(figures)
+    (out / "bench.json").write_text(json.dumps(as_dict(figures), indent=2), encoding="utf-8")
+    console.print(_table(figures))
+    console.print(f"figures written to {out / 'bench.json'}")
+    return figures
+
+
+FLOOR_SCRIPT = """
+import sys, duckdb
+landing, target = sys.argv[1], sys.argv[2]
+con = duckdb.connect(target)
+for source, pattern in (("roster", "roster/*.csv"), ("budget", "budget/*.csv")):
+    con.execute(f"CREATE OR REPLACE TABLE {source} AS SELECT * FROM read_csv("
+                f"'{landing}/{pattern}', union_by_name = true, all_varchar = true)")
+con.close()
+"""
+
+
+def _environment(out: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("RXSTAFF_ID_SECRET", "rxstaff-bench-secret")
+    env["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-", dir=out)
+    env.pop("RXSTAFF_WAREHOUSE_URL", None)
+    return env
+
+
+def _rxstaff() -> str:
+    found = shutil.which("rxstaff", path=str(Path(sys.executable).parent)) or shutil.which(
+        "rxstaff"
+    )
+    if not found:
+        raise RuntimeError("the rxstaff command is not installed next to this Python")
+    return found
+
+
+def _nightly(landing: Path, url: str, run_date: str) -> list[str]:
+    return [
+        _rxstaff(),
+        "nightly",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        url,
+        "--run-date",
+        run_date,
+    ]
+
+
+def _timed(console: Console, label: str, command: list[str], env: dict[str, str]) -> Measure:
+    """Run a command as a child process; wall time and the child's peak RSS."""
+    with console.status(label + " ..."):
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        output = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = output.decode(errors="replace")[-3000:]
+        raise RuntimeError(f"{label} failed ({process.returncode}):\n{tail}")
+    measure = Measure(round(seconds, 2), round(usage.ru_maxrss / 1024, 1))
+    console.print(f"{label}: {measure.seconds:.1f} s, peak {measure.peak_rss_mib:,.0f} MiB")
+    return measure
+
+
+def _median(repeat: int, measure) -> Measure:
+    runs = [measure() for _ in range(max(repeat, 1))]
+    return Measure(
+        round(statistics.median(r.seconds for r in runs), 2),
+        round(max(r.peak_rss_mib for r in runs), 1),
+    )
+
+
+def _increment(
+    console: Console,
+    label: str,
+    base: Path,
+    landing: Path,
+    last: date,
+    env: dict[str, str],
+    out: Path,
+) -> Measure:
+    work = out / "increment.duckdb"
+    shutil.copyfile(base, work)
+    try:
+        return _timed(console, label, _nightly(landing, f"duckdb:///{work}", last.isoformat()), env)
+    finally:
+        work.unlink(missing_ok=True)
+
+
+def _last_year(landing: Path, target: Path, last: date) -> Path:
+    """A landing folder of the final year only (links to the same files)."""
+    shutil.rmtree(target, ignore_errors=True)
+    first = last - timedelta(days=364)
+    for path in (
+        p for folder in ("roster", "budget", "survey") for p in landing.glob(f"{folder}/*.csv")
+    ):
+        stamp = path.stem.rsplit("_", 1)[-1]
+        day = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 12, 31)
+        if day >= first:
+            (target / path.parent.name).mkdir(parents=True, exist_ok=True)
+            (target / path.parent.name / path.name).symlink_to(path.resolve())
+    return target
+
+
+def _postgres_rebuild(
+    console: Console, url: str, landing: Path, run_date: str, env: dict[str, str]
+) -> Measure:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    name = f"rxstaff_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        target = make_url(url).set(database=name).render_as_string(hide_password=False)
+        return _timed(
+            console, "(d) full rebuild into PostgreSQL", _nightly(landing, target, run_date), env
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _count_rows(folder: Path) -> int:
+    return sum(max(sum(1 for _ in p.open("rb")) - 1, 0) for p in folder.glob("*.csv"))
+
+
+def _ratios(f: dict) -> dict[str, float | None]:
+    def ratio(a: str, b: str) -> float | None:
+        return round(f[a].seconds / f[b].seconds, 2) if a in f and b in f else None
+
+    return {
+        "rebuild_vs_floor": ratio("rebuild_duckdb", "floor"),
+        "increment_5y_vs_1y": ratio("increment_5y", "increment_1y"),
+        "postgres_vs_duckdb": ratio("rebuild_postgres", "rebuild_duckdb"),
+        "rebuild_peak_rss_gib": round(f["rebuild_duckdb"].peak_rss_mib / 1024, 2),
+        "generate_vs_rebuild": ratio("generate", "rebuild_duckdb"),
+    }
+
+
+def _table(f: dict) -> Table:
+    table = Table(
+        "measure",
+        "seconds",
+        "peak RSS MiB",
+        title=f"rxstaff bench: {f['employees']:,} "
+        f"employees x {f['years']} y, {f['roster_rows']:,} roster rows",
+    )
+    for key, label in (
+        ("generate", "generate landing folder"),
+        ("floor", "(a) floor: DuckDB reads CSVs"),
+        ("rebuild_duckdb", "(b) full rebuild, DuckDB"),
+        ("increment_5y", "(c) one night, full history"),
+        ("increment_1y", "(c) one night, one year"),
+        ("rebuild_postgres", "(d) full rebuild, PostgreSQL"),
+    ):
+        if key in f:
+            table.add_row(label, f"{f[key].seconds:,.1f}", f"{f[key].peak_rss_mib:,.0f}")
+    targets = {**TARGETS, "generate_vs_rebuild": 1.0}
+    for key, value in f["ratios"].items():
+        limit = targets[key]
+        verdict = "n/a" if value is None else ("met" if value <= limit else "MISSED")
+        table.add_row(f"{key} (target <= {limit})", "-" if value is None else f"{value}", verdict)
+    return table
+
+
+def _machine() -> dict[str, object]:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory, 1),
+        "when": time.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def as_dict(figures: dict) -> dict:
+    return {k: asdict(v) if isinstance(v, Measure) else v for k, v in figures.items()}

@@ -1,0 +1,380 @@
+"""The ``rxstaff`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rxstaff import settings
+
+# Without a Prefect server (PREFECT_API_URL), each run starts a temporary one; on a busy
+# ETL host its 20 s default start-up budget is too tight. An operator's setting wins.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+app = typer.Typer(
+    name="rxstaff",
+    help=(
+        "Specialty pharmacy staffing warehouse.\n\n"
+        "Loads HRIS roster snapshots, position-control budget releases and engagement surveys "
+        "from a landing folder into a star-schema warehouse (DuckDB by default, PostgreSQL in "
+        "production) that BI tools and auditors query.\n\n"
+        "Start with `rxstaff demo`, then `rxstaff metrics`."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+LandingOpt = Annotated[
+    Path,
+    typer.Option("--landing", help="Landing folder with roster/, budget/ and survey/ sub-folders."),
+]
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        help=f"SQLAlchemy URL of the warehouse. Default: ${settings.WAREHOUSE_ENV}, "
+        "then duckdb:///warehouse.duckdb. PostgreSQL: postgresql+psycopg://user@host:5432/db "
+        "(password from PGPASSWORD or ~/.pgpass, not the URL).",
+    ),
+]
+
+
+@app.command()
+def nightly(
+    landing: LandingOpt,
+    warehouse: WarehouseOpt = None,
+    run_date: Annotated[
+        str | None,
+        typer.Option(
+            "--run-date",
+            help="Logical date of the run, YYYY-MM-DD (default today). Files dated later wait.",
+        ),
+    ] = None,
+    min_group_size: Annotated[
+        int | None,
+        typer.Option(
+            "--min-group-size",
+            help=f"Smallest survey group shown (default ${settings.MIN_GROUP_ENV} or 5).",
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog", help="Your own job catalog CSV instead of the shipped reference ladder."
+        ),
+    ] = None,
+    read_copy: Annotated[
+        Path | None,
+        typer.Option(
+            "--read-copy",
+            help="DuckDB only: also publish a read-only copy here for BI tools, atomically.",
+        ),
+    ] = None,
+    validation: Annotated[
+        str,
+        typer.Option(
+            "--validation",
+            help="gx (Great Expectations), vectorised (the same suite in pandas), or auto: "
+            "gx unless one source brings over 64 MiB in a run.",
+        ),
+    ] = "auto",
+) -> None:
+    """Run the nightly load: every new or corrected extract, validated, into the warehouse.
+
+    Exit status: 0 when every file loaded (quarantined rows included), 1 when a file was
+    rejected (the others still loaded), 2 when the run failed and was rolled back.
+
+    The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`.
+    """
+    when = _parse_date(run_date, "--run-date") if run_date else None
+    if validation not in ("auto", "gx", "vectorised"):
+        raise typer.BadParameter("use auto, gx or vectorised", param_hint="--validation")
+    code = _run_nightly(landing, warehouse, when, min_group_size, catalog, read_copy, validation)
+    raise typer.Exit(code)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the landing layout into.")],
+    employees: Annotated[
+        int, typer.Option("--employees", min=1, help="Workforce size at the start.")
+    ] = 300,
+    start: Annotated[
+        str, typer.Option("--start", help="First snapshot date, YYYY-MM-DD.")
+    ] = "2022-01-03",
+    end: Annotated[
+        str, typer.Option("--end", help="Last date simulated, YYYY-MM-DD.")
+    ] = "2024-12-30",
+    cadence: Annotated[
+        str, typer.Option("--cadence", help="Roster snapshots: weekly, daily or irregular.")
+    ] = "weekly",
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files.")] = 7,
+    bad_rows: Annotated[
+        float,
+        typer.Option(
+            "--bad-rows", min=0.0, max=1.0, help="Share of rows to corrupt (quarantine practice)."
+        ),
+    ] = 0.0,
+    tidy: Annotated[
+        bool, typer.Option("--tidy", help="No BOMs, CRLF, shuffled or padded columns.")
+    ] = False,
+) -> None:
+    """Write a sample landing folder for a simulated pharmacy (and `_truth/` for tests)."""
+    from rxstaff.sample import Options
+    from rxstaff.sample import generate as run_generator
+
+    if cadence not in ("weekly", "daily", "irregular"):
+        raise typer.BadParameter("use weekly, daily or irregular", param_hint="--cadence")
+    opts = Options(
+        out=out,
+        employees=employees,
+        start=_parse_date(start, "--start"),
+        end=_parse_date(end, "--end"),
+        cadence=cadence,
+        seed=seed,
+        bad_rows=bad_rows,
+        messy=not tidy,
+    )
+    with console.status(f"simulating {employees} employees, {start} to {end} ..."):
+        counts = run_generator(opts)
+    table = Table("written", "count", title=f"landing folder {out}")
+    for key, value in counts.items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    console.print(table)
+
+
+@app.command()
+def demo(
+    landing: Annotated[
+        Path, typer.Option("--landing", help="Where the sample landing folder goes.")
+    ] = Path("sample_landing"),
+    warehouse: WarehouseOpt = None,
+    employees: Annotated[int, typer.Option("--employees", help="Sample workforce size.")] = 300,
+) -> None:
+    """Generate a sample landing folder (once), run the nightly load, show the headline metrics."""
+    from rxstaff.sample import Options
+    from rxstaff.sample import generate as run_generator
+
+    if not os.environ.get(settings.SECRET_ENV):
+        errors.print(
+            f"[yellow]warning:[/] {settings.SECRET_ENV} is not set; the demo uses a fixed, "
+            "public key. Never do this with real employee data."
+        )
+        os.environ[settings.SECRET_ENV] = settings.DEMO_SECRET
+    if not (landing / "roster").is_dir():
+        console.print(f"generating a sample pharmacy of {employees} employees into {landing}/")
+        run_generator(
+            Options(
+                out=landing,
+                employees=employees,
+                start=date(2022, 1, 3),
+                end=date(2024, 12, 30),
+                seed=7,
+                bad_rows=0.001,
+            )
+        )
+    url = settings.warehouse_url(warehouse)
+    code = _run_nightly(landing, url, date(2024, 12, 31), None, None, None)
+    if code == 0:
+        _show_metrics(url, None)
+    raise typer.Exit(code)
+
+
+@app.command()
+def metrics(
+    warehouse: WarehouseOpt = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Only this year (default: all years).")
+    ] = None,
+) -> None:
+    """Print the headline figures: promotions, new seats, turnover, backfill delays, engagement."""
+    _show_metrics(settings.warehouse_url(warehouse), year)
+
+
+@app.command()
+def dictionary(
+    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path(
+        "docs/data_dictionary.md"
+    ),
+) -> None:
+    """Write the data dictionary of every BI-facing relation, from the schema's own descriptions."""
+    from warehouse.dictionary import markdown
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(), encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+@app.command("grant-bi")
+def grant_bi(
+    role: Annotated[
+        str, typer.Option("--role", help="Read-only role for BI tools (created if absent).")
+    ],
+    warehouse: WarehouseOpt = None,
+    login: Annotated[bool, typer.Option("--login/--no-login", help="Let the role log in.")] = True,
+    password_env: Annotated[
+        str | None,
+        typer.Option(
+            "--password-env", help="Name of an environment variable holding the role's password."
+        ),
+    ] = None,
+) -> None:
+    """PostgreSQL: create or update a read-only role that sees the BI views and dimensions only."""
+    from warehouse.access import grant_bi_role
+    from warehouse.connection import create_engine
+
+    password = os.environ.get(password_env) if password_env else None
+    if password_env and not password:
+        raise typer.BadParameter(f"${password_env} is empty", param_hint="--password-env")
+    engine = create_engine(settings.warehouse_url(warehouse))
+    granted = grant_bi_role(engine, role, login=login, password=password)
+    console.print(f"role {role} can read: {', '.join(granted)}")
+
+
+@app.command()
+def bench(
+    employees: Annotated[int, typer.Option("--employees", help="Workforce size.")] = 50000,
+    years: Annotated[int, typer.Option("--years", help="Years of weekly snapshots.")] = 5,
+    repeat: Annotated[
+        int, typer.Option("--repeat", help="Runs per cheap measurement (medians).")
+    ] = 3,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            "--postgres",
+            help="PostgreSQL URL for the rebuild comparison (default $RXSTAFF_BENCH_POSTGRES_URL).",
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Working folder and JSON results.")] = Path(
+        "bench/out"
+    ),
+) -> None:
+    """Measure the pipeline against the floor (DuckDB alone loading the same CSVs)."""
+    from rxstaff.bench import run_benchmark
+
+    run_benchmark(
+        employees=employees,
+        years=years,
+        repeat=repeat,
+        postgres_url=postgres or os.environ.get("RXSTAFF_BENCH_POSTGRES_URL"),
+        out=out,
+        console=console,
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a YYYY-MM-DD date", param_hint=option) from None
+
+
+def _run_nightly(
+    landing: Path,
+    warehouse: str | None,
+    run_date: date | None,
+    min_group_size: int | None,
+    catalog: Path | None,
+    read_copy: Path | None,
+    validation: str = "auto",
+) -> int:
+    from flows.nightly import nightly as nightly_flow
+    from flows.summary import RunRejectedFiles, RunSummary
+
+    try:
+        settings.id_secret()
+    except settings.ConfigurationError as error:
+        errors.print(f"[red]error:[/] {error}")
+        return 2
+    state = nightly_flow(
+        landing=str(landing),
+        warehouse=warehouse,
+        run_date=run_date,
+        min_group_size=min_group_size,
+        catalog=str(catalog) if catalog else None,
+        read_copy=str(read_copy) if read_copy else None,
+        validation=validation,
+        return_state=True,
+    )
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, RunSummary):
+        _print_summary(result)
+        return result.exit_code
+    if isinstance(result, RunRejectedFiles):
+        _print_summary(result.summary)
+        return result.summary.exit_code
+    if isinstance(result, _setup_errors()):
+        errors.print(f"[red]error:[/] {result}")
+    else:
+        errors.print(f"[red]the run failed and was rolled back:[/] {result}")
+    return 2
+
+
+def _setup_errors() -> tuple[type[BaseException], ...]:
+    """Failures before any change was attempted: say what is wrong, nothing was rolled back."""
+    from flows.landing import LandingError
+    from transforms.catalog import CatalogError
+    from warehouse.connection import WarehouseUnavailable
+    from warehouse.schema import SchemaTooNew
+    from warehouse.settings import SecretMismatch
+
+    return (
+        LandingError,
+        CatalogError,
+        WarehouseUnavailable,
+        SchemaTooNew,
+        SecretMismatch,
+        settings.ConfigurationError,
+    )
+
+
+def _print_summary(summary: object) -> None:
+    table = Table(
+        "source",
+        "files loaded",
+        "skipped",
+        "rejected",
+        "rows loaded",
+        "rows quarantined",
+        title=f"run {summary.run_id} into {summary.warehouse}",
+    )
+    for name, s in summary.sources.items():
+        table.add_row(
+            name,
+            str(s.files_loaded),
+            str(s.files_skipped),
+            str(s.files_rejected),
+            f"{s.rows_loaded:,}",
+            f"{s.rows_quarantined:,}",
+        )
+    console.print(table)
+    if summary.anomalies:
+        console.print(
+            "anomalies kept for review (etl_anomaly): "
+            + ", ".join(f"{k} {v}" for k, v in summary.anomalies.items())
+        )
+    for rejection in summary.rejections:
+        errors.print(f"[red]rejected[/] {rejection}")
+
+
+def _show_metrics(url: str, year: int | None) -> None:
+    from rxstaff.report import headline_tables
+
+    for table in headline_tables(url, year):
+        console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,106 @@
+"""`rxstaff metrics`: the headline figures as terminal tables, straight from the BI views."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+from rich.table import Table
+
+from warehouse.connection import create_engine, with_retries
+
+HEADLINES = [
+    (
+        "Promotions by ladder step",
+        """
+        SELECT year, from_job_code || ' -> ' || to_job_code AS step, employees, moves
+        FROM mart_career_progression WHERE event_type = 'promotion' {year_and}
+        ORDER BY year, moves DESC, step""",
+    ),
+    (
+        "New positions by role",
+        """
+        SELECT year, job_code, job_title, positions, fte, annual_amount
+        FROM mart_new_positions WHERE 1 = 1 {year_and}
+        ORDER BY year, positions DESC, job_code""",
+    ),
+    (
+        "Turnover and retention (all families)",
+        """
+        SELECT year, start_headcount AS "start", avg_headcount AS "avg",
+               separations AS leavers, turnover_rate AS turnover,
+               voluntary_turnover_rate AS voluntary, retention_rate AS retained
+        FROM mart_retention_annual WHERE job_family = 'ALL' {year_and} ORDER BY year""",
+    ),
+    (
+        "Backfill delays (all families)",
+        """
+        SELECT year, vacancies_opened AS opened, vacancies_filled AS filled,
+               median_days_to_fill AS "median fill d", p90_days_to_fill AS "p90 fill d",
+               median_days_waiting_for_budget AS "median budget d",
+               open_at_year_end AS "open at YE"
+        FROM mart_backfill_delays WHERE job_family = 'ALL' {year_and} ORDER BY year""",
+    ),
+    (
+        "Open vacancies now (the backlog)",
+        """
+        SELECT j.job_family, COUNT(*) AS "open", MIN(v.opened_on) AS "oldest opened",
+               SUM(CASE WHEN v.backfill_release_id IS NULL THEN 1 ELSE 0 END) AS "no backfill asked"
+        FROM fct_vacancy v JOIN dim_job j ON j.job_code = v.job_code
+        WHERE v.closed_on IS NULL GROUP BY j.job_family ORDER BY COUNT(*) DESC, j.job_family""",
+    ),
+    (
+        "Engagement trend (whole organisation)",
+        """
+        SELECT survey_year AS year, respondents, engagement_index AS engagement,
+               career_growth_index AS "career growth", favorable_pct AS favorable
+        FROM mart_engagement WHERE group_by = 'ALL' {survey_year_and} ORDER BY survey_year""",
+    ),
+]
+RATES = {"turnover", "voluntary", "retained", "favorable"}
+
+
+def headline_frames(url: str, year: int | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows) of each headline, optionally for one year."""
+    engine = create_engine(url)
+    year_and = f"AND year = {int(year)}" if year else ""
+    survey_and = f"AND survey_year = {int(year)}" if year else ""
+    try:
+        with with_retries(engine.connect, url) as conn:
+            return [
+                (
+                    title,
+                    pd.read_sql(
+                        sa.text(sql.format(year_and=year_and, survey_year_and=survey_and)), conn
+                    ),
+                )
+                for title, sql in HEADLINES
+            ]
+    finally:
+        engine.dispose()
+
+
+def headline_tables(url: str, year: int | None = None) -> list[Table]:
+    return [_table(title, frame) for title, frame in headline_frames(url, year)]
+
+
+def _table(title: str, frame: pd.DataFrame) -> Table:
+    table = Table(*frame.columns, title=title, title_justify="left")
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            *(_cell(column, value) for column, value in zip(frame.columns, row, strict=True))
+        )
+    if frame.empty:
+        table.caption = "no rows"
+    return table
+
+
+def _cell(column: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if column in RATES:
+        return f"{float(value):.1%}"
+    if column == "annual_amount":
+        return f"${float(value):,.0f}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)

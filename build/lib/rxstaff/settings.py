@@ -1,0 +1,67 @@
+"""Where configuration comes from: arguments first, then the environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+
+from warehouse.connection import DEFAULT_URL
+
+WAREHOUSE_ENV = "RXSTAFF_WAREHOUSE_URL"
+WAREHOUSE_BLOCK_ENV = "RXSTAFF_WAREHOUSE_URL_BLOCK"
+SECRET_ENV = "RXSTAFF_ID_SECRET"
+SECRET_BLOCK_ENV = "RXSTAFF_ID_SECRET_BLOCK"
+MIN_GROUP_ENV = "RXSTAFF_MIN_GROUP_SIZE"
+DEMO_SECRET = "rxstaff-demo-secret-do-not-use-in-production"
+DEFAULT_MIN_GROUP_SIZE = 5
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or unusable."""
+
+
+def warehouse_url(explicit: str | None = None) -> str:
+    """--warehouse, then $RXSTAFF_WAREHOUSE_URL, then the Prefect Secret block named in
+    $RXSTAFF_WAREHOUSE_URL_BLOCK (for a URL that carries a password), then DuckDB."""
+    return (
+        explicit
+        or os.environ.get(WAREHOUSE_ENV)
+        or _secret_block(WAREHOUSE_BLOCK_ENV)
+        or DEFAULT_URL
+    )
+
+
+def id_secret(explicit: str | None = None) -> str:
+    """The pseudonymisation key: $RXSTAFF_ID_SECRET, or the Prefect Secret block named in
+    $RXSTAFF_ID_SECRET_BLOCK. Never a flow parameter: Prefect records parameters."""
+    secret = explicit or os.environ.get(SECRET_ENV) or _secret_block(SECRET_BLOCK_ENV)
+    if not secret:
+        raise ConfigurationError(
+            f"set {SECRET_ENV} (or {SECRET_BLOCK_ENV} to a Prefect Secret block) to the "
+            "pseudonymisation key for employee ids; keep it out of the repository"
+        )
+    return secret
+
+
+def _secret_block(variable: str) -> str | None:
+    name = os.environ.get(variable)
+    if not name:
+        return None
+    from prefect.blocks.system import Secret
+
+    try:
+        return str(Secret.load(name).get())
+    except ValueError as error:
+        raise ConfigurationError(
+            f"${variable} names Prefect Secret block {name!r}: {error}"
+        ) from None
+
+
+def min_group_size(explicit: int | None = None) -> int:
+    value = (
+        explicit
+        if explicit is not None
+        else int(os.environ.get(MIN_GROUP_ENV, DEFAULT_MIN_GROUP_SIZE))
+    )
+    if value < 1:
+        raise ConfigurationError("the minimum survey group size must be at least 1")
+    return value

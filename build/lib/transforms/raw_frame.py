@@ -1,0 +1,36 @@
+"""Raw extracts to clean string frames: the rules every source shares (sources.md)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def normalise_headers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names are matched case-insensitively after trimming."""
+    renamed = frame.copy(deep=False)
+    renamed.columns = [str(c).strip().lower() for c in frame.columns]
+    return renamed
+
+
+def trim_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Leading and trailing spaces are not data; an empty cell is a null."""
+    cleaned = {}
+    for column in frame.columns:
+        values = frame[column].astype("string").str.strip()
+        cleaned[column] = values.mask(values == "")
+    return pd.DataFrame(cleaned, index=frame.index)
+
+
+def drop_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Drop personal columns at the edge, before anything else sees them."""
+    return frame.drop(columns=[c for c in columns if c in frame.columns])
+
+
+def extra_columns(frame: pd.DataFrame, expected: list[str], ignored: list[str]) -> list[str]:
+    """Columns the contract does not know: ignored, and reported once per batch."""
+    known = set(expected) | set(ignored)
+    return [c for c in frame.columns if c not in known]
+
+
+def keep_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame[[c for c in columns if c in frame.columns]]

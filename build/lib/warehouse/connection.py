@@ -1,0 +1,83 @@
+"""Opening the warehouse: clear failures that name the host and the cause, never the password."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+DEFAULT_URL = "duckdb:///warehouse.duckdb"
+DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
+# DuckDB's buffer pool may otherwise grow to 80% of RAM during a history rebuild; capped,
+# it spills to disk and the whole run stays within a few GiB on a modest ETL host.
+DUCKDB_MEMORY_DEFAULT = "2GB"
+T = TypeVar("T")
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be reached or refused us."""
+
+
+def describe_target(url: str | URL) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "duckdb":
+        return f"DuckDB file {parsed.database or ':memory:'}"
+    host = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    return f"{parsed.get_backend_name()} at {host}/{parsed.database}"
+
+
+def create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # Fail fast on a dead host: a nightly job should alert, not hang.
+        return sa.create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+    if parsed.get_backend_name() == "duckdb":
+        limit = os.environ.get(DUCKDB_MEMORY_ENV, DUCKDB_MEMORY_DEFAULT)
+        return sa.create_engine(parsed, connect_args={"config": {"memory_limit": limit}})
+    return sa.create_engine(parsed)
+
+
+def with_retries(action: Callable[[], T], url: str, attempts: int = 3, pause: float = 2.0) -> T:
+    """Run a connecting action, retrying transient failures a bounded number of times.
+
+    A refused login or a missing database is not transient: it fails at once.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except sa.exc.OperationalError as error:
+            cause = _cause(error)
+            if not _transient(cause) or attempt == attempts:
+                raise WarehouseUnavailable(
+                    f"cannot open the warehouse ({describe_target(url)}): {cause}"
+                ) from None
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
+
+
+def _cause(error: sa.exc.OperationalError) -> str:
+    text = str(error.orig).strip().splitlines()
+    return text[0] if text else type(error.orig).__name__
+
+
+def _transient(cause: str) -> bool:
+    lowered = cause.lower()
+    permanent = ("password", "authentication", "does not exist", "permission denied", "role")
+    if any(word in lowered for word in permanent):
+        return False
+    return any(
+        w in lowered
+        for w in (
+            "timeout",
+            "timed out",
+            "refused",
+            "reset",
+            "temporarily",
+            "could not connect",
+            "connection",
+        )
+    )

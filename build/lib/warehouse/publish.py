@@ -1,0 +1,89 @@
+"""Whole-file publication of a DuckDB warehouse: read-only copies and history loads.
+
+DuckDB's file takes one writer at a time and a reader holding it open would block the
+nightly run. BI tools read a copy instead, replaced in one rename at the end of a
+successful run, so a reader sees the previous night or this one, never half a run.
+
+A history load (many GiB of new extracts) works on a copy of the warehouse too: it may
+then commit chunk by chunk, which keeps DuckDB's memory to one chunk's uncommitted rows,
+and still publishes all or nothing, by renaming the copy over the warehouse at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from sqlalchemy.engine import make_url
+
+
+def duckdb_file(url: str) -> Path | None:
+    """The file of a DuckDB file URL; None for other warehouses and in-memory DuckDB."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "duckdb" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold the write-ahead log into the file, so the file alone is the database."""
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CHECKPOINT")
+
+
+def _replace(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+
+
+def publish_read_copy(url: str, target: Path) -> Path:
+    source = duckdb_file(url)
+    if source is None:
+        raise ValueError(
+            "a read-only copy is for a DuckDB file warehouse; PostgreSQL readers "
+            "see whole runs through its transaction"
+        )
+    _checkpoint(source)
+    partial = target.with_name(f".{target.name}.partial")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, partial)
+    _replace(partial, target)
+    return target
+
+
+@dataclass(frozen=True)
+class LoadingCopy:
+    """A private copy of a DuckDB warehouse that a history load writes, then publishes."""
+
+    target: Path
+    work: Path
+
+    @classmethod
+    def start(cls, target: Path) -> LoadingCopy:
+        work = target.with_name(f".{target.name}.loading")
+        cls._remove(work)
+        if target.exists():
+            _checkpoint(target)
+            shutil.copyfile(target, work)
+        return cls(target, work)
+
+    @property
+    def url(self) -> str:
+        return f"duckdb:///{self.work}"
+
+    def publish(self) -> None:
+        """Replace the warehouse with the loaded copy in one rename."""
+        _checkpoint(self.work)
+        _replace(self.work, self.target)
+
+    def abandon(self) -> None:
+        """Drop the copy: the warehouse is exactly as it was before the run."""
+        self._remove(self.work)
+
+    @staticmethod
+    def _remove(path: Path) -> None:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)

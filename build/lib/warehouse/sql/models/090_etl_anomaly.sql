@@ -1,0 +1,63 @@
+-- What history shows that looks wrong but is kept: recomputed every run.
+DELETE FROM etl_anomaly WHERE origin = 'history';
+
+INSERT INTO etl_anomaly (run_id, batch_id, kind, employee_key, observed_on, detail, origin)
+WITH snapshots AS (
+    SELECT DISTINCT file_date AS snapshot_date
+    FROM etl_batch
+    WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL AND rows_loaded > 0
+),
+last_row AS (
+    SELECT *
+    FROM (
+        SELECT
+            o.*,
+            ROW_NUMBER() OVER (PARTITION BY employee_key ORDER BY snapshot_date DESC) AS from_end
+        FROM int_employee_observation AS o
+    ) AS ranked
+    WHERE from_end = 1
+),
+vanished AS (
+    SELECT r.batch_id, r.employee_key, MIN(s.snapshot_date) AS missing_from, r.last_seen
+    FROM last_row AS r
+    JOIN snapshots AS s ON s.snapshot_date > r.last_seen
+    WHERE r.employment_status <> 'terminated'
+      AND NOT EXISTS (
+          SELECT 1
+          FROM etl_quarantine AS q
+          JOIN etl_batch AS b ON b.batch_id = q.batch_id
+          WHERE q.employee_key = r.employee_key
+            AND b.file_date = s.snapshot_date AND b.source = 'roster'
+            AND b.status = 'loaded' AND b.superseded_by IS NULL
+      )
+    GROUP BY r.batch_id, r.employee_key, r.last_seen
+),
+compared AS (
+    SELECT
+        o.*,
+        LAG(job_code) OVER w AS p_job,
+        LAG(position_id) OVER w AS p_position,
+        LAG(job_effective_date) OVER w AS p_effective,
+        LAG(spell_no) OVER w AS p_spell,
+        LAG(spell_last_status) OVER w AS p_spell_status
+    FROM int_employee_observation AS o
+    WINDOW w AS (PARTITION BY employee_key ORDER BY snapshot_date)
+)
+SELECT :run_id, batch_id, 'vanished_without_termination', employee_key, missing_from,
+       'last seen ' || CAST(last_seen AS TEXT) || ' not terminated, absent from the snapshot of '
+       || CAST(missing_from AS TEXT) || ', last known state kept',
+       'history'
+FROM vanished
+UNION ALL
+SELECT :run_id, batch_id, 'job_change_without_new_effective_date', employee_key, snapshot_date,
+       'job_code or position_id changed but job_effective_date stayed ' || CAST(job_effective_date AS TEXT),
+       'history'
+FROM compared
+WHERE spell_no = p_spell AND (job_code <> p_job OR position_id <> p_position)
+  AND job_effective_date = p_effective
+UNION ALL
+SELECT :run_id, batch_id, 'rehire_without_observed_separation', employee_key, snapshot_date,
+       'a later hire_date began a new spell but the previous spell was never seen terminated',
+       'history'
+FROM compared
+WHERE p_spell IS NOT NULL AND spell_no <> p_spell AND p_spell_status <> 'terminated';

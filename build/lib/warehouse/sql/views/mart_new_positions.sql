@@ -1,0 +1,26 @@
+-- Seats created by released new_position releases, per year of release. A seat released
+-- twice counts once, with its first release's FTE and amount.
+CREATE VIEW mart_new_positions AS
+WITH seats AS (
+    SELECT *
+    FROM (
+        SELECT
+            b.*,
+            ROW_NUMBER() OVER (PARTITION BY position_id ORDER BY released_date, release_id) AS pick
+        FROM fct_budget_release AS b
+        WHERE action = 'new_position' AND status = 'released' AND released_date IS NOT NULL
+    ) AS ranked
+    WHERE pick = 1
+)
+SELECT
+    CAST(EXTRACT(YEAR FROM s.released_date) AS INTEGER) AS year,
+    s.job_code,
+    j.job_title,
+    j.created_in_expansion,
+    CAST(COUNT(DISTINCT s.position_id) AS INTEGER) AS positions,
+    SUM(s.fte) AS fte,
+    SUM(s.annual_amount) AS annual_amount
+FROM seats AS s
+JOIN dim_job AS j ON j.job_code = s.job_code
+GROUP BY CAST(EXTRACT(YEAR FROM s.released_date) AS INTEGER), s.job_code, j.job_title,
+    j.created_in_expansion;
