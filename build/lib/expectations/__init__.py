@@ -1,1 +1,0 @@
-"""rxstaff: expectations."""
