@@ -186,6 +186,14 @@ def snapshot(db: Path, names: list[str]) -> dict[str, pd.DataFrame]:
     return {name: table(db, name) for name in names}
 
 
+AUDIT_TABLES = ("etl_batch", "etl_run")  # where a failed run is itself recorded
+
+
+def snapshot_except_audit(db: Path) -> dict[str, pd.DataFrame]:
+    """Every table but the audit trail: what a failed run must leave as it was."""
+    return snapshot(db, [t for t in all_tables(db) if t not in AUDIT_TABLES])
+
+
 def all_tables(db: Path) -> list[str]:
     frame = query(
         db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"

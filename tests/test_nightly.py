@@ -20,6 +20,7 @@ from tests.helpers import (
     query,
     run_nightly,
     snapshot,
+    snapshot_except_audit,
     table,
 )
 from transforms.pseudonym import Pseudonymiser
@@ -257,8 +258,7 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     db = tmp_path / "w.duckdb"
     late, arrive = hold_back_rosters(landing_small, 4)
     assert run_nightly(landing_small, db)[0] == 0
-    audit = ("etl_batch", "etl_run")  # where the failure itself is recorded
-    before = snapshot(db, [t for t in all_tables(db) if t not in audit])
+    before = snapshot_except_audit(db)
     batches_before = table(db, "etl_batch")
     arrive()
 
@@ -276,7 +276,7 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     code, error = run_nightly(landing_small, db)
     assert code == 2 and "disk full" in str(error)
     assert calls["stg_roster"] == 1
-    assert_same(before, snapshot(db, [t for t in all_tables(db) if t not in audit]))
+    assert_same(before, snapshot_except_audit(db))
     runs = query(db, "SELECT status, error FROM etl_run ORDER BY started_at")
     assert list(runs.status) == ["succeeded", "failed"] and "disk full" in runs.error.iloc[-1]
     after = table(db, "etl_batch")
@@ -398,7 +398,7 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     db = tmp_path / "w.duckdb"
     late, arrive = hold_back_rosters(landing_small, 6)
     assert run_nightly(landing_small, db)[0] == 0
-    before = snapshot(db, [t for t in all_tables(db) if t not in ("etl_batch", "etl_run")])
+    before = snapshot_except_audit(db)
     arrive()
     monkeypatch.setattr(nightly_module, "BULK_LOAD_MIN_BYTES", 0)
     monkeypatch.setattr(nightly_module, "CHUNK_ROWS", 50)  # several chunks committed on the copy
@@ -410,9 +410,7 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     monkeypatch.setattr(nightly_module, "build_models", failing_build)
     code, error = run_nightly(landing_small, db)
     assert code == 2 and "injected" in str(error)
-    assert_same(
-        before, snapshot(db, [t for t in all_tables(db) if t not in ("etl_batch", "etl_run")])
-    )
+    assert_same(before, snapshot_except_audit(db))
     failed = query(db, "SELECT file_name FROM etl_batch WHERE status = 'failed'")
     assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in late)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")]
