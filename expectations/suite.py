@@ -105,7 +105,7 @@ class Outcome:
 @cache
 def load_suite(name: str) -> dict[str, Any]:
     """The raw suite document for a source (``roster``, ``budget``, ...)."""
-    text = resources.files("expectations").joinpath(SUITE_FILES[name]).read_text("utf-8")
+    text = resources.files("rxstaff.expectations").joinpath(SUITE_FILES[name]).read_text("utf-8")
     return json.loads(text)
 
 

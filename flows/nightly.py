@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.landing import (
+from rxstaff import settings
+from rxstaff.flows.landing import (
     SOURCE_ORDER,
     Landing,
     LandingFile,
@@ -28,26 +29,25 @@ from flows.landing import (
     read_extract,
     read_job_catalog,
 )
-from flows.stage import FILE_NO, FileResult, Prepared, Reference, prepare_file, stage_chunk
-from flows.summary import RunRejectedFiles, RunSummary
-from rxstaff import settings
-from transforms.catalog import stage_catalog
-from transforms.pseudonym import Pseudonymiser, fingerprint
-from warehouse import batches
-from warehouse.access import apply_grants
-from warehouse.connection import create_engine, describe_target, with_retries
-from warehouse.dictionary import apply_comments
-from warehouse.loader import bulk_insert
-from warehouse.models import (
+from rxstaff.flows.stage import FILE_NO, FileResult, Prepared, Reference, prepare_file, stage_chunk
+from rxstaff.flows.summary import RunRejectedFiles, RunSummary
+from rxstaff.transforms.catalog import stage_catalog
+from rxstaff.transforms.pseudonym import Pseudonymiser, fingerprint
+from rxstaff.warehouse import batches
+from rxstaff.warehouse.access import apply_grants
+from rxstaff.warehouse.connection import create_engine, describe_target, with_retries
+from rxstaff.warehouse.dictionary import apply_comments
+from rxstaff.warehouse.loader import bulk_insert
+from rxstaff.warehouse.models import (
     build_models,
     create_views,
     drop_views,
     load_job_catalog,
     update_roster_changes,
 )
-from warehouse.publish import LoadingCopy, duckdb_file, publish_read_copy
-from warehouse.schema import upgrade
-from warehouse.settings import check_secret
+from rxstaff.warehouse.publish import LoadingCopy, duckdb_file, publish_read_copy
+from rxstaff.warehouse.schema import upgrade
+from rxstaff.warehouse.settings import check_secret
 
 UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 # Files of one source are validated together: GX costs ~0.7 s per validation whatever its size.

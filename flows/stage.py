@@ -12,27 +12,32 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from expectations.suite import (
+from rxstaff.expectations.suite import (
     missing_columns,
     personal_columns,
     required_columns,
     validate_chunk,
 )
-from flows.landing import LandingFile
-from transforms import quarantine as q
-from transforms import release, roster, survey
-from transforms.casting import RULE_SUFFIX, to_date, unparseable
-from transforms.pseudonym import Pseudonymiser
-from transforms.raw_frame import (
+from rxstaff.flows.landing import LandingFile
+from rxstaff.transforms import quarantine as q
+from rxstaff.transforms import release, roster, survey
+from rxstaff.transforms.casting import RULE_SUFFIX, to_date, unparseable
+from rxstaff.transforms.pseudonym import Pseudonymiser
+from rxstaff.transforms.raw_frame import (
     drop_columns,
     extra_columns,
     keep_columns,
     normalise_headers,
     trim_cells,
 )
-from transforms.release import stage_releases
-from transforms.roster import stage_roster
-from transforms.survey import question_columns, stage_answers, stage_items, stage_respondents
+from rxstaff.transforms.release import stage_releases
+from rxstaff.transforms.roster import stage_roster
+from rxstaff.transforms.survey import (
+    question_columns,
+    stage_answers,
+    stage_items,
+    stage_respondents,
+)
 
 FILE_NO = "_file_no"
 CAST_CHECKS = {

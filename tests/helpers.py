@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from flows.summary import RunRejectedFiles, RunSummary
+from rxstaff.flows.summary import RunRejectedFiles, RunSummary
 
 # The BI contract (warehouse.md): relation -> its columns. Tests check the warehouse
 # against this copy; the product never reads the contract file.
@@ -156,7 +156,7 @@ PIPELINE_RELATIONS = [
 
 def run_nightly(landing: Path, db: Path | str, **options) -> tuple[int, RunSummary | BaseException]:
     """Run the real Prefect flow; (exit code as the CLI gives it, summary or error)."""
-    from flows.nightly import nightly
+    from rxstaff.flows.nightly import nightly
 
     url = db if isinstance(db, str) else f"duckdb:///{db}"
     options.setdefault("run_date", date(2030, 1, 1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rxstaff.warehouse.dictionary import RELATIONS, markdown
 from tests.helpers import CONTRACT, query
-from warehouse.dictionary import RELATIONS, markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from expectations.suite import (
+from rxstaff.expectations.suite import (
     SUITE_FILES,
     bind_rules,
     load_suite,
@@ -15,10 +15,10 @@ from expectations.suite import (
     personal_columns,
     validate_chunk,
 )
-from flows.landing import discover, read_extract, read_job_catalog
-from flows.stage import Reference, prepare_file, stage_chunk
-from transforms.catalog import stage_catalog
-from transforms.pseudonym import Pseudonymiser
+from rxstaff.flows.landing import discover, read_extract, read_job_catalog
+from rxstaff.flows.stage import Reference, prepare_file, stage_chunk
+from rxstaff.transforms.catalog import stage_catalog
+from rxstaff.transforms.pseudonym import Pseudonymiser
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_conditional_and_pair_rules(engine: str) -> None:
 def test_impossible_calendar_date_is_quarantined_at_cast(
     reference: Reference, tmp_path: Path
 ) -> None:
-    from flows.landing import LandingFile
+    from rxstaff.flows.landing import LandingFile
 
     path = tmp_path / "budget" / "budget_releases_2024-01-05.csv"
     path.parent.mkdir()

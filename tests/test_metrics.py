@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests import scenario
 from tests.helpers import EVENT_COLUMNS, query, run_nightly
-from transforms.pseudonym import Pseudonymiser
 
 D = date.fromisoformat
 FAMILY = {

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import flows.nightly as nightly_module
+import rxstaff.flows.nightly as nightly_module
+from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests.helpers import (
     CONTRACT,
     EVENT_COLUMNS,
@@ -23,7 +24,6 @@ from tests.helpers import (
     snapshot_except_audit,
     table,
 )
-from transforms.pseudonym import Pseudonymiser
 
 SECRET = "rxstaff-test-secret"
 
@@ -329,7 +329,7 @@ def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    from flows.nightly import nightly
+    from rxstaff.flows.nightly import nightly
 
     target = sorted((landing_small / "roster").glob("*.csv"))[2]
 

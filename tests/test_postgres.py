@@ -16,11 +16,11 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
+from rxstaff.warehouse.access import BI_RELATIONS, grant_bi_role
+from rxstaff.warehouse.connection import WarehouseUnavailable, with_retries
+from rxstaff.warehouse.models import drop_views
+from rxstaff.warehouse.schema import latest_version
 from tests.helpers import CONTRACT, comparable, hold_back_rosters, query, run_nightly
-from warehouse.access import BI_RELATIONS, grant_bi_role
-from warehouse.connection import WarehouseUnavailable, with_retries
-from warehouse.models import drop_views
-from warehouse.schema import latest_version
 
 pytestmark = pytest.mark.postgres
 BI = [n for n in CONTRACT if n.startswith(("dim_", "fct_", "mart_"))]

@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from flows.landing import LandingError, discover, read_extract
 from rxstaff.cli import app
+from rxstaff.flows.landing import LandingError, discover, read_extract
 from rxstaff.sample import Options, generate
-from transforms.pseudonym import Pseudonymiser, fingerprint
-from transforms.raw_frame import drop_columns, normalise_headers, trim_cells
-from warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
-from warehouse.settings import SecretMismatch, check_secret
+from rxstaff.transforms.pseudonym import Pseudonymiser, fingerprint
+from rxstaff.transforms.raw_frame import drop_columns, normalise_headers, trim_cells
+from rxstaff.warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
+from rxstaff.warehouse.settings import SecretMismatch, check_secret
 
 
 def test_discovery_orders_files_and_reports_strangers(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transforms.casting import to_date, to_float, to_timestamp
+from rxstaff.transforms.casting import to_date, to_float, to_timestamp
 
 STAGED_COLUMNS = [
     "row_number",

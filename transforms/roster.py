@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transforms.casting import to_date, to_float
-from transforms.pseudonym import Pseudonymiser
+from rxstaff.transforms.casting import to_date, to_float
+from rxstaff.transforms.pseudonym import Pseudonymiser
 
 DATE_COLUMNS = ["snapshot_date", "job_effective_date", "hire_date", "termination_date"]
 CAST_CHECKS = [(column, "date") for column in DATE_COLUMNS]

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from transforms.casting import to_timestamp
+from rxstaff.transforms.casting import to_timestamp
 
 QUESTION = re.compile(r"^q\d+$")
 CAST_CHECKS = [("submitted_at", "timestamp")]

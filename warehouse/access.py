@@ -13,7 +13,7 @@ import re
 
 import sqlalchemy as sa
 
-from warehouse.dictionary import RELATIONS
+from rxstaff.warehouse.dictionary import RELATIONS
 
 BI_RELATIONS = [name for name in RELATIONS if name.startswith(("dim_", "fct_", "mart_"))]
 ROLE_SETTING = "bi_role:"

@@ -8,8 +8,8 @@ from importlib import resources
 import pandas as pd
 import sqlalchemy as sa
 
-from warehouse.loader import bulk_insert
-from warehouse.schema import statements
+from rxstaff.warehouse.loader import bulk_insert
+from rxstaff.warehouse.schema import statements
 
 VIEWS = [
     "mart_retention_annual",
@@ -22,7 +22,7 @@ VIEWS = [
 
 def model_scripts() -> list[tuple[str, str]]:
     """(name, sql) of each model, in the order their numeric prefixes give."""
-    folder = resources.files("warehouse").joinpath("sql", "models")
+    folder = resources.files("rxstaff.warehouse").joinpath("sql", "models")
     scripts = sorted(
         (e.name, e.read_text("utf-8")) for e in folder.iterdir() if e.name.endswith(".sql")
     )
@@ -30,7 +30,11 @@ def model_scripts() -> list[tuple[str, str]]:
 
 
 def view_sql(name: str, min_group_size: int) -> str:
-    text = resources.files("warehouse").joinpath("sql", "views", f"{name}.sql").read_text("utf-8")
+    text = (
+        resources.files("rxstaff.warehouse")
+        .joinpath("sql", "views", f"{name}.sql")
+        .read_text("utf-8")
+    )
     return text.replace("{min_group_size}", str(int(min_group_size)))
 
 
@@ -40,7 +44,7 @@ def load_job_catalog(conn: sa.Connection, catalog: pd.DataFrame) -> None:
 
 
 def _script(*parts: str) -> str:
-    return resources.files("warehouse").joinpath("sql", *parts).read_text("utf-8")
+    return resources.files("rxstaff.warehouse").joinpath("sql", *parts).read_text("utf-8")
 
 
 def update_roster_changes(conn: sa.Connection, new_dates: list[date], corrected: bool) -> str:

@@ -16,7 +16,7 @@ class SchemaTooNew(RuntimeError):
 
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) for every migration shipped with this rxstaff, in order."""
-    folder = resources.files("warehouse").joinpath("migrations")
+    folder = resources.files("rxstaff.warehouse").joinpath("migrations")
     found = []
     for entry in folder.iterdir():
         match = re.match(r"^(\d{4})_(.+)\.sql$", entry.name)

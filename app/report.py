@@ -6,7 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 from rich.table import Table
 
-from warehouse.connection import create_engine, with_retries
+from rxstaff.warehouse.connection import create_engine, with_retries
 
 HEADLINES = [
     (

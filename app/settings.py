@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from warehouse.connection import DEFAULT_URL
+from rxstaff.warehouse.connection import DEFAULT_URL
 
 WAREHOUSE_ENV = "RXSTAFF_WAREHOUSE_URL"
 WAREHOUSE_BLOCK_ENV = "RXSTAFF_WAREHOUSE_URL_BLOCK"

@@ -207,7 +207,7 @@ def dictionary(
     ),
 ) -> None:
     """Write the data dictionary of every BI-facing relation, from the schema's own descriptions."""
-    from warehouse.dictionary import markdown
+    from rxstaff.warehouse.dictionary import markdown
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(), encoding="utf-8")
@@ -229,8 +229,8 @@ def grant_bi(
     ] = None,
 ) -> None:
     """PostgreSQL: create or update a read-only role that sees the BI views and dimensions only."""
-    from warehouse.access import grant_bi_role
-    from warehouse.connection import create_engine
+    from rxstaff.warehouse.access import grant_bi_role
+    from rxstaff.warehouse.connection import create_engine
 
     password = os.environ.get(password_env) if password_env else None
     if password_env and not password:
@@ -290,8 +290,8 @@ def _run_nightly(
     read_copy: Path | None,
     validation: str = "auto",
 ) -> int:
-    from flows.nightly import nightly as nightly_flow
-    from flows.summary import RunRejectedFiles, RunSummary
+    from rxstaff.flows.nightly import nightly as nightly_flow
+    from rxstaff.flows.summary import RunRejectedFiles, RunSummary
 
     try:
         settings.id_secret()
@@ -324,11 +324,11 @@ def _run_nightly(
 
 def _setup_errors() -> tuple[type[BaseException], ...]:
     """Failures before any change was attempted: say what is wrong, nothing was rolled back."""
-    from flows.landing import LandingError
-    from transforms.catalog import CatalogError
-    from warehouse.connection import WarehouseUnavailable
-    from warehouse.schema import SchemaTooNew
-    from warehouse.settings import SecretMismatch
+    from rxstaff.flows.landing import LandingError
+    from rxstaff.transforms.catalog import CatalogError
+    from rxstaff.warehouse.connection import WarehouseUnavailable
+    from rxstaff.warehouse.schema import SchemaTooNew
+    from rxstaff.warehouse.settings import SecretMismatch
 
     return (
         LandingError,
