@@ -291,7 +291,6 @@ def _run_nightly(
     validation: str = "auto",
 ) -> int:
     from rxstaff.flows.nightly import nightly as nightly_flow
-    from rxstaff.flows.summary import RunRejectedFiles, RunSummary
 
     try:
         settings.id_secret()
@@ -309,35 +308,34 @@ def _run_nightly(
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
+    return _report(result)
+
+
+def _report(result: object) -> int:
+    """Print what the run did, truthfully; its exit status."""
+    from rxstaff.flows.summary import (
+        NOTHING_STARTED,
+        PublicationFailed,
+        RunRejectedFiles,
+        RunRolledBack,
+        RunSummary,
+    )
+
     if isinstance(result, RunSummary):
         _print_summary(result)
         return result.exit_code
     if isinstance(result, RunRejectedFiles):
         _print_summary(result.summary)
         return result.summary.exit_code
-    if isinstance(result, _setup_errors()):
+    if isinstance(result, NOTHING_STARTED):
+        errors.print(f"[red]error (nothing was changed):[/] {result}")
+    elif isinstance(result, RunRolledBack):
+        errors.print(f"[red]the run failed and was rolled back:[/] {result}")
+    elif isinstance(result, PublicationFailed):
         errors.print(f"[red]error:[/] {result}")
     else:
-        errors.print(f"[red]the run failed and was rolled back:[/] {result}")
+        errors.print(f"[red]the run failed:[/] {result}")
     return 2
-
-
-def _setup_errors() -> tuple[type[BaseException], ...]:
-    """Failures before any change was attempted: say what is wrong, nothing was rolled back."""
-    from rxstaff.flows.landing import LandingError
-    from rxstaff.transforms.catalog import CatalogError
-    from rxstaff.warehouse.connection import WarehouseUnavailable
-    from rxstaff.warehouse.schema import SchemaTooNew
-    from rxstaff.warehouse.settings import SecretMismatch
-
-    return (
-        LandingError,
-        CatalogError,
-        WarehouseUnavailable,
-        SchemaTooNew,
-        SecretMismatch,
-        settings.ConfigurationError,
-    )
 
 
 def _print_summary(summary: object) -> None:

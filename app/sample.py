@@ -26,37 +26,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-ROSTER_COLUMNS = [
-    "snapshot_date",
-    "employee_id",
-    "first_name",
-    "last_name",
-    "work_email",
-    "position_id",
-    "job_code",
-    "job_effective_date",
-    "department",
-    "pharmacy_model",
-    "employment_status",
-    "hire_date",
-    "termination_date",
-    "termination_type",
-    "fte",
-    "supervisor_id",
-]
-BUDGET_COLUMNS = [
-    "release_id",
-    "position_id",
-    "action",
-    "job_code",
-    "pharmacy_model",
-    "fte",
-    "annual_amount",
-    "requested_date",
-    "released_date",
-    "status",
-    "record_updated_at",
-]
+from rxstaff.transforms.release import BUDGET
+from rxstaff.transforms.roster import ROSTER
+
+# Files are written in the contract's column order, as each source declares it.
+ROSTER_COLUMNS = ROSTER.column_names
+BUDGET_COLUMNS = BUDGET.column_names
 LADDERS = {
     "SPT1": "SPT2",
     "SPT2": "SPT3",

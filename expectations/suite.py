@@ -1,6 +1,7 @@
 """Great Expectations suites kept as data, one per source, and how they are run.
 
-A suite file is a GX ``ExpectationSuite`` in JSON with two additions:
+A suite file is a GX ``ExpectationSuite`` in JSON, named by its source's declaration
+(transforms/<source>.py, which also says which columns must exist), with two additions:
 
 * ``{"$param": NAME}`` anywhere in kwargs is bound at run time (the job codes of
   the catalog);
@@ -14,7 +15,7 @@ many files at once: Great Expectations has a large fixed cost per validation.
 ``meta.rule`` names the rule in quarantine records and errors. ``meta.level`` says what
 a failure means: absent = the row is quarantined; ``file_when_all_rows_fail`` = the
 file is rejected when no row passes (a mislabelled file), otherwise the failing rows
-are quarantined. A missing required column (``expect_column_to_exist``) rejects the file.
+are quarantined.
 
 Two engines evaluate the same bound suite: ``gx`` (Great Expectations itself) and
 ``vectorised`` (the same expectation semantics in pandas, for bulk history loads where
@@ -35,38 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SUITE_FILES = {
-    "roster": "roster.json",
-    "budget": "budget_release.json",
-    "survey": "engagement_survey.json",
-    "survey_items": "survey_items.json",
-}
-ENGINES = ("gx", "vectorised")
+from rxstaff.transforms.source import Reference, Source
+from rxstaff.transforms.sources import source
 
-# Values of these columns may be echoed in a quarantine detail: codes, dates and
-# numbers help an auditor; identifiers and free text stay out.
-ECHOABLE_COLUMNS = {
-    "snapshot_date",
-    "job_code",
-    "job_effective_date",
-    "pharmacy_model",
-    "employment_status",
-    "hire_date",
-    "termination_date",
-    "termination_type",
-    "fte",
-    "action",
-    "annual_amount",
-    "requested_date",
-    "released_date",
-    "status",
-    "record_updated_at",
-    "survey_year",
-    "submitted_at",
-    "job_family",
-    "tenure_band",
-    "dimension",
-}
+ENGINES = ("gx", "vectorised")
 MAX_ECHO = 40
 
 
@@ -104,18 +77,9 @@ class Outcome:
 
 @cache
 def load_suite(name: str) -> dict[str, Any]:
-    """The raw suite document for a source (``roster``, ``budget``, ...)."""
-    text = resources.files("rxstaff.expectations").joinpath(SUITE_FILES[name]).read_text("utf-8")
+    """The raw suite document of a source (``roster``, ``budget``, ...)."""
+    text = resources.files("rxstaff.expectations").joinpath(source(name).suite).read_text("utf-8")
     return json.loads(text)
-
-
-def personal_columns(name: str) -> list[str]:
-    return list(load_suite(name)["meta"].get("personal_columns", []))
-
-
-@cache
-def required_columns(name: str) -> list[str]:
-    return [r.kwargs["column"] for r in bind_rules(name, {}) if r.type == "expect_column_to_exist"]
 
 
 def bind_rules(name: str, params: dict[str, Any]) -> list[Rule]:
@@ -145,35 +109,39 @@ def _bind(value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
-def missing_columns(name: str, frame: pd.DataFrame) -> list[str]:
-    """File-level errors for required columns the file lacks (each rejects the file)."""
-    return [
-        f"required column '{column}' is missing (expect_column_to_exist)"
-        for column in required_columns(name)
-        if column not in frame
-    ]
+def parameters(src: Source, chunk: pd.DataFrame, ref: Reference) -> dict[str, Any]:
+    """The values a suite's ``$param`` and ``$each`` refer to, for this chunk."""
+    return {
+        "job_codes": ref.job_codes,
+        "job_families": ref.job_families,
+        "question_columns": src.repeating_columns(list(chunk.columns)),
+    }
 
 
-def validate_chunk(
-    name: str, chunk: pd.DataFrame, params: dict[str, Any], engine: str = "gx"
-) -> Outcome:
+def validate_chunk(src: Source, chunk: pd.DataFrame, ref: Reference, engine: str = "gx") -> Outcome:
     """Validate a chunk of files of one source in one pass.
 
     The chunk holds trimmed strings (personal columns dropped, required columns present)
-    plus the binding columns; ``_file_no`` tells its files apart.
+    plus the binding columns; ``_file_no`` tells its files apart. ``row_number`` is not
+    validated: it is the pipeline's, not the file's.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; use one of {ENGINES}")
-    leaked = set(chunk.columns) & set(personal_columns(name))
+    leaked = set(chunk.columns) & set(src.personal_columns)
     if leaked:
         raise ValueError(f"personal columns must be dropped before validation: {sorted(leaked)}")
-    rules = [r for r in bind_rules(name, params) if r.type != "expect_column_to_exist"]
-    chunk = chunk.reset_index(drop=True)
+    rules = bind_rules(src.name, parameters(src, chunk, ref))
+    chunk = chunk.drop(columns=["row_number"], errors="ignore").reset_index(drop=True)
     failed = _run_gx(chunk, rules) if engine == "gx" else _run_vectorised(chunk, rules)
-    return _judge(chunk, rules, failed)
+    return _judge(chunk, rules, failed, src.echoable_columns)
 
 
-def _judge(chunk: pd.DataFrame, rules: list[Rule], failed: dict[int, np.ndarray]) -> Outcome:
+def _judge(
+    chunk: pd.DataFrame,
+    rules: list[Rule],
+    failed: dict[int, np.ndarray],
+    echoable: frozenset[str],
+) -> Outcome:
     outcome = Outcome()
     parts: list[pd.DataFrame] = []
     file_no = chunk["_file_no"].to_numpy()
@@ -190,7 +158,7 @@ def _judge(chunk: pd.DataFrame, rules: list[Rule], failed: dict[int, np.ndarray]
                 {
                     "index": indexes,
                     "rule": rule.rule,
-                    "detail": describe(rule, chunk, indexes),
+                    "detail": describe(rule, chunk, indexes, echoable),
                     "_file_no": file_no[indexes],
                 }
             )
@@ -215,10 +183,13 @@ def _reject_mislabelled(
     return indexes[~np.isin(file_no[indexes], whole)]
 
 
-def describe(rule: Rule, chunk: pd.DataFrame, indexes: np.ndarray) -> pd.Series:
-    """Quarantine details: the rule and its columns, with a value only where safe to echo."""
+def describe(
+    rule: Rule, chunk: pd.DataFrame, indexes: np.ndarray, echoable: frozenset[str]
+) -> pd.Series:
+    """Quarantine details: the rule and its columns, with a value only where safe to echo
+    (codes, dates and numbers help an auditor; identifiers and free text stay out)."""
     detail = pd.Series(f"{rule.type} on {', '.join(rule.columns)}", index=range(len(indexes)))
-    for column in (c for c in rule.columns if c in ECHOABLE_COLUMNS):
+    for column in (c for c in rule.columns if c in echoable):
         values = chunk[column].iloc[indexes].reset_index(drop=True)
         shown = ("'" + values.str.slice(0, MAX_ECHO) + "'").fillna("empty")
         detail = detail + f"; {column}=" + shown

@@ -1,8 +1,35 @@
-"""What a run did, per source, for the operator and the scheduler."""
+"""What a run knows and did, per source, for the operator and the scheduler."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from rxstaff.settings import ConfigurationError
+from rxstaff.transforms.catalog import CatalogError
+from rxstaff.transforms.source import Reference
+from rxstaff.warehouse.batches import now
+from rxstaff.warehouse.connection import WarehouseUnavailable
+from rxstaff.warehouse.runs import RunRecord
+from rxstaff.warehouse.schema import SchemaTooNew
+from rxstaff.warehouse.settings import SecretMismatch
+
+
+class LandingError(RuntimeError):
+    """The landing folder itself cannot be used."""
+
+
+# Failures before any change was attempted: nothing was rolled back, nothing recorded.
+NOTHING_STARTED: tuple[type[BaseException], ...] = (
+    LandingError,
+    CatalogError,
+    ConfigurationError,
+    WarehouseUnavailable,
+    SchemaTooNew,
+    SecretMismatch,
+)
 
 
 @dataclass
@@ -33,9 +60,49 @@ class RunSummary:
         return 1 if self.rejections else 0
 
 
+@dataclass
+class RunContext:
+    """What the tasks of one run share."""
+
+    run_id: str
+    run_date: date
+    reference: Reference
+    summary: RunSummary
+    validation: str = "auto"
+    started_at: datetime = field(default_factory=now)
+    batch_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    roster_dates: list[date] = field(default_factory=list)  # snapshots staged this run
+    roster_corrected: bool = False  # a loaded roster file was replaced
+
+    def record(self, status: str, error: str | None = None) -> RunRecord:
+        """The run's ``etl_run`` row as it stands."""
+        totals = self.summary.sources.values()
+        return RunRecord(
+            run_id=self.run_id,
+            run_date=self.run_date,
+            started_at=self.started_at,
+            finished_at=now(),
+            status=status,
+            files_loaded=sum(s.files_loaded for s in totals),
+            files_skipped=sum(s.files_skipped for s in totals),
+            files_rejected=sum(s.files_rejected for s in totals),
+            rows_loaded=sum(s.rows_loaded for s in totals),
+            rows_quarantined=sum(s.rows_quarantined for s in totals),
+            error=error,
+        )
+
+
 class RunRejectedFiles(RuntimeError):
     """Raised at the end of a committed run that rejected files, so the scheduler alerts."""
 
     def __init__(self, summary: RunSummary) -> None:
         super().__init__("; ".join(summary.rejections))
         self.summary = summary
+
+
+class RunRolledBack(RuntimeError):
+    """The run failed after it began changing the warehouse; every change was undone."""
+
+
+class PublicationFailed(RuntimeError):
+    """The run committed, but publishing a copy of it for readers failed."""

@@ -1,26 +1,27 @@
-"""The data dictionary covers the whole contract, is in the database, and matches the docs."""
+"""The declarations describe every relation and column, are in the database, match the docs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rxstaff.warehouse.dictionary import RELATIONS, markdown
-from tests.helpers import CONTRACT, query
+from rxstaff.warehouse.declarations import declarations
+from rxstaff.warehouse.dictionary import documented, markdown
+from tests.helpers import query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md"
 
 
-def test_every_contract_relation_and_column_is_described() -> None:
-    for name, columns in CONTRACT.items():
-        assert name in RELATIONS, f"{name} has no description"
-        missing = [c for c in columns if c not in RELATIONS[name][2]]
-        assert not missing, f"{name}: {missing} undescribed"
+def test_every_documented_relation_and_column_is_described() -> None:
+    for decl in documented():
+        assert decl.description.strip(), f"{decl.name} has no description"
+        missing = [c.name for c in decl.columns if not c.description.strip()]
+        assert not missing, f"{decl.name}: {missing} undescribed"
 
 
-def test_descriptions_match_the_real_columns(warehouse_3y: Path) -> None:
-    for name, (_, _, columns) in RELATIONS.items():
-        real = set(query(warehouse_3y, f"SELECT * FROM {name} LIMIT 0").columns)
-        assert set(columns) == real, f"{name}: described {sorted(set(columns) ^ real)} differ"
+def test_declarations_match_the_real_columns(warehouse_3y: Path) -> None:
+    for decl in declarations().values():
+        real = list(query(warehouse_3y, f"SELECT * FROM {decl.name} LIMIT 0").columns)
+        assert real == decl.column_names, f"{decl.name}: {real} != {decl.column_names}"
 
 
 def test_comments_are_in_the_database(warehouse_3y: Path) -> None:
@@ -30,8 +31,8 @@ def test_comments_are_in_the_database(warehouse_3y: Path) -> None:
         "UNION ALL SELECT view_name, comment FROM duckdb_views()",
     )
     described = dict(zip(tables.name, tables.comment, strict=True))
-    for name, (_, text, _) in RELATIONS.items():
-        assert described[name] == text
+    for decl in documented():
+        assert described[decl.name] == decl.description
     columns = query(
         warehouse_3y,
         "SELECT table_name, column_name, comment FROM duckdb_columns() "

@@ -7,18 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rxstaff.expectations.suite import (
-    SUITE_FILES,
-    bind_rules,
-    load_suite,
-    missing_columns,
-    personal_columns,
-    validate_chunk,
-)
-from rxstaff.flows.landing import discover, read_extract, read_job_catalog
-from rxstaff.flows.stage import Reference, prepare_file, stage_chunk
+from rxstaff.expectations.suite import bind_rules, load_suite, validate_chunk
+from rxstaff.flows.landing import LandingFile, discover, read_extract, read_job_catalog
+from rxstaff.transforms import staging
+from rxstaff.transforms.catalog import reference as catalog_reference
 from rxstaff.transforms.catalog import stage_catalog
-from rxstaff.transforms.pseudonym import Pseudonymiser
+from rxstaff.transforms.source import Reference
+from rxstaff.transforms.sources import SOURCES, source
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +39,32 @@ def landing_bad(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference() -> Reference:
-    catalog = stage_catalog(read_job_catalog())
-    return Reference(
-        catalog.job_code.tolist(), sorted(catalog.job_family.unique()), Pseudonymiser("x")
-    )
+    return catalog_reference(stage_catalog(read_job_catalog()), "x")
 
 
-def prepared(landing: Path, source: str, limit: int | None = None):
-    files = [f for f in discover(landing).files if f.source == source][:limit]
-    return [prepare_file(f, read_extract(f.path), n) for n, f in enumerate(files)]
+def stage_files(
+    name: str, files: list[LandingFile], ref: Reference, engine: str
+) -> staging.StagedChunk:
+    """A chunk of one source's files through prepare, combine, validate and stage."""
+    src = source(name)
+    prepared = [staging.prepare(src, read_extract(f.path)) for f in files]
+    chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
+    outcome = validate_chunk(src, chunk, ref, engine)
+    return staging.stage(src, chunk, outcome.row_failures, set(outcome.file_errors), ref)
+
+
+def files_of(landing: Path, name: str) -> list[LandingFile]:
+    return [f for f in discover(landing).files if f.source == name]
 
 
 @pytest.mark.parametrize("source", ["roster", "budget", "survey", "survey_items"])
 def test_engines_agree_on_generated_extracts(
     landing_bad: Path, reference: Reference, source: str
 ) -> None:
-    files = prepared(landing_bad, source)
-    gx = stage_chunk(files, reference, "gx")
-    fast = stage_chunk(files, reference, "vectorised")
-    assert [f.rows_quarantined for f in gx.files] == [f.rows_quarantined for f in fast.files]
+    files = files_of(landing_bad, source)
+    gx = stage_files(source, files, reference, "gx")
+    fast = stage_files(source, files, reference, "vectorised")
+    assert gx.quarantined == fast.quarantined and gx.loaded == fast.loaded
     pd.testing.assert_frame_equal(gx.quarantine, fast.quarantine)
     for name in gx.tables:
         pd.testing.assert_frame_equal(gx.tables[name], fast.tables[name])
@@ -72,6 +74,12 @@ def test_engines_agree_on_generated_extracts(
 
 def frame(**columns) -> pd.DataFrame:
     return pd.DataFrame(columns).astype("string").assign(_file_no=0)
+
+
+def budget_reference() -> Reference:
+    return Reference(
+        ["SPT1"], [], catalog_reference(stage_catalog(read_job_catalog()), "x").pseudonyms
+    )
 
 
 @pytest.mark.parametrize("engine", ["gx", "vectorised"])
@@ -89,7 +97,7 @@ def test_conditional_and_pair_rules(engine: str) -> None:
         status=["released", "released", "requested", "requested"],
         record_updated_at=["2024-01-05T10:00:00", "2024-01-05 10:00", "2024-01-05T10:00:00Z", "x"],
     )
-    outcome = validate_chunk("budget", chunk, {"job_codes": ["SPT1"]}, engine)
+    outcome = validate_chunk(SOURCES["budget"], chunk, budget_reference(), engine)
     failed = outcome.row_failures.groupby("index")["rule"].apply(set).to_dict()
     assert "released_date_set_when_released" in failed[0]
     assert {
@@ -106,8 +114,6 @@ def test_conditional_and_pair_rules(engine: str) -> None:
 def test_impossible_calendar_date_is_quarantined_at_cast(
     reference: Reference, tmp_path: Path
 ) -> None:
-    from rxstaff.flows.landing import LandingFile
-
     path = tmp_path / "budget" / "budget_releases_2024-01-05.csv"
     path.parent.mkdir()
     path.write_text(
@@ -120,7 +126,7 @@ def test_impossible_calendar_date_is_quarantined_at_cast(
     file = LandingFile(
         "budget", path, "budget/" + path.name, pd.Timestamp("2024-01-05").date(), "0"
     )
-    staged = stage_chunk([prepare_file(file, read_extract(path), 0)], reference, "vectorised")
+    staged = stage_files("budget", [file], reference, "vectorised")
     assert list(staged.quarantine.rule) == [
         "requested_date_is_calendar_date",
         "record_updated_at_is_real_timestamp",
@@ -131,7 +137,7 @@ def test_impossible_calendar_date_is_quarantined_at_cast(
 def test_suites_are_valid_gx_suites_with_named_rules() -> None:
     import great_expectations as gx
 
-    for name in SUITE_FILES:
+    for name in SOURCES:
         document = load_suite(name)
         assert document["name"] and document["expectations"]
         for rule in bind_rules(
@@ -144,10 +150,11 @@ def test_suites_are_valid_gx_suites_with_named_rules() -> None:
 def test_personal_columns_never_reach_validation() -> None:
     chunk = frame(first_name=["Ann"], employee_id=["E1"])
     with pytest.raises(ValueError, match="personal columns"):
-        validate_chunk("roster", chunk, {}, "gx")
-    assert personal_columns("roster") == ["first_name", "last_name", "work_email"]
+        validate_chunk(SOURCES["roster"], chunk, budget_reference(), "gx")
+    assert SOURCES["roster"].personal_columns == ["first_name", "last_name", "work_email"]
 
 
 def test_missing_column_names_the_column() -> None:
-    errors = missing_columns("roster", pd.DataFrame(columns=["snapshot_date", "employee_id"]))
+    header = pd.DataFrame(columns=["snapshot_date", "employee_id"])
+    errors = staging.missing_columns(SOURCES["roster"], header)
     assert any("'hire_date'" in e for e in errors)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import rxstaff.flows.nightly as nightly_module
+import rxstaff.flows.ingest as ingest_module
+import rxstaff.warehouse.build as build_module
+import rxstaff.warehouse.transaction as transaction_module
 from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests.helpers import (
     CONTRACT,
@@ -262,7 +265,7 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     batches_before = table(db, "etl_batch")
     arrive()
 
-    real_insert = nightly_module.bulk_insert
+    real_insert = ingest_module.bulk_insert
     calls = {"stg_roster": 0}
 
     def failing_insert(conn, name, frame):
@@ -272,7 +275,7 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
             raise OSError("disk full (injected)")
         return real_insert(conn, name, frame)
 
-    monkeypatch.setattr(nightly_module, "bulk_insert", failing_insert)
+    monkeypatch.setattr(ingest_module, "bulk_insert", failing_insert)
     code, error = run_nightly(landing_small, db)
     assert code == 2 and "disk full" in str(error)
     assert calls["stg_roster"] == 1
@@ -286,7 +289,7 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     kept = after[after.status != "failed"].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, batches_before, check_dtype=False)
 
-    monkeypatch.setattr(nightly_module, "bulk_insert", real_insert)
+    monkeypatch.setattr(ingest_module, "bulk_insert", real_insert)
     code, summary = run_nightly(landing_small, db)
     assert code == 0 and summary.sources["roster"].files_loaded == 4
 
@@ -328,6 +331,7 @@ def test_quarantined_row_invents_no_event(landing_small: Path, tmp_path: Path) -
 def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
 
     from rxstaff.flows.nightly import nightly
 
@@ -345,12 +349,15 @@ def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> 
         return_state=True,
     )
     assert state.is_completed()
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(
-            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
-        )
-    text = "\n".join(log.message for log in logs)
-    assert "roster" in text and "quarantined" in text
+    run_logs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+    APILogHandler().flush()  # logs reach the API from a background worker, in batches
+    text, deadline = "", time.monotonic() + 60
+    while not ("quarantined" in text and "Finished in state" in text):
+        assert time.monotonic() < deadline, f"the run's logs never arrived: {text!r}"
+        time.sleep(0.2)
+        with get_client(sync_client=True) as client:
+            text = "\n".join(log.message for log in client.read_logs(run_logs))
+    assert "roster" in text
     people = pd.read_csv(target, dtype=str, encoding="utf-8-sig")
     for value in pd.concat([people["work_email"], people["last_name"], people["employee_id"]]):
         assert value not in text
@@ -380,8 +387,10 @@ def test_history_load_commits_on_a_copy_and_publishes_it_whole(
 ) -> None:
     one_transaction, on_a_copy = tmp_path / "one.duckdb", tmp_path / "copy.duckdb"
     assert run_nightly(landing_small, one_transaction)[0] == 0
-    monkeypatch.setattr(nightly_module, "BULK_LOAD_MIN_BYTES", 0)  # every run is a history load
-    monkeypatch.setattr(nightly_module, "CHUNK_ROWS", 200)  # and commits many chunks
+    monkeypatch.setattr(
+        transaction_module, "HISTORY_LOAD_MIN_BYTES", 0
+    )  # every run is a history load
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 200)  # and commits many chunks
     assert run_nightly(landing_small, on_a_copy)[0] == 0
     for name in ("dim_employee", "fct_career_event", "fct_vacancy", "mart_retention_annual"):
         pd.testing.assert_frame_equal(
@@ -400,19 +409,19 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     assert run_nightly(landing_small, db)[0] == 0
     before = snapshot_except_audit(db)
     arrive()
-    monkeypatch.setattr(nightly_module, "BULK_LOAD_MIN_BYTES", 0)
-    monkeypatch.setattr(nightly_module, "CHUNK_ROWS", 50)  # several chunks committed on the copy
-    real_build = nightly_module.build_models
+    monkeypatch.setattr(transaction_module, "HISTORY_LOAD_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 50)  # several chunks committed on the copy
+    real_build = build_module.build_tables
 
-    def failing_build(conn, run_id):
+    def failing_build(conn):
         raise RuntimeError("models failed (injected)")
 
-    monkeypatch.setattr(nightly_module, "build_models", failing_build)
+    monkeypatch.setattr(build_module, "build_tables", failing_build)
     code, error = run_nightly(landing_small, db)
     assert code == 2 and "injected" in str(error)
     assert_same(before, snapshot_except_audit(db))
     failed = query(db, "SELECT file_name FROM etl_batch WHERE status = 'failed'")
     assert sorted(failed.file_name) == sorted(f"roster/{p.name}" for p in late)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")]
-    monkeypatch.setattr(nightly_module, "build_models", real_build)
+    monkeypatch.setattr(build_module, "build_tables", real_build)
     assert run_nightly(landing_small, db)[0] == 0

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from rxstaff.cli import app
 from rxstaff.warehouse.access import BI_RELATIONS, grant_bi_role
+from rxstaff.warehouse.build import drop_views
 from rxstaff.warehouse.connection import WarehouseUnavailable, with_retries
-from rxstaff.warehouse.models import drop_views
 from rxstaff.warehouse.schema import latest_version
 from tests.helpers import CONTRACT, comparable, hold_back_rosters, query, run_nightly
 

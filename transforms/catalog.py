@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rxstaff.transforms.pseudonym import Pseudonymiser
+from rxstaff.transforms.source import Reference
+
 CATALOG_COLUMNS = [
     "job_code",
     "job_title",
@@ -39,4 +42,13 @@ def stage_catalog(raw: pd.DataFrame) -> pd.DataFrame:
             "grade": pd.to_numeric(frame["grade"]).astype("int64"),
             "created_in_expansion": flags == "true",
         }
+    )
+
+
+def reference(catalog: pd.DataFrame, secret: str) -> Reference:
+    """What validation and staging need from the catalog, with the id key."""
+    return Reference(
+        job_codes=catalog["job_code"].tolist(),
+        job_families=sorted(catalog["job_family"].unique().tolist()),
+        pseudonyms=Pseudonymiser(secret),
     )

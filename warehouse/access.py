@@ -13,9 +13,9 @@ import re
 
 import sqlalchemy as sa
 
-from rxstaff.warehouse.dictionary import RELATIONS
+from rxstaff.warehouse.declarations import bi_relations
 
-BI_RELATIONS = [name for name in RELATIONS if name.startswith(("dim_", "fct_", "mart_"))]
+BI_RELATIONS = bi_relations()
 ROLE_SETTING = "bi_role:"
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

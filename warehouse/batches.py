@@ -2,42 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-# Staging tables each source writes to: a correction deletes its predecessor's rows here.
-STAGING_TABLES = {
-    "roster": ["stg_roster"],
-    "budget": ["stg_budget_release"],
-    "survey": ["stg_survey_respondent", "stg_survey_answer"],
-    "survey_items": ["stg_survey_item"],
-}
+BATCH_COLUMNS = [
+    "batch_id",
+    "run_id",
+    "source",
+    "file_name",
+    "file_date",
+    "sha256",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "started_at",
+    "finished_at",
+    "status",
+    "superseded_by",
+    "validated_with",
+    "error",
+]
 
 
-@dataclass(frozen=True)
-class KnownFile:
-    batch_id: int
-    sha256: str
-    status: str
+def now() -> datetime:
+    return datetime.now().replace(microsecond=0)
 
 
-def live_files(conn: sa.Connection) -> dict[tuple[str, str], KnownFile]:
-    """The latest batch of every (source, file_name) that is loaded or was rejected."""
-    rows = conn.execute(
-        sa.text(
-            "SELECT source, file_name, batch_id, sha256, status FROM etl_batch "
-            "WHERE superseded_by IS NULL AND status IN ('loaded', 'rejected')"
-        )
-    )
-    return {(s, f): KnownFile(b, h, st) for s, f, b, h, st in rows}
+def batch_row(**values: Any) -> dict[str, Any]:
+    """A complete ``etl_batch`` row: the given values, the rest null."""
+    unknown = set(values) - set(BATCH_COLUMNS)
+    if unknown:
+        raise ValueError(f"etl_batch has no column(s) {sorted(unknown)}")
+    return {column: values.get(column) for column in BATCH_COLUMNS}
 
 
 def next_batch_id(conn: sa.Connection) -> int:
-    return int(
-        conn.execute(sa.text("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM etl_batch")).scalar()
-    )
+    found = conn.execute(sa.text("SELECT COALESCE(MAX(batch_id), 0) + 1 FROM etl_batch")).scalar()
+    return int(found or 1)
 
 
 def newest_file_date(conn: sa.Connection, source: str) -> date | None:
@@ -50,15 +53,17 @@ def newest_file_date(conn: sa.Connection, source: str) -> date | None:
     ).scalar()
 
 
-def record_batch(conn: sa.Connection, **values: object) -> None:
-    columns = ", ".join(values)
-    params = ", ".join(f":{k}" for k in values)
-    conn.execute(sa.text(f"INSERT INTO etl_batch ({columns}) VALUES ({params})"), values)
+def record_batch(conn: sa.Connection, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    params = ", ".join(f":{k}" for k in row)
+    conn.execute(sa.text(f"INSERT INTO etl_batch ({columns}) VALUES ({params})"), row)
 
 
-def supersede(conn: sa.Connection, source: str, old_batch_id: int, new_batch_id: int) -> None:
+def supersede(
+    conn: sa.Connection, tables: tuple[str, ...], old_batch_id: int, new_batch_id: int
+) -> None:
     """A correction replaces everything the earlier version of the file contributed."""
-    for table in STAGING_TABLES[source]:
+    for table in tables:
         conn.execute(sa.text(f"DELETE FROM {table} WHERE batch_id = :b"), {"b": old_batch_id})
     conn.execute(
         sa.text("UPDATE etl_batch SET superseded_by = :new WHERE batch_id = :old"),
@@ -66,5 +71,33 @@ def supersede(conn: sa.Connection, source: str, old_batch_id: int, new_batch_id:
     )
 
 
-def now() -> datetime:
-    return datetime.now().replace(microsecond=0)
+class FileToLoad(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def file_name(self) -> str: ...
+    @property
+    def file_date(self) -> date: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+def record_failed_files(
+    conn: sa.Connection, files: list[FileToLoad], run_id: str, started_at: datetime, error: str
+) -> None:
+    """After a rollback: the files a run attempted, marked failed (the next run retries)."""
+    first = next_batch_id(conn)
+    for offset, file in enumerate(files):
+        row = batch_row(
+            batch_id=first + offset,
+            run_id=run_id,
+            source=file.source,
+            file_name=file.file_name,
+            file_date=file.file_date,
+            sha256=file.sha256,
+            started_at=started_at,
+            finished_at=now(),
+            status="failed",
+            error=error[:2000],
+        )
+        record_batch(conn, row)

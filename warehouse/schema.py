@@ -29,12 +29,14 @@ def latest_version() -> int:
     return migrations()[-1][0]
 
 
+def strip_comments(sql: str) -> str:
+    """Drop whole-line ``--`` comments (their colons would read as bind parameters)."""
+    return "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+
+
 def statements(sql: str) -> list[str]:
     """Split a script on statement-ending semicolons (our SQL has none inside literals)."""
-    without_comments = "\n".join(
-        line for line in sql.splitlines() if not line.lstrip().startswith("--")
-    )
-    return [s.strip() for s in without_comments.split(";") if s.strip()]
+    return [s.strip() for s in strip_comments(sql).split(";") if s.strip()]
 
 
 def current_version(conn: sa.Connection) -> int:

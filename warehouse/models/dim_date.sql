@@ -1,8 +1,5 @@
 -- One row per day, from 1 January of the earliest date in the data to 31 December of
 -- the latest, so every fact's date joins.
-DELETE FROM dim_date;
-
-INSERT INTO dim_date
 WITH bounds AS (
     SELECT MIN(d) AS first_day, MAX(d) AS last_day
     FROM (
@@ -29,9 +26,9 @@ days AS (
 )
 SELECT
     date_day,
-    CAST(EXTRACT(YEAR FROM date_day) AS INTEGER),
-    CAST(EXTRACT(QUARTER FROM date_day) AS INTEGER),
-    CAST(EXTRACT(MONTH FROM date_day) AS INTEGER),
-    EXTRACT(MONTH FROM date_day + 1) <> EXTRACT(MONTH FROM date_day),
-    CAST(EXTRACT(WEEK FROM date_day) AS INTEGER)
-FROM days;
+    CAST(EXTRACT(YEAR FROM date_day) AS INTEGER) AS year,
+    CAST(EXTRACT(QUARTER FROM date_day) AS INTEGER) AS quarter,
+    CAST(EXTRACT(MONTH FROM date_day) AS INTEGER) AS month,
+    EXTRACT(MONTH FROM date_day + 1) <> EXTRACT(MONTH FROM date_day) AS month_end,
+    CAST(EXTRACT(WEEK FROM date_day) AS INTEGER) AS iso_week
+FROM days

@@ -2,13 +2,6 @@
 -- A new spell starts at the first sight of an employee, or when a later hire_date
 -- follows a separation (or lies after the previous snapshot): a rehire. A hire_date
 -- that changes without either is an HR correction of the same spell.
-DELETE FROM int_employee_observation;
-
-INSERT INTO int_employee_observation (
-    batch_id, row_number, snapshot_date, employee_key, spell_no, position_id, job_code,
-    job_effective_date, department, pharmacy_model, employment_status, fte, spell_hire_date,
-    spell_last_status, spell_termination_date, spell_termination_type, last_seen
-)
 WITH ordered AS (
     SELECT
         r.*,
@@ -61,4 +54,4 @@ FROM spells
 WINDOW s AS (
     PARTITION BY employee_key, spell_no ORDER BY snapshot_date
     ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-);
+)

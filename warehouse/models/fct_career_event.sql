@@ -1,7 +1,4 @@
 -- Employment events read off consecutive observations of each employee.
-DELETE FROM fct_career_event;
-
-INSERT INTO fct_career_event
 WITH compared AS (
     SELECT
         o.*,
@@ -18,7 +15,8 @@ hires AS (
         CASE WHEN spell_no = 1 THEN 'hire' ELSE 'rehire' END AS event_type,
         CAST(NULL AS TEXT) AS from_job_code, job_code AS to_job_code,
         CAST(NULL AS TEXT) AS from_position_id, position_id AS to_position_id,
-        pharmacy_model, CAST(NULL AS TEXT) AS termination_type, batch_id, row_number
+        pharmacy_model, CAST(NULL AS TEXT) AS termination_type,
+        batch_id AS source_batch_id, row_number AS source_row_number
     FROM compared
     WHERE seen_in_spell = 1
 ),
@@ -47,6 +45,7 @@ separations AS (
     FROM compared
     WHERE seen_from_end = 1 AND spell_last_status = 'terminated'
 )
+-- A UNION takes its column names from the first branch (hires).
 SELECT * FROM hires
 UNION ALL SELECT * FROM job_changes
-UNION ALL SELECT * FROM separations;
+UNION ALL SELECT * FROM separations

@@ -1,6 +1,5 @@
 -- Engagement and career-growth indexes per survey year and group, with anonymity.
 -- {min_group_size} is bound when the view is (re)created (default 5).
-CREATE VIEW mart_engagement AS
 WITH respondents AS (
     SELECT
         batch_id, row_number, survey_year,
@@ -77,4 +76,4 @@ SELECT
     CASE WHEN suppressed THEN NULL ELSE career_growth_index END AS career_growth_index,
     CASE WHEN suppressed THEN NULL ELSE favorable_pct END AS favorable_pct,
     suppressed
-FROM judged;
+FROM judged

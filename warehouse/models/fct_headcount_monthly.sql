@@ -2,9 +2,6 @@
 -- before it, in the job and pharmacy model they held that day (leave counts; a vanished
 -- employee keeps the last known state). Month ends run from the first snapshot's month
 -- to the latest snapshot date: later month ends are not yet known.
-DELETE FROM fct_headcount_monthly;
-
-INSERT INTO fct_headcount_monthly
 WITH coverage AS (
     SELECT MIN(snapshot_date) AS first_snapshot, MAX(last_seen) AS last_snapshot
     FROM int_roster_change
@@ -28,4 +25,4 @@ JOIN dim_employee AS e
     AND (e.valid_to IS NULL OR e.valid_to > m.month_end)
     AND e.hire_date <= m.month_end
     AND e.employment_status <> 'terminated'
-GROUP BY m.month_end, e.job_code, e.pharmacy_model;
+GROUP BY m.month_end, e.job_code, e.pharmacy_model

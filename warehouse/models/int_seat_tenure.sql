@@ -1,9 +1,6 @@
 -- Who sat in which budgeted seat, and when: the basis of vacancies.
 -- A tenure starts on the job_effective_date of the first observation in a seat and
 -- ends when the employee moves to another seat or separates.
-DELETE FROM int_seat_tenure;
-
-INSERT INTO int_seat_tenure
 WITH compared AS (
     SELECT
         o.*,
@@ -71,4 +68,4 @@ SELECT
 FROM tenures AS t
 JOIN last_state AS s
     ON s.employee_key = t.employee_key AND s.spell_no = t.spell_no AND s.tenure_no = t.tenure_no
-WINDOW n AS (PARTITION BY t.employee_key, t.spell_no ORDER BY t.tenure_no);
+WINDOW n AS (PARTITION BY t.employee_key, t.spell_no ORDER BY t.tenure_no)

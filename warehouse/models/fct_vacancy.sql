@@ -1,9 +1,6 @@
 -- A vacancy opens when an incumbent leaves a seat (separation or move to another seat)
 -- or when a new_position release is released; the next tenure that starts in the seat
 -- on or after that day closes it.
-DELETE FROM fct_vacancy;
-
-INSERT INTO fct_vacancy
 WITH openings AS (
     SELECT position_id, job_code, pharmacy_model, ended_on AS opened_on,
            end_reason AS open_reason
@@ -57,4 +54,4 @@ SELECT
     v.closed_on - v.opened_on AS days_to_fill,
     b.released_date - b.requested_date AS days_waiting_for_budget
 FROM filled AS v
-LEFT JOIN backfills AS b ON b.vacancy_no = v.vacancy_no AND b.pick = 1;
+LEFT JOIN backfills AS b ON b.vacancy_no = v.vacancy_no AND b.pick = 1

@@ -1,5 +1,4 @@
 -- Moves between job codes per year (promotions, laterals, demotions).
-CREATE VIEW mart_career_progression AS
 SELECT
     CAST(EXTRACT(YEAR FROM event_date) AS INTEGER) AS year,
     from_job_code,
@@ -9,4 +8,4 @@ SELECT
     CAST(COUNT(*) AS INTEGER) AS moves
 FROM fct_career_event
 WHERE event_type IN ('promotion', 'lateral', 'demotion')
-GROUP BY CAST(EXTRACT(YEAR FROM event_date) AS INTEGER), from_job_code, to_job_code, event_type;
+GROUP BY CAST(EXTRACT(YEAR FROM event_date) AS INTEGER), from_job_code, to_job_code, event_type

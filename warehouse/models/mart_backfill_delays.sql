@@ -1,5 +1,4 @@
 -- Vacancies by year opened and job family, with fill and budget delays.
-CREATE VIEW mart_backfill_delays AS
 WITH vacancies AS (
     SELECT
         CAST(EXTRACT(YEAR FROM v.opened_on) AS INTEGER) AS year,
@@ -32,4 +31,4 @@ SELECT
         END
     ) AS INTEGER) AS open_at_year_end
 FROM grouped
-GROUP BY year, job_family;
+GROUP BY year, job_family

@@ -1,6 +1,5 @@
 -- Seats created by released new_position releases, per year of release. A seat released
 -- twice counts once, with its first release's FTE and amount.
-CREATE VIEW mart_new_positions AS
 WITH seats AS (
     SELECT *
     FROM (
@@ -23,4 +22,4 @@ SELECT
 FROM seats AS s
 JOIN dim_job AS j ON j.job_code = s.job_code
 GROUP BY CAST(EXTRACT(YEAR FROM s.released_date) AS INTEGER), s.job_code, j.job_title,
-    j.created_in_expansion;
+    j.created_in_expansion

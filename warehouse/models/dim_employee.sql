@@ -4,9 +4,6 @@
 -- for a spell's first period, job_effective_date for a job change, termination_date
 -- for a separation; otherwise the first snapshot that showed the change. Periods are
 -- kept strictly increasing (a back-dated change never overlaps the period before it).
-DELETE FROM dim_employee;
-
-INSERT INTO dim_employee
 WITH compared AS (
     SELECT
         o.*,
@@ -87,4 +84,4 @@ SELECT
     LEAD(valid_from) OVER (PARTITION BY employee_key ORDER BY period_no) IS NULL AS is_current,
     source_batch_id,
     source_row_number
-FROM clamped;
+FROM clamped

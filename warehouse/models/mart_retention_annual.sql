@@ -2,7 +2,6 @@
 -- Years are those with month ends in fct_headcount_monthly. In the current year the
 -- average runs over the month ends known so far and retention is measured on the latest
 -- snapshot date (docs/decisions.md).
-CREATE VIEW mart_retention_annual AS
 WITH coverage AS (
     SELECT MAX(last_seen) AS last_snapshot FROM int_roster_change
 ),
@@ -114,4 +113,4 @@ SELECT
     CASE WHEN t.start_headcount > 0
         THEN CAST(t.retained AS DOUBLE PRECISION) / t.start_headcount END AS retention_rate
 FROM with_total AS t
-JOIN years AS y ON y.year = t.year;
+JOIN years AS y ON y.year = t.year

@@ -1,0 +1,237 @@
+"""Loading one source: read, prepare, validate and stage its due files, a chunk at a time.
+
+Per chunk: one validation, one bulk insert per staging table, one insert of the chunk's
+``etl_batch`` rows, one progress line. What a file's arrival means (new, unchanged,
+correction) is decided once, by ``warehouse.arrivals``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from rxstaff.expectations.suite import validate_chunk
+from rxstaff.flows.landing import LandingFile, read_extract
+from rxstaff.flows.summary import RunContext
+from rxstaff.transforms import staging
+from rxstaff.transforms.source import FILE_NO, Source
+from rxstaff.warehouse import anomalies, batches
+from rxstaff.warehouse.arrivals import Arrival
+from rxstaff.warehouse.loader import bulk_insert
+
+UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+# Files of one source are validated together: GX costs ~0.7 s per validation whatever its size.
+CHUNK_ROWS = 250_000
+# "auto" validation: Great Expectations up to this much new data per source, the vectorised
+# engine (same suite) above it, where GX would take minutes (docs/decisions.md).
+AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
+VALIDATION_CHOICES = ("auto", "gx", "vectorised")
+
+
+@dataclass
+class FileOutcome:
+    """One file's fate: rejected with reasons, or loaded with its counts."""
+
+    file: LandingFile
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    file_errors: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def choose_validator(choice: str, files: list[LandingFile]) -> str:
+    """The validation engine: GX, or for a history load its vectorised twin."""
+    if choice != "auto":
+        return choice
+    return "gx" if sum(f.size for f in files) <= AUTO_GX_MAX_BYTES else "vectorised"
+
+
+def ingest_source(
+    conn: sa.Connection,
+    src: Source,
+    arrivals: list[Arrival[LandingFile]],
+    ctx: RunContext,
+    checkpoint: Callable[[], None],
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> int:
+    """Load every due file of one source; the number of batches loaded."""
+    tally = ctx.summary.source(src.name)
+    for skipped in (a for a in arrivals if not a.due):
+        tally.files_skipped += 1
+        if skipped.prior and skipped.prior.status == "rejected":
+            logger.warning(
+                f"{skipped.file.file_name}: unchanged since batch {skipped.prior.batch_id} "
+                "rejected it; skipped"
+            )
+    due = [a for a in arrivals if a.due]
+    if not due:
+        return 0
+    validator = choose_validator(ctx.validation, [a.file for a in due])
+    logger.info(f"{src.name}: {len(due)} new or corrected file(s), validated with {validator}")
+    loader = _ChunkLoader(conn, src, ctx, validator, len(due), checkpoint, logger)
+    for arrival in due:
+        loader.add(arrival)
+    loader.flush()
+    return loader.loaded
+
+
+class _ChunkLoader:
+    """Gathers a source's files into validation chunks and writes their batches."""
+
+    def __init__(
+        self,
+        conn: sa.Connection,
+        src: Source,
+        ctx: RunContext,
+        validator: str,
+        total: int,
+        checkpoint: Callable[[], None],
+        logger: logging.Logger | logging.LoggerAdapter[Any],
+    ) -> None:
+        self.conn, self.src, self.ctx, self.validator = conn, src, ctx, validator
+        self.total, self.checkpoint, self.logger = total, checkpoint, logger
+        self.newest = batches.newest_file_date(conn, src.name)
+        self.pending: list[tuple[Arrival[LandingFile], staging.PreparedFile]] = []
+        self.records: list[dict[str, Any]] = []
+        self.pending_rows = self.done = self.loaded = 0
+
+    def add(self, arrival: Arrival[LandingFile]) -> None:
+        try:
+            raw = read_extract(arrival.file.path)
+        except UNREADABLE as error:
+            problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
+            self._record(arrival, FileOutcome(arrival.file, file_errors=[problem]))
+            return
+        prepared = staging.prepare(self.src, raw)
+        if prepared.missing:
+            outcome = FileOutcome(
+                arrival.file,
+                rows_read=prepared.rows_read,
+                file_errors=prepared.missing,
+                extra_columns=prepared.extra_columns,
+            )
+            self._record(arrival, outcome)
+            return
+        self.pending.append((arrival, prepared))
+        self.pending_rows += prepared.rows_read
+        if self.pending_rows >= CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Validate and stage the pending chunk, then write it and its batches."""
+        if self.pending:
+            self._stage_pending()
+        if self.records:
+            bulk_insert(self.conn, "etl_batch", pd.DataFrame(self.records))
+        self.checkpoint()
+        tally = self.ctx.summary.source(self.src.name)
+        self.logger.info(
+            f"{self.src.name}: {self.done}/{self.total} files, {tally.rows_loaded:,} rows loaded, "
+            f"{tally.rows_quarantined:,} quarantined, {tally.files_rejected} file(s) rejected"
+        )
+        self.pending, self.records, self.pending_rows = [], [], 0
+
+    def _stage_pending(self) -> None:
+        frames = [p.frame for _, p in self.pending]
+        chunk = staging.combine(frames, [a.file.file_date for a, _ in self.pending])
+        outcome = validate_chunk(self.src, chunk, self.ctx.reference, self.validator)
+        staged = staging.stage(
+            self.src, chunk, outcome.row_failures, set(outcome.file_errors), self.ctx.reference
+        )
+        batch_of: dict[int, int] = {}
+        for number, (arrival, prepared) in enumerate(self.pending):
+            result = FileOutcome(
+                arrival.file,
+                rows_read=prepared.rows_read,
+                rows_loaded=staged.loaded.get(number, 0),
+                rows_quarantined=staged.quarantined.get(number, 0),
+                file_errors=outcome.file_errors.get(number, []),
+                extra_columns=prepared.extra_columns,
+            )
+            batch_id = self._record(arrival, result)
+            if not result.file_errors:
+                batch_of[number] = batch_id
+        for table, frame in [*staged.tables.items(), ("etl_quarantine", staged.quarantine)]:
+            bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
+
+    def _record(self, arrival: Arrival[LandingFile], result: FileOutcome) -> int:
+        self.done += 1
+        batch_id = next(self.ctx.batch_ids)
+        self.records.append(self._batch_record(arrival, result, batch_id))
+        self.loaded += not result.file_errors
+        return batch_id
+
+    def _batch_record(
+        self, arrival: Arrival[LandingFile], result: FileOutcome, batch_id: int
+    ) -> dict[str, Any]:
+        """One file's ``etl_batch`` row: rejected, or loaded (superseding an earlier version)."""
+        file, prior, ctx = arrival.file, arrival.prior, self.ctx
+        tally = ctx.summary.source(file.source)
+        record = batches.batch_row(
+            batch_id=batch_id,
+            run_id=ctx.run_id,
+            source=file.source,
+            file_name=file.file_name,
+            file_date=file.file_date,
+            sha256=file.sha256,
+            rows_read=result.rows_read,
+            rows_loaded=result.rows_loaded,
+            rows_quarantined=result.rows_quarantined,
+            started_at=ctx.started_at,
+            finished_at=batches.now(),
+            status="loaded",
+            validated_with=self.validator,
+        )
+        if result.file_errors:
+            message = "; ".join(result.file_errors)
+            self.logger.error(f"{file.file_name}: rejected: {message}")
+            ctx.summary.rejections.append(f"{file.file_name}: {message}")
+            tally.files_rejected += 1
+            if prior and prior.status == "rejected":
+                batches.supersede(self.conn, self.src.tables, prior.batch_id, batch_id)
+            return {
+                **record,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+                "status": "rejected",
+                "error": message,
+            }
+        if file.source == "roster":
+            ctx.roster_dates.append(file.file_date)
+            ctx.roster_corrected |= bool(prior and prior.status == "loaded")
+        if prior:
+            self.logger.info(
+                f"{file.file_name}: correction of batch {prior.batch_id}; "
+                "replacing what it contributed"
+            )
+            batches.supersede(self.conn, self.src.tables, prior.batch_id, batch_id)
+        self._arrival_anomalies(file, result, batch_id)
+        tally.files_loaded += 1
+        tally.rows_loaded += result.rows_loaded
+        tally.rows_quarantined += result.rows_quarantined
+        return record
+
+    def _arrival_anomalies(self, file: LandingFile, result: FileOutcome, batch_id: int) -> None:
+        run_id = self.ctx.run_id
+        if result.extra_columns:
+            detail = f"ignored column(s): {', '.join(result.extra_columns)}"
+            anomalies.record_arrival(
+                self.conn, run_id, batch_id, "extra_columns", file.file_date, detail
+            )
+        if file.source == "roster" and self.newest and file.file_date < self.newest:
+            detail = f"snapshot of {file.file_date} arrived after the one of {self.newest}"
+            anomalies.record_arrival(
+                self.conn, run_id, batch_id, "snapshot_older_than_loaded", file.file_date, detail
+            )
+
+
+def _with_batch_ids(frame: pd.DataFrame, batch_of: dict[int, int]) -> pd.DataFrame:
+    """Swap each row's position-in-chunk file number for its file's batch_id."""
+    batch_ids = frame[FILE_NO].map(batch_of)
+    return frame.drop(columns=[FILE_NO]).assign(batch_id=batch_ids)[batch_ids.notna().to_numpy()]

@@ -1,0 +1,169 @@
+"""Extract rows to staging frames and quarantine records, a chunk of files at a time.
+
+prepare (each file) -> combine (a chunk) -> [validation, by expectations/] -> stage.
+Personal and unknown columns are dropped in ``prepare``, so neither Great Expectations
+nor any log ever sees them. A chunk holds many files: pandas and GX cost per call, and a
+night can bring hundreds of one-line files. Rows carry ``_file_no`` (their file's place
+in the chunk) and ``row_number`` (1 = the first row after the header).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from rxstaff.transforms import quarantine as q
+from rxstaff.transforms.casting import RULE_SUFFIX, unparseable
+from rxstaff.transforms.raw_frame import (
+    drop_columns,
+    extra_columns,
+    keep_columns,
+    normalise_headers,
+    trim_cells,
+)
+from rxstaff.transforms.source import FILE_NO, Reference, Source
+
+FAILURE_COLUMNS = ["index", "rule", "detail", FILE_NO]
+
+
+@dataclass
+class PreparedFile:
+    """One file's rows as strings, its declared columns only; or why it cannot load."""
+
+    frame: pd.DataFrame
+    rows_read: int
+    extra_columns: list[str]
+    missing: list[str] = field(default_factory=list)  # file-level errors
+
+
+@dataclass
+class StagedChunk:
+    """Staging frames and quarantine records of a chunk, rows keyed by ``_file_no``."""
+
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    loaded: dict[int, int]  # file number -> rows staged
+    quarantined: dict[int, int]  # file number -> rows quarantined
+
+
+def missing_columns(source: Source, frame: pd.DataFrame) -> list[str]:
+    """File-level errors for required columns the file lacks (each rejects the file)."""
+    return [
+        f"required column '{column}' is missing (expect_column_to_exist)"
+        for column in source.required_columns
+        if column not in frame
+    ]
+
+
+def prepare(source: Source, raw: pd.DataFrame) -> PreparedFile:
+    """Headers matched, personal and unknown columns dropped, missing ones named."""
+    frame = drop_columns(normalise_headers(raw), source.personal_columns)
+    known = source.known_columns(list(frame.columns))
+    extras = extra_columns(frame, known, [])
+    missing = missing_columns(source, frame)
+    kept = keep_columns(frame, known).reset_index(drop=True)
+    return PreparedFile(kept, len(frame), extras, missing)
+
+
+def combine(frames: list[pd.DataFrame], file_dates: list[date]) -> pd.DataFrame:
+    """One chunk: trimmed cells, the file and row of each row, the values names bind."""
+    raw = pd.concat(frames, ignore_index=True)
+    chunk = trim_cells(raw)
+    chunk[FILE_NO] = _file_numbers(frames)
+    chunk["row_number"] = pd.concat(
+        [pd.Series(range(1, len(f) + 1)) for f in frames], ignore_index=True
+    ).to_numpy()
+    return _with_binding_columns(chunk, file_dates)
+
+
+def _file_numbers(frames: list[pd.DataFrame]) -> list[int]:
+    return [n for n, frame in enumerate(frames) for _ in range(len(frame))]
+
+
+def _with_binding_columns(chunk: pd.DataFrame, file_dates: list[date]) -> pd.DataFrame:
+    """The values each row's file name binds (its date, its year), as columns for the suite."""
+    file_no = chunk[FILE_NO].to_numpy()
+    years = [d.year for d in file_dates]
+    per_file = {
+        "_file_date": [d.isoformat() for d in file_dates],
+        "_file_year": [str(y) for y in years],
+        "_year_start": [f"{y}-01-01" for y in years],
+        "_next_year_start": [f"{y + 1}-01-01" for y in years],
+    }
+    for column, values in per_file.items():
+        chunk[column] = pd.array(values, dtype="string")[file_no]
+    return chunk
+
+
+def stage(
+    source: Source,
+    chunk: pd.DataFrame,
+    row_failures: pd.DataFrame,
+    rejected_files: set[int],
+    ref: Reference,
+) -> StagedChunk:
+    """Stage the rows that passed; quarantine the rest, one record per (row, rule)."""
+    failures = pd.concat(
+        [_frame_or_empty(row_failures), cast_failures(source, chunk, row_failures)],
+        ignore_index=True,
+    )
+    bad_rows = set(failures["index"].astype("int64")) if len(failures) else set()
+    keep = ~chunk.index.isin(list(bad_rows)) & ~chunk[FILE_NO].isin(list(rejected_files))
+    good = chunk[keep].reset_index(drop=True)
+    tables = source.stage(good, ref)
+    quarantine = _quarantine(source, chunk, failures, rejected_files, ref)
+    loaded = good[FILE_NO].value_counts()
+    quarantined = quarantine.drop_duplicates([FILE_NO, "row_number"])[FILE_NO].value_counts()
+    return StagedChunk(
+        tables,
+        quarantine,
+        {int(k): int(v) for k, v in loaded.items()},
+        {int(k): int(v) for k, v in quarantined.items()},
+    )
+
+
+def _frame_or_empty(failures: pd.DataFrame) -> pd.DataFrame:
+    return failures if len(failures) else pd.DataFrame(columns=FAILURE_COLUMNS)
+
+
+def cast_failures(source: Source, chunk: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
+    """Dates and timestamps that match the suite's pattern but name no real day or instant."""
+    already = list(failures["index"]) if len(failures) else []
+    found = []
+    for column, kind in source.calendar_columns:
+        bad = unparseable(chunk[column], kind) & ~chunk.index.isin(already)
+        if bad.any():
+            found.append(
+                q.cast_failures(
+                    bad, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
+                )
+            )
+    if not found:
+        return pd.DataFrame(columns=FAILURE_COLUMNS)
+    result = pd.concat(found, ignore_index=True)
+    result[FILE_NO] = chunk[FILE_NO].to_numpy()[result["index"].to_numpy(dtype="int64")]
+    return result
+
+
+def _quarantine(
+    source: Source,
+    chunk: pd.DataFrame,
+    failures: pd.DataFrame,
+    rejected: set[int],
+    ref: Reference,
+) -> pd.DataFrame:
+    """Quarantine records, rows of rejected files excluded; keyed sources keep the key."""
+    if not len(failures):
+        return pd.DataFrame(columns=[*q.QUARANTINE_COLUMNS, "employee_key", FILE_NO])
+    failures = failures[~failures[FILE_NO].isin(list(rejected))]
+    records = q.quarantine_records(failures, chunk["row_number"])
+    positions = records.pop("index").to_numpy(dtype="int64")
+    records[FILE_NO] = chunk[FILE_NO].to_numpy()[positions]
+    records["employee_key"] = None
+    if source.key_column:
+        ids = chunk[source.key_column].iloc[positions].reset_index(drop=True)
+        well_formed = ids.where(ids.str.fullmatch(r"E\d+", na=False))
+        records["employee_key"] = ref.pseudonyms.keys(well_formed).to_numpy()
+    return records

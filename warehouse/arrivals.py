@@ -1,0 +1,93 @@
+"""The one rule for a landing file against the warehouse: new, unchanged or a correction.
+
+A file is known by (source, file name). Its live batch is the latest that was loaded or
+rejected and not superseded; a failed batch is not live, so a failed file is retried.
+Same content as the live batch: skipped. Different content: a correction, which
+supersedes the live batch. No live batch: new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, Literal, Protocol, TypeVar
+
+import sqlalchemy as sa
+
+from rxstaff.warehouse.connection import create_engine, with_retries
+from rxstaff.warehouse.publish import duckdb_file
+
+Verdict = Literal["new", "unchanged", "correction"]
+
+
+class Arriving(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def file_name(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    batch_id: int
+    sha256: str
+    status: str  # loaded or rejected
+
+
+F = TypeVar("F", bound="Arriving")
+
+
+@dataclass(frozen=True)
+class Arrival(Generic[F]):
+    file: F
+    verdict: Verdict
+    prior: KnownFile | None  # the live batch a correction (or a skip) refers to
+
+    @property
+    def due(self) -> bool:
+        """Whether this run must read the file."""
+        return self.verdict != "unchanged"
+
+
+def live_files(conn: sa.Connection) -> dict[tuple[str, str], KnownFile]:
+    """The live batch of every (source, file_name) the warehouse knows."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT source, file_name, batch_id, sha256, status FROM etl_batch "
+            "WHERE superseded_by IS NULL AND status IN ('loaded', 'rejected')"
+        )
+    )
+    return {(s, f): KnownFile(int(b), h, st) for s, f, b, h, st in rows}
+
+
+def judge(files: list[F], known: dict[tuple[str, str], KnownFile]) -> list[Arrival[F]]:
+    """Each file's verdict against what the warehouse holds."""
+    return [_judge_one(f, known.get((f.source, f.file_name))) for f in files]
+
+
+def _judge_one(file: F, prior: KnownFile | None) -> Arrival[F]:
+    if prior is None:
+        return Arrival(file, "new", None)
+    if prior.sha256 == file.sha256:
+        return Arrival(file, "unchanged", prior)
+    return Arrival(file, "correction", prior)
+
+
+def known_files(url: str) -> dict[tuple[str, str], KnownFile]:
+    """The live batches of a warehouse that may not exist yet (then: none)."""
+    target = duckdb_file(url)
+    if target is not None and not target.exists():
+        return {}  # connecting would create the file
+    engine = create_engine(url)
+
+    def read() -> dict[tuple[str, str], KnownFile]:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("etl_batch"):
+                return {}
+            return live_files(conn)
+
+    try:
+        return with_retries(read, url)
+    finally:
+        engine.dispose()

@@ -1,0 +1,97 @@
+"""Building the declared models: tables rebuilt in dependency order, then the BI views.
+
+Each model's SELECT is wrapped so that its declared columns are selected by name:
+``INSERT INTO t (c1, ...) SELECT c1, ... FROM (<model>) AS model``. A model whose
+output lacks a declared column fails loudly instead of shifting values. A model table
+whose columns differ from its declaration (a new rxstaff version) is recreated: models
+are derived data, rebuilt every run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from rxstaff.warehouse.declarations import Declaration, of_kind
+from rxstaff.warehouse.loader import bulk_insert
+from rxstaff.warehouse.schema import strip_comments
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def select_sql(decl: Declaration, min_group_size: int | None = None) -> str:
+    """The model as a SELECT of its declared columns, by name."""
+    if decl.sql is None:
+        raise ValueError(f"{decl.name} is not built from SQL")
+    body = strip_comments(decl.sql)
+    if min_group_size is not None:
+        body = body.replace("{min_group_size}", str(int(min_group_size)))
+    return f"SELECT {_quoted(decl.column_names)} FROM (\n{body}\n) AS model"
+
+
+def existing_columns(conn: sa.Connection, table: str) -> list[str]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = :t AND table_schema = current_schema() ORDER BY ordinal_position"
+        ),
+        {"t": table},
+    )
+    return [name for (name,) in rows]
+
+
+def ensure_tables(conn: sa.Connection) -> list[str]:
+    """Create each model and seed table as declared; the tables (re)created.
+
+    Call with the views dropped: a view may depend on a table being recreated.
+    """
+    made = []
+    for decl in of_kind("table", "seed"):
+        found = existing_columns(conn, decl.name)
+        if found == decl.column_names:
+            continue
+        if found:
+            conn.execute(sa.text(f"DROP TABLE {decl.name}"))
+        conn.execute(sa.text(decl.create_table_sql()))
+        made.append(decl.name)
+    return made
+
+
+def has_rows(conn: sa.Connection, table: str) -> bool:
+    return conn.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None
+
+
+def load_seed(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
+    """Replace a seed table (reference data such as the job catalog)."""
+    conn.execute(sa.text(f"DELETE FROM {name}"))
+    bulk_insert(conn, name, frame)
+
+
+def build_tables(conn: sa.Connection) -> list[str]:
+    """Rebuild every model table from staging and history; the names built, in order."""
+    built = []
+    for decl in of_kind("table"):
+        conn.execute(sa.text(f"DELETE FROM {decl.name}"))
+        conn.execute(
+            sa.text(f"INSERT INTO {decl.name} ({_quoted(decl.column_names)}) {select_sql(decl)}")
+        )
+        built.append(decl.name)
+    return built
+
+
+def drop_views(conn: sa.Connection) -> None:
+    """Drop the views, so that migrations and model tables may change beneath them."""
+    for decl in reversed(of_kind("view")):
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {decl.name}"))
+
+
+def create_views(conn: sa.Connection, min_group_size: int) -> list[str]:
+    """(Re)create the views; their names and columns are the BI interface."""
+    drop_views(conn)
+    made = []
+    for decl in of_kind("view"):
+        conn.execute(sa.text(f"CREATE VIEW {decl.name} AS {select_sql(decl, min_group_size)}"))
+        made.append(decl.name)
+    return made

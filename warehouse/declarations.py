@@ -1,0 +1,134 @@
+"""Every warehouse relation, declared once beside its SQL (dbt-style YAML).
+
+``warehouse/models/<name>.yml`` declares a model: what it is (``materialized``: ``table``
+rebuilt every run, ``view``, or ``seed`` loaded from reference data), its description,
+its columns (name, type for tables, ``not_null``, description), its ``unique`` keys and
+what it ``depends_on``. ``warehouse/models/<name>.sql`` is the model's SELECT. The audit
+tables (``etl_*``) are declared in ``warehouse/audit/`` for their descriptions; their DDL
+is in the migrations, as are staging's. The data dictionary and COMMENT ON come from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+Materialized = Literal["table", "view", "seed", "audit"]
+FOLDERS = ("models", "audit")
+BI_PREFIXES = ("dim_", "fct_", "mart_")
+
+
+@dataclass(frozen=True)
+class ColumnDecl:
+    name: str
+    description: str
+    type: str | None = None
+    not_null: bool = False
+
+
+@dataclass(frozen=True)
+class Declaration:
+    name: str
+    materialized: Materialized
+    description: str
+    columns: tuple[ColumnDecl, ...]
+    depends_on: tuple[str, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    sql: str | None = None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def is_bi(self) -> bool:
+        """Part of the BI interface (warehouse.md): what BI readers may see."""
+        return self.name.startswith(BI_PREFIXES)
+
+    @property
+    def comment_kind(self) -> str:
+        return "VIEW" if self.materialized == "view" else "TABLE"
+
+    def create_table_sql(self) -> str:
+        columns = ",\n    ".join(
+            f"{c.name} {c.type}{' NOT NULL' if c.not_null else ''}" for c in self.columns
+        )
+        return f"CREATE TABLE {self.name} (\n    {columns}\n)"
+
+
+class DeclarationError(ValueError):
+    """A declaration is malformed or disagrees with its SQL."""
+
+
+@cache
+def declarations() -> dict[str, Declaration]:
+    """Every declared relation by name: models in build order, then the audit tables."""
+    found: dict[str, Declaration] = {}
+    for folder in FOLDERS:
+        base = resources.files("rxstaff.warehouse").joinpath(folder)
+        for entry in sorted(base.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".yml"):
+                decl = _parse(yaml.safe_load(entry.read_text("utf-8")), folder)
+                found[decl.name] = decl
+    ordered = build_order([d for d in found.values() if d.materialized != "audit"])
+    audit = [d for d in found.values() if d.materialized == "audit"]
+    return {d.name: d for d in [*ordered, *audit]}
+
+
+def _parse(raw: dict[str, Any], folder: str) -> Declaration:
+    name = raw["name"]
+    materialized = raw["materialized"]
+    sql = None
+    if materialized in ("table", "view"):
+        path = resources.files("rxstaff.warehouse").joinpath(folder, f"{name}.sql")
+        sql = path.read_text("utf-8")
+    columns = tuple(
+        ColumnDecl(c["name"], c["description"], c.get("type"), bool(c.get("not_null")))
+        for c in raw["columns"]
+    )
+    if materialized in ("table", "seed") and any(c.type is None for c in columns):
+        raise DeclarationError(f"{name}: every column of a table needs a type")
+    return Declaration(
+        name=name,
+        materialized=materialized,
+        description=raw["description"],
+        columns=columns,
+        depends_on=tuple(raw.get("depends_on") or ()),
+        unique=tuple(tuple(key) for key in raw.get("unique") or ()),
+        sql=sql,
+    )
+
+
+def build_order(decls: list[Declaration]) -> list[Declaration]:
+    """Dependencies first (a topological sort, ties by name); a cycle is an error."""
+    by_name = {d.name: d for d in decls}
+    done: list[Declaration] = []
+    visiting: set[str] = set()
+
+    def visit(decl: Declaration) -> None:
+        if decl in done:
+            return
+        if decl.name in visiting:
+            raise DeclarationError(f"models depend on each other in a cycle through {decl.name}")
+        visiting.add(decl.name)
+        for dependency in sorted(decl.depends_on):
+            if dependency in by_name:  # staging and state tables are given, not built
+                visit(by_name[dependency])
+        visiting.discard(decl.name)
+        done.append(decl)
+
+    for decl in sorted(decls, key=lambda d: d.name):
+        visit(decl)
+    return done
+
+
+def of_kind(*kinds: Materialized) -> list[Declaration]:
+    return [d for d in declarations().values() if d.materialized in kinds]
+
+
+def bi_relations() -> list[str]:
+    return [d.name for d in declarations().values() if d.is_bi]

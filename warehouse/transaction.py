@@ -1,0 +1,131 @@
+"""All or nothing: the one owner of a run's changes to the warehouse.
+
+Everything a run changes happens inside one ``RunTransaction``: the schema upgrade, the
+job catalog (grades decide promotions), staging, the models, the views, comments and
+grants, and the run's own audit rows. Either all of it is committed, or none of it is.
+
+PostgreSQL and nightly DuckDB runs use one database transaction. A history load into a
+DuckDB file (more than ``HISTORY_LOAD_MIN_BYTES`` of new extracts) works on a private
+copy of the file instead, commits chunk by chunk there (one transaction would keep
+every uncommitted row in memory) and renames the copy over the warehouse at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import pandas as pd
+import sqlalchemy as sa
+
+from rxstaff.warehouse import build
+from rxstaff.warehouse.access import apply_grants
+from rxstaff.warehouse.connection import create_engine, with_retries
+from rxstaff.warehouse.dictionary import apply_comments
+from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
+from rxstaff.warehouse.schema import upgrade
+from rxstaff.warehouse.settings import check_secret
+
+HISTORY_LOAD_MIN_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a run applies before loading: the key check and the reference data."""
+
+    secret_fingerprint: str
+    job_catalog: pd.DataFrame
+    min_group_size: int
+
+
+class RunTransaction:
+    """A run's connection to the warehouse; commits only in ``commit`` (and, on a
+    history copy, ``checkpoint``). Leaving the block by an error undoes everything."""
+
+    def __init__(self, url: str, new_bytes: int) -> None:
+        self.url = url
+        target = duckdb_file(url)
+        on_copy = target is not None and new_bytes > HISTORY_LOAD_MIN_BYTES
+        self.copy: LoadingCopy | None = LoadingCopy.start(target) if on_copy and target else None
+        self.engine = create_engine(self.copy.url if self.copy else url)
+        self._conn: sa.Connection | None = None
+        self.committed = False
+
+    @property
+    def conn(self) -> sa.Connection:
+        if self._conn is None:
+            raise RuntimeError("the run transaction is not open")
+        return self._conn
+
+    @property
+    def history_load(self) -> bool:
+        return self.copy is not None
+
+    def __enter__(self) -> RunTransaction:
+        try:
+            self._conn = with_retries(self.engine.connect, self.url)
+        except BaseException:
+            self._discard()
+            raise
+        return self
+
+    def prepare(self, setup: Setup) -> None:
+        """Schema, key check and reference data, inside the transaction."""
+        build.drop_views(self.conn)  # recreated at commit, over whatever migrations changed
+        upgrade(self.conn)
+        check_secret(self.conn, setup.secret_fingerprint)
+        build.ensure_tables(self.conn)
+        build.load_seed(self.conn, "dim_job", setup.job_catalog)
+
+    def checkpoint(self) -> None:
+        """On a history copy, commit what is loaded so far (the copy is still private)."""
+        if self.copy is not None:
+            self.conn.commit()
+
+    def commit(self, min_group_size: int) -> None:
+        """Views, descriptions and grants, then commit; a history copy replaces the file."""
+        build.create_views(self.conn, min_group_size)
+        apply_comments(self.conn)
+        apply_grants(self.conn)
+        self.conn.commit()
+        self.committed = True
+        if self.copy is not None:
+            self._close()  # DuckDB: the file must be closed before it can be renamed
+            self.copy.publish()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._conn is not None and not self.committed:
+            self._conn.rollback()
+        self._discard()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.engine.dispose()
+
+    def _discard(self) -> None:
+        self._close()
+        if self.copy is not None and not self.committed:
+            self.copy.abandon()
+
+
+def record_after_failure(url: str, write: Callable[[sa.Connection], None]) -> None:
+    """Write the audit rows of a failed run into the warehouse as it was before it.
+
+    Only the schema is brought up to date (so the audit tables exist); nothing the run
+    attempted is applied.
+    """
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            upgrade(conn)
+            write(conn)
+    finally:
+        engine.dispose()
