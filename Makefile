@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-quick clean docs
+.PHONY: install run test test-slow typecheck lint bench bench-quick clean docs
 
 install: $(STAMP)
 
@@ -18,13 +18,34 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/rxstaff demo
 
+# Tests run on every core (pytest-xdist); `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= auto
+
+# What CI runs: lint, format, types, then every test but the slow ones.
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist load
+
+# The slow tests (the benchmark's quick variant, ~90 s): CI runs them after `make test`.
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+# mypy does not follow setuptools' editable import hook, so the package is checked through
+# a tree of links laid out as pip installs it: app/ is rxstaff, flows/ is rxstaff.flows, ...
+TYPECHECK = build/typecheck
+typecheck: install
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/rxstaff
+	for f in app/*; do ln -s "$(CURDIR)/$$f" $(TYPECHECK)/rxstaff/; done
+	for d in flows transforms expectations warehouse; do ln -s "$(CURDIR)/$$d" $(TYPECHECK)/rxstaff/$$d; done
+	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml \
+		--cache-dir $(CURDIR)/.mypy_cache -p rxstaff
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 
 docs: install
 	$(BIN)/rxstaff dictionary --out docs/data_dictionary.md
@@ -36,4 +57,4 @@ bench-quick: install
 	$(BIN)/rxstaff bench --employees 2000 --years 1 --repeat 1
 
 clean:
-	rm -rf $(VENV) warehouse.duckdb warehouse.read.duckdb sample_landing .pytest_cache
+	rm -rf $(VENV) warehouse.duckdb warehouse.read.duckdb sample_landing .pytest_cache .mypy_cache build

@@ -183,6 +183,7 @@ def _timed(console: Console, label: str, command: list[str], env: dict[str, str]
         process = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
+        assert process.stdout is not None  # stdout=PIPE
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started

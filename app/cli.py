@@ -6,13 +6,16 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from rxstaff import settings
+
+if TYPE_CHECKING:  # the flow imports Prefect: only when a run is asked for
+    from rxstaff.flows.summary import RunSummary
 
 # Without a Prefect server (PREFECT_API_URL), each run starts a temporary one; on a busy
 # ETL host its 20 s default start-up budget is too tight. An operator's setting wins.
@@ -338,7 +341,7 @@ def _report(result: object) -> int:
     return 2
 
 
-def _print_summary(summary: object) -> None:
+def _print_summary(summary: RunSummary) -> None:
     table = Table(
         "source",
         "files loaded",

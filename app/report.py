@@ -98,9 +98,9 @@ def _cell(column: str, value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "-"
     if column in RATES:
-        return f"{float(value):.1%}"
+        return f"{float(value):.1%}"  # type: ignore[arg-type]  # a rate column holds numbers
     if column == "annual_amount":
-        return f"${float(value):,.0f}"
+        return f"${float(value):,.0f}"  # type: ignore[arg-type]  # an amount column too
     if isinstance(value, float):
         return f"{value:,.1f}"
     return str(value)

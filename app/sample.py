@@ -616,10 +616,11 @@ class Writer:
             frame = frame.copy()
             column = frame.columns[self.rng.randrange(len(frame.columns))]
             rows = self.rng.sample(range(len(frame)), min(5, len(frame)))
+            at = list(frame.columns).index(column)
             for r in rows:
-                value = frame.iat[r, frame.columns.get_loc(column)]
+                value = frame.iat[r, at]
                 if value is not None:
-                    frame.iat[r, frame.columns.get_loc(column)] = f"  {value} "
+                    frame.iat[r, at] = f"  {value!s} "
         return frame
 
     def _corrupt(self, path: Path, frame: pd.DataFrame, corrupt: Callable) -> pd.DataFrame:
@@ -631,7 +632,7 @@ class Writer:
         frame = frame.copy()
         for r in self.rng.sample(range(len(frame)), min(count, len(frame))):
             column, value, rule = corrupt(self.rng)
-            frame.iat[r, frame.columns.get_loc(column)] = value
+            frame.iat[r, list(frame.columns).index(column)] = value
             self.bad_rows.append(
                 {
                     "file_name": path.parent.name + "/" + path.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from rxstaff.warehouse.connection import DEFAULT_URL
 
@@ -49,7 +50,9 @@ def _secret_block(variable: str) -> str | None:
     from prefect.blocks.system import Secret
 
     try:
-        return str(Secret.load(name).get())
+        # Called from synchronous code, Block.load returns the block, not a coroutine.
+        block = cast(Secret, Secret.load(name))
+        return str(block.get())
     except ValueError as error:
         raise ConfigurationError(
             f"${variable} names Prefect Secret block {name!r}: {error}"

@@ -175,7 +175,7 @@ def _reject_mislabelled(
     file_no = chunk["_file_no"].to_numpy()
     failing = pd.Series(file_no[indexes]).value_counts()
     checked = chunk.loc[chunk[rule.column].notna(), "_file_no"].value_counts()
-    whole = [int(f) for f, n in failing.items() if n >= checked.get(f, 0)]
+    whole = [int(f) for f, n in zip(failing.index, failing, strict=True) if n >= checked.get(f, 0)]
     for f in whole:
         outcome.file_errors.setdefault(f, []).append(
             f"rule {rule.rule} failed on every row of column '{rule.column}'"
@@ -216,7 +216,8 @@ def _row_condition(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
     condition = rule.kwargs.get("row_condition")
     if not condition:
         return np.ones(len(frame), dtype=bool)
-    return frame.eval(condition, engine="python").fillna(False).to_numpy(dtype=bool)
+    scope = pd.Series(frame.eval(condition, engine="python"), index=frame.index)
+    return scope.fillna(False).to_numpy(dtype=bool)
 
 
 def _unexpected(frame: pd.DataFrame, rule: Rule) -> np.ndarray:

@@ -20,9 +20,13 @@ from rxstaff.sample import Options, generate
 from tests.helpers import run_nightly
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def prefect_server():
-    """One Prefect test harness (temporary database and API server) for the whole session."""
+    """One Prefect test harness (temporary database and API server) for the whole session.
+
+    Requested by the modules that run flows (``pytestmark``) and the fixtures that do;
+    model, source and unit tests run without Prefect.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=180):
@@ -47,7 +51,9 @@ def landing_3y(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def warehouse_3y(landing_3y: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def warehouse_3y(
+    landing_3y: Path, tmp_path_factory: pytest.TempPathFactory, prefect_server: None
+) -> Path:
     """The three-year landing folder loaded once; read-only for the tests that use it."""
     db = tmp_path_factory.mktemp("wh3y") / "warehouse.duckdb"
     code, _ = run_nightly(landing_3y, db)
@@ -117,7 +123,7 @@ def pg_url():
 
 
 @pytest.fixture(scope="session")
-def pg_warehouse_3y(landing_3y: Path):
+def pg_warehouse_3y(landing_3y: Path, prefect_server: None):
     """The three-year landing folder loaded into its own PostgreSQL database."""
     url, drop = _fresh_postgres_database()
     code, summary = run_nightly(landing_3y, url)

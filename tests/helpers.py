@@ -121,3 +121,24 @@ def hold_back_rosters(landing: Path, count: int) -> tuple[list[Path], Callable[[
             shutil.move(aside / path.name, path)
 
     return newest, restore
+
+
+def key_violations(read: Callable[[str], pd.DataFrame]) -> list[str]:
+    """Every declared key that does not hold: duplicate unique keys, nulls in not-null."""
+    from rxstaff.warehouse.declarations import declarations
+
+    found = []
+    for decl in declarations().values():
+        for key in decl.unique:
+            columns = ", ".join(key)
+            dups = read(
+                f"SELECT COUNT(*) AS n FROM (SELECT {columns} FROM {decl.name} "
+                f"GROUP BY {columns} HAVING COUNT(*) > 1) AS d"
+            )
+            if int(dups.n.iloc[0]):
+                found.append(f"{decl.name}: ({columns}) is not unique")
+        for column in (c.name for c in decl.columns if c.not_null):
+            nulls = read(f"SELECT COUNT(*) AS n FROM {decl.name} WHERE {column} IS NULL")
+            if int(nulls.n.iloc[0]):
+                found.append(f"{decl.name}.{column} has nulls")
+    return found

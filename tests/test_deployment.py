@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,14 @@ def test_nightly_deployment_is_scheduled_and_exclusive() -> None:
     assert len(schedule["cron"].split()) == 5
     ZoneInfo(schedule["timezone"])  # an IANA zone
     assert deployment["concurrency_limit"] == 1
-    module, _, name = deployment["entrypoint"].partition(":")
-    flow = getattr(importlib.import_module(module.replace("/", ".").removesuffix(".py")), name)
+    from prefect.flows import load_flow_from_entrypoint
+
+    here = os.getcwd()
+    os.chdir(ROOT)  # a worker runs the entrypoint from its clone of the repository
+    try:
+        flow = load_flow_from_entrypoint(deployment["entrypoint"])
+    finally:
+        os.chdir(here)
     assert flow.name == "nightly"
     assert set(deployment["parameters"]) <= set(flow.parameters.properties)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rxstaff.warehouse.declarations import declarations
 from rxstaff.warehouse.dictionary import documented, markdown
-from tests.helpers import query
+from tests.helpers import key_violations, query
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "data_dictionary.md"
 
@@ -43,3 +43,7 @@ def test_comments_are_in_the_database(warehouse_3y: Path) -> None:
 
 def test_committed_docs_are_generated_from_the_same_source() -> None:
     assert DOCS.read_text(encoding="utf-8") == markdown(), "run `make docs`"
+
+
+def test_declared_keys_hold(warehouse_3y: Path) -> None:
+    assert key_violations(lambda sql: query(warehouse_3y, sql)) == []

@@ -14,6 +14,9 @@ from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests import scenario
 from tests.helpers import EVENT_COLUMNS, query, run_nightly
 
+pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
+
+
 D = date.fromisoformat
 FAMILY = {
     "SPT1": "Specialty Pharmacy Technician",

@@ -13,6 +13,7 @@ import pytest
 import rxstaff.flows.ingest as ingest_module
 import rxstaff.warehouse.build as build_module
 import rxstaff.warehouse.transaction as transaction_module
+from rxstaff.flows.landing import read_job_catalog
 from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests.helpers import (
     CONTRACT,
@@ -27,6 +28,8 @@ from tests.helpers import (
     snapshot_except_audit,
     table,
 )
+
+pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
 
 SECRET = "rxstaff-test-secret"
 
@@ -292,6 +295,32 @@ def test_error_mid_load_leaves_the_warehouse_unchanged(
     monkeypatch.setattr(ingest_module, "bulk_insert", real_insert)
     code, summary = run_nightly(landing_small, db)
     assert code == 0 and summary.sources["roster"].files_loaded == 4
+
+
+def test_a_failed_run_leaves_the_job_catalog_as_it_was(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is loaded inside the run's transaction: grades decide promotions."""
+    db = tmp_path / "w.duckdb"
+    _, arrive = hold_back_rosters(landing_small, 2)
+    assert run_nightly(landing_small, db)[0] == 0
+    before = table(db, "dim_job")
+    renamed = read_job_catalog().assign(job_title=lambda f: "Renamed " + f["job_title"])
+    renamed["grade"] = renamed["grade"].astype(int) + 1
+    catalog = tmp_path / "catalog.csv"
+    renamed.to_csv(catalog, index=False)
+    arrive()
+
+    def failing_build(conn):
+        raise RuntimeError("models failed (injected)")
+
+    monkeypatch.setattr(build_module, "build_tables", failing_build)
+    code, error = run_nightly(landing_small, db, catalog=str(catalog))
+    assert code == 2 and "injected" in str(error)
+    pd.testing.assert_frame_equal(table(db, "dim_job"), before)
+    monkeypatch.undo()
+    assert run_nightly(landing_small, db, catalog=str(catalog))[0] == 0
+    assert table(db, "dim_job").job_title.str.startswith("Renamed ").all()
 
 
 def test_quarantined_row_invents_no_event(landing_small: Path, tmp_path: Path) -> None:

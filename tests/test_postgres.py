@@ -20,9 +20,16 @@ from rxstaff.warehouse.access import BI_RELATIONS, grant_bi_role
 from rxstaff.warehouse.build import drop_views
 from rxstaff.warehouse.connection import WarehouseUnavailable, with_retries
 from rxstaff.warehouse.schema import latest_version
-from tests.helpers import CONTRACT, comparable, hold_back_rosters, query, run_nightly
+from tests.helpers import (
+    CONTRACT,
+    comparable,
+    hold_back_rosters,
+    key_violations,
+    query,
+    run_nightly,
+)
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("prefect_server")]
 BI = [n for n in CONTRACT if n.startswith(("dim_", "fct_", "mart_"))]
 
 
@@ -52,6 +59,10 @@ def test_same_rows_as_duckdb_for_every_contract_relation(
         comparable(read(pg_warehouse_3y, audit)),
         check_dtype=False,
     )
+
+
+def test_declared_keys_hold_in_postgres(pg_warehouse_3y: str) -> None:
+    assert key_violations(lambda sql: read(pg_warehouse_3y, sql)) == []
 
 
 def test_descriptions_are_comments_in_postgres(pg_warehouse_3y: str) -> None:

@@ -19,6 +19,8 @@ from rxstaff.transforms.raw_frame import drop_columns, normalise_headers, trim_c
 from rxstaff.warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import SecretMismatch, check_secret
 
+pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
+
 
 def test_discovery_orders_files_and_reports_strangers(tmp_path: Path) -> None:
     for name in (

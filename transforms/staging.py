@@ -116,12 +116,11 @@ def stage(
     quarantine = _quarantine(source, chunk, failures, rejected_files, ref)
     loaded = good[FILE_NO].value_counts()
     quarantined = quarantine.drop_duplicates([FILE_NO, "row_number"])[FILE_NO].value_counts()
-    return StagedChunk(
-        tables,
-        quarantine,
-        {int(k): int(v) for k, v in loaded.items()},
-        {int(k): int(v) for k, v in quarantined.items()},
-    )
+    return StagedChunk(tables, quarantine, _per_file(loaded), _per_file(quarantined))
+
+
+def _per_file(counts: pd.Series) -> dict[int, int]:
+    return {int(k): int(v) for k, v in zip(counts.index, counts, strict=True)}
 
 
 def _frame_or_empty(failures: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -83,7 +84,7 @@ class FileToLoad(Protocol):
 
 
 def record_failed_files(
-    conn: sa.Connection, files: list[FileToLoad], run_id: str, started_at: datetime, error: str
+    conn: sa.Connection, files: Sequence[FileToLoad], run_id: str, started_at: datetime, error: str
 ) -> None:
     """After a rollback: the files a run attempted, marked failed (the next run retries)."""
     first = next_batch_id(conn)

@@ -73,12 +73,16 @@ def build_tables(conn: sa.Connection) -> list[str]:
     """Rebuild every model table from staging and history; the names built, in order."""
     built = []
     for decl in of_kind("table"):
-        conn.execute(sa.text(f"DELETE FROM {decl.name}"))
-        conn.execute(
-            sa.text(f"INSERT INTO {decl.name} ({_quoted(decl.column_names)}) {select_sql(decl)}")
-        )
+        build_table(conn, decl)
         built.append(decl.name)
     return built
+
+
+def build_table(conn: sa.Connection, decl: Declaration) -> None:
+    """Replace one model table's rows with what its SELECT gives now."""
+    conn.execute(sa.text(f"DELETE FROM {decl.name}"))
+    columns = _quoted(decl.column_names)
+    conn.execute(sa.text(f"INSERT INTO {decl.name} ({columns}) {select_sql(decl)}"))
 
 
 def drop_views(conn: sa.Connection) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -39,8 +40,16 @@ def _column_types(conn: sa.Connection, table: str) -> dict[str, str]:
     return {name: kind for name, kind in rows}
 
 
-def _duckdb_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
+def _driver(conn: sa.Connection) -> Any:
+    """The DBAPI connection underneath (DuckDB's or psycopg's): their bulk paths."""
     raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the warehouse connection is closed")
+    return raw
+
+
+def _duckdb_insert(conn: sa.Connection, table: str, frame: pd.DataFrame) -> None:
+    raw = _driver(conn)
     view = f"rxstaff_frame_{next(_names)}"
     types = _column_types(conn, table)
     columns = list(frame.columns)
@@ -58,7 +67,7 @@ def _postgres_copy(conn: sa.Connection, table: str, frame: pd.DataFrame) -> None
     buffer = io.StringIO()
     # Nulls go out as unquoted empty fields; our text never holds an empty string.
     frame.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S.%f")
-    raw = conn.connection.driver_connection
+    raw = _driver(conn)
     with (
         raw.cursor() as cursor,
         cursor.copy(

@@ -1,0 +1,252 @@
+"""Each model alone, on a few hand-built rows in an in-memory DuckDB: given rows -> rows.
+
+No Prefect, no files: the warehouse schema, the shipped job catalog, the rows a model
+reads, the model's declared SQL, and the rows it must give (worked out from the contract,
+docs/contracts/warehouse.md). Runs in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from rxstaff.flows.landing import read_job_catalog
+from rxstaff.transforms.catalog import stage_catalog
+from rxstaff.warehouse import build
+from rxstaff.warehouse.declarations import build_order, declarations
+from rxstaff.warehouse.loader import bulk_insert
+from rxstaff.warehouse.schema import upgrade
+
+D = date.fromisoformat
+CATALOG = stage_catalog(read_job_catalog()).set_index("job_code")
+
+
+@pytest.fixture
+def conn() -> Iterator[sa.Connection]:
+    """An empty warehouse in memory, with the shipped job catalog."""
+    engine = sa.create_engine("duckdb:///:memory:")
+    with engine.connect() as connection:
+        upgrade(connection)
+        build.ensure_tables(connection)
+        build.load_seed(connection, "dim_job", CATALOG.reset_index())
+        yield connection
+    engine.dispose()
+
+
+def given(conn: sa.Connection, table: str, rows: list[dict[str, Any]]) -> None:
+    bulk_insert(conn, table, pd.DataFrame(rows))
+
+
+def built(conn: sa.Connection, model: str, order_by: str) -> list[dict[str, Any]]:
+    """Build one model (a view is read as it stands) and read its rows back."""
+    decl = declarations()[model]
+    if decl.materialized == "table":
+        build.build_table(conn, decl)
+    else:
+        build.create_views(conn, min_group_size=5)
+    frame = pd.read_sql(sa.text(f"SELECT * FROM {model} ORDER BY {order_by}"), conn)
+    return [
+        {k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")
+    ]
+
+
+def roster_run(employee: str, first: str, last: str, **values: Any) -> dict[str, Any]:
+    """One int_roster_change row: an employee's state from one snapshot to another."""
+    row = {
+        "batch_id": 1,
+        "row_number": 1,
+        "snapshot_date": D(first),
+        "last_seen": D(last),
+        "employee_key": employee,
+        "position_id": "P1",
+        "job_code": "SPT1",
+        "job_effective_date": D("2024-01-01"),
+        "department": "Specialty Pharmacy Operations",
+        "pharmacy_model": "specialty",
+        "employment_status": "active",
+        "hire_date": D("2024-01-01"),
+        "termination_date": None,
+        "termination_type": None,
+        "fte": 1.0,
+    }
+    return {**row, **values}
+
+
+def test_build_order_puts_every_model_after_what_it_reads() -> None:
+    order = [d.name for d in declarations().values()]
+    for position, name in enumerate(order):
+        for dependency in declarations()[name].depends_on:
+            if dependency in order:
+                assert order.index(dependency) < position, f"{name} before {dependency}"
+
+
+def test_a_dependency_cycle_is_refused() -> None:
+    from dataclasses import replace
+
+    from rxstaff.warehouse.declarations import DeclarationError
+
+    a = replace(declarations()["dim_date"], name="a", depends_on=("b",))
+    b = replace(declarations()["dim_date"], name="b", depends_on=("a",))
+    with pytest.raises(DeclarationError, match="cycle"):
+        build_order([a, b])
+
+
+def test_budget_release_keeps_the_latest_record_and_ties_go_to_the_later_file(
+    conn: sa.Connection,
+) -> None:
+    base = {
+        "position_id": "P9",
+        "action": "backfill",
+        "job_code": "SPT1",
+        "pharmacy_model": "retail",
+        "fte": 1.0,
+        "annual_amount": 50000.0,
+        "requested_date": D("2024-01-02"),
+        "released_date": None,
+        "status": "requested",
+    }
+    given(
+        conn,
+        "stg_budget_release",
+        [
+            {**base, "batch_id": 1, "row_number": 1, "file_date": D("2024-01-02"),
+             "release_id": "BR-1", "record_updated_at": pd.Timestamp("2024-01-02 09:00")},
+            {**base, "batch_id": 2, "row_number": 4, "file_date": D("2024-01-10"),
+             "release_id": "BR-1", "record_updated_at": pd.Timestamp("2024-01-10 09:00"),
+             "status": "released", "released_date": D("2024-01-09")},
+            # BR-2: the same instant in two files; the later file wins.
+            {**base, "batch_id": 2, "row_number": 5, "file_date": D("2024-01-10"),
+             "release_id": "BR-2", "record_updated_at": pd.Timestamp("2024-01-05 12:00"),
+             "status": "denied"},
+            {**base, "batch_id": 1, "row_number": 2, "file_date": D("2024-01-05"),
+             "release_id": "BR-2", "record_updated_at": pd.Timestamp("2024-01-05 12:00"),
+             "status": "withdrawn"},
+        ],
+    )  # fmt: skip
+    rows = built(conn, "fct_budget_release", "release_id")
+    assert [(r["release_id"], r["status"], r["days_to_release"]) for r in rows] == [
+        ("BR-1", "released", 7),  # 9 January - 2 January
+        ("BR-2", "denied", None),
+    ]
+    assert (rows[0]["source_batch_id"], rows[0]["source_row_number"]) == (2, 4)
+
+
+def test_employee_history_is_type_2_with_effective_dates(conn: sa.Connection) -> None:
+    given(
+        conn,
+        "int_roster_change",
+        [
+            roster_run("e1", "2024-01-05", "2024-01-12"),
+            roster_run(
+                "e1",
+                "2024-01-19",
+                "2024-02-02",
+                job_code="SPT2",
+                job_effective_date=D("2024-01-15"),
+                row_number=7,
+            ),
+        ],
+    )
+    build.build_table(conn, declarations()["int_employee_observation"])
+    rows = built(conn, "dim_employee", "valid_from")
+    assert [(r["job_code"], r["valid_from"], r["valid_to"], r["is_current"]) for r in rows] == [
+        ("SPT1", D("2024-01-01"), D("2024-01-15"), False),  # from hire_date
+        ("SPT2", D("2024-01-15"), None, True),  # from job_effective_date, not the snapshot
+    ]
+    assert rows[1]["source_row_number"] == 7
+
+
+def test_career_events_hire_promotion_separation_and_rehire(conn: sa.Connection) -> None:
+    assert CATALOG.loc["SPT2", "grade"] > CATALOG.loc["SPT1", "grade"]  # so: a promotion
+    given(
+        conn,
+        "int_roster_change",
+        [
+            roster_run("e1", "2024-01-05", "2024-01-12"),
+            roster_run(
+                "e1", "2024-01-19", "2024-03-01", job_code="SPT2",
+                job_effective_date=D("2024-01-15"),
+            ),
+            roster_run(
+                "e1", "2024-03-08", "2024-03-08", job_code="SPT2",
+                job_effective_date=D("2024-01-15"), employment_status="terminated",
+                termination_date=D("2024-03-04"), termination_type="voluntary",
+            ),
+            roster_run(
+                "e1", "2024-06-07", "2024-06-07", job_code="SPT2", position_id="P2",
+                hire_date=D("2024-06-03"), job_effective_date=D("2024-06-03"),
+            ),
+        ],
+    )  # fmt: skip
+    build.build_table(conn, declarations()["int_employee_observation"])
+    rows = built(conn, "fct_career_event", "event_date")
+    assert [
+        (r["event_date"], r["event_type"], r["from_job_code"], r["to_job_code"]) for r in rows
+    ] == [
+        (D("2024-01-01"), "hire", None, "SPT1"),
+        (D("2024-01-15"), "promotion", "SPT1", "SPT2"),
+        (D("2024-03-04"), "separation", "SPT2", None),
+        (D("2024-06-03"), "rehire", None, "SPT2"),  # back after a separation: never a hire
+    ]
+    assert rows[2]["termination_type"] == "voluntary"
+
+
+def test_date_dimension_spans_whole_years_of_the_data(conn: sa.Connection) -> None:
+    given(conn, "int_roster_change", [roster_run("e1", "2024-01-05", "2024-02-02")])
+    given(
+        conn,
+        "stg_budget_release",
+        [
+            {
+                "batch_id": 1,
+                "row_number": 1,
+                "file_date": D("2023-03-01"),
+                "release_id": "BR-1",
+                "position_id": "P1",
+                "action": "new_position",
+                "job_code": "SPT1",
+                "requested_date": D("2023-03-01"),
+                "status": "requested",
+                "record_updated_at": pd.Timestamp("2023-03-01 08:00"),
+            }
+        ],
+    )
+    rows = built(conn, "dim_date", "date_day")
+    assert (rows[0]["date_day"], rows[-1]["date_day"]) == (D("2023-01-01"), D("2024-12-31"))
+    assert len(rows) == 365 + 366
+    month_ends = [r["date_day"] for r in rows if r["month_end"]]
+    assert len(month_ends) == 24 and D("2024-02-29") in month_ends
+
+
+def test_career_progression_counts_moves_and_distinct_employees(conn: sa.Connection) -> None:
+    move = {
+        "event_type": "promotion",
+        "from_job_code": "SPT1",
+        "to_job_code": "SPT2",
+        "from_position_id": "P1",
+        "to_position_id": "P1",
+        "pharmacy_model": "retail",
+        "termination_type": None,
+        "source_batch_id": 1,
+        "source_row_number": 1,
+    }
+    given(
+        conn,
+        "fct_career_event",
+        [
+            {**move, "employee_key": "e1", "event_date": D("2024-02-01")},
+            {**move, "employee_key": "e2", "event_date": D("2024-05-01")},
+            {**move, "employee_key": "e1", "event_date": D("2025-01-10")},
+            {**move, "employee_key": "e3", "event_date": D("2024-03-01"), "event_type": "hire"},
+        ],
+    )
+    rows = built(conn, "mart_career_progression", "year")
+    assert [(r["year"], r["event_type"], r["employees"], r["moves"]) for r in rows] == [
+        (2024, "promotion", 2, 2),
+        (2025, "promotion", 1, 1),  # hires are not moves
+    ]

@@ -1,0 +1,111 @@
+"""One installed name, every data file shipped, and imports that run one way."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Installed name of each top-level folder of the repository.
+FOLDERS = {
+    "app": "rxstaff",
+    "flows": "rxstaff.flows",
+    "transforms": "rxstaff.transforms",
+    "expectations": "rxstaff.expectations",
+    "warehouse": "rxstaff.warehouse",
+}
+DATA = ("*.sql", "*.yml", "*.json", "*.csv")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return zipfile.ZipFile(next(out.glob("rxstaff-*.whl")))
+
+
+def test_the_wheel_installs_one_top_level_name(wheel: zipfile.ZipFile) -> None:
+    tops = {name.split("/")[0] for name in wheel.namelist()}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"rxstaff"}
+
+
+def test_the_wheel_ships_every_data_file(wheel: zipfile.ZipFile) -> None:
+    shipped = set(wheel.namelist())
+    for folder, package in FOLDERS.items():
+        for pattern in DATA:
+            for path in (ROOT / folder).rglob(pattern):
+                inside = path.relative_to(ROOT / folder).as_posix()
+                assert f"{package.replace('.', '/')}/{inside}" in shipped, path
+
+
+def module_imports() -> dict[str, set[str]]:
+    """rxstaff module -> the rxstaff modules it imports at module level."""
+    graph: dict[str, set[str]] = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = path.relative_to(ROOT / folder).with_suffix("").parts
+            name = ".".join((package, *parts)).removesuffix(".__init__")
+            found = set()
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rxstaff"):
+                    found.add(node.module or "")
+                    found |= {f"{node.module}.{a.name}" for a in node.names}
+                elif isinstance(node, ast.Import):
+                    found |= {a.name for a in node.names if a.name.startswith("rxstaff")}
+            graph[name] = found
+    return {m: {i for i in imports if i in graph} for m, imports in graph.items()}
+
+
+def test_lower_layers_never_import_flows_or_the_cli() -> None:
+    for module, imports in module_imports().items():
+        if module.startswith(("rxstaff.transforms", "rxstaff.expectations", "rxstaff.warehouse")):
+            upward = {i for i in imports if i.startswith(("rxstaff.flows", "rxstaff.cli"))}
+            assert not upward, f"{module} imports {upward}"
+
+
+def test_transforms_do_no_io() -> None:
+    banned = {"sqlalchemy", "duckdb", "prefect", "psycopg", "pathlib", "os", "shutil"}
+    for path in (ROOT / "transforms").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {
+            a.name.split(".")[0]
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Import)
+            for a in n.names
+        }
+        names |= {
+            (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+        }
+        assert not names & banned, f"{path.name} imports {names & banned}"
+        calls = {
+            n.func.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        }
+        assert "open" not in calls, path.name  # fmt: skip
+
+
+def test_no_import_cycle() -> None:
+    graph = module_imports()
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        if state.get(module) == 2:
+            return
+        assert state.get(module) != 1, " -> ".join([*trail, module])
+        state[module] = 1
+        for imported in sorted(graph[module]):
+            visit(imported, [*trail, module])
+        state[module] = 2
+
+    for module in sorted(graph):
+        visit(module, [])

@@ -1,0 +1,143 @@
+"""Each source's declaration and staging, without Prefect or a warehouse.
+
+A few rows per source, written as the contract shows them (docs/contracts/sources.md),
+through prepare -> combine -> validate -> stage; the staged frame must fit the staging
+tables the migrations create, and bad rows must be set aside with their rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from rxstaff.expectations.suite import validate_chunk
+from rxstaff.flows.landing import read_job_catalog
+from rxstaff.transforms import staging
+from rxstaff.transforms.catalog import reference, stage_catalog
+from rxstaff.transforms.source import FILE_NO, Reference
+from rxstaff.transforms.sources import SOURCES
+from rxstaff.warehouse.build import existing_columns
+from rxstaff.warehouse.schema import upgrade
+
+REF = reference(stage_catalog(read_job_catalog()), "unit-test-key")
+
+# One good row per source, by column name (the declaration says which columns exist).
+GOOD = {
+    "roster": {
+        "snapshot_date": "2024-03-01", "employee_id": "E100", "first_name": "Ann",
+        "last_name": "Lee", "work_email": "ann.lee@example.org", "position_id": "P7",
+        "job_code": "SPT2", "job_effective_date": "2024-01-15", "department": "Ops",
+        "pharmacy_model": "specialty", "employment_status": "active",
+        "hire_date": "2023-05-01", "termination_date": "", "termination_type": "",
+        "fte": "0.8", "supervisor_id": "E1",
+    },
+    "budget": {
+        "release_id": "BR-5", "position_id": "P7", "action": "backfill", "job_code": "SPT2",
+        "pharmacy_model": "specialty", "fte": "1", "annual_amount": "51000.5",
+        "requested_date": "2024-02-01", "released_date": "", "status": "requested",
+        "record_updated_at": "2024-02-01T10:00:00",
+    },
+    "survey": {
+        "response_id": "R1", "survey_year": "2024", "submitted_at": "2024-10-01T09:00:00Z",
+        "department": "Ops", "pharmacy_model": "retail",
+        "job_family": "Specialty Pharmacy Technician", "tenure_band": "1-3",
+        "q01": "4", "q02": "", "q03": "5",
+    },
+    "survey_items": {"question_id": "Q01", "dimension": "Engagement", "text": "I am proud"},
+}  # fmt: skip
+FILE_DATES = {
+    "roster": date(2024, 3, 1),
+    "budget": date(2024, 2, 1),
+    "survey": date(2024, 1, 1),
+    "survey_items": date(2024, 1, 1),
+}
+# A second row's own identity (ids are unique within a file: duplicates are both set aside).
+OTHER = {"roster": {"employee_id": "E101"}, "survey": {"response_id": "R2"}}
+# One bad value per source and the rule that must catch it.
+BAD = {
+    "roster": ("fte", "1.5", "fte_greater_than_0_at_most_1"),
+    "budget": ("status", "approved", "status_in_allowed_values"),
+    "survey": ("q01", "7", "answer_between_1_and_5"),
+    "survey_items": ("question_id", "x1", "question_id_format"),
+}
+
+
+def stage_rows(name: str, rows: list[dict[str, str]], ref: Reference = REF):
+    src = SOURCES[name]
+    prepared = staging.prepare(src, pd.DataFrame(rows, dtype="string"))
+    assert not prepared.missing
+    chunk = staging.combine([prepared.frame], [FILE_DATES[name]])
+    outcome = validate_chunk(src, chunk, ref, "vectorised")
+    return staging.stage(src, chunk, outcome.row_failures, set(outcome.file_errors), ref)
+
+
+def test_the_good_rows_cover_every_declared_column() -> None:
+    for name, src in SOURCES.items():
+        assert set(src.column_names) <= set(GOOD[name]), name
+
+
+@pytest.fixture(scope="module")
+def staging_columns() -> dict[str, list[str]]:
+    engine = sa.create_engine("duckdb:///:memory:")
+    with engine.connect() as conn:
+        upgrade(conn)
+        tables = {t for s in SOURCES.values() for t in s.tables}
+        found = {t: existing_columns(conn, t) for t in tables}
+    engine.dispose()
+    return found
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_a_good_row_stages_into_its_tables(name: str, staging_columns) -> None:
+    staged = stage_rows(name, [GOOD[name]])
+    assert staged.quarantine.empty and staged.loaded == {0: 1}
+    assert set(staged.tables) == set(SOURCES[name].tables)
+    for table, frame in staged.tables.items():
+        written = [c for c in frame.columns if c != FILE_NO] + ["batch_id"]
+        assert set(written) <= set(staging_columns[table]), table
+        assert len(frame) >= 1
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_a_bad_value_quarantines_its_row_with_the_rule(name: str) -> None:
+    column, value, rule = BAD[name]
+    bad = {**GOOD[name], **OTHER.get(name, {}), column: value}
+    staged = stage_rows(name, [GOOD[name], bad])
+    assert staged.loaded == {0: 1} and staged.quarantined == {0: 1}
+    assert list(staged.quarantine["row_number"]) == [2]
+    assert rule in set(staged.quarantine["rule"])
+
+
+def test_personal_columns_are_dropped_as_the_file_is_read() -> None:
+    prepared = staging.prepare(SOURCES["roster"], pd.DataFrame([GOOD["roster"]], dtype="string"))
+    assert not {"first_name", "last_name", "work_email"} & set(prepared.frame.columns)
+    staged = stage_rows("roster", [GOOD["roster"]])
+    text = staged.tables["stg_roster"].astype(str).to_csv()
+    assert "E100" not in text and "Ann" not in text and "ann.lee" not in text
+    assert staged.tables["stg_roster"]["employee_key"][0] == REF.pseudonyms.key("E100")
+
+
+def test_headers_trim_case_and_extra_columns() -> None:
+    row = {f"  {k.upper()} ": v for k, v in GOOD["budget"].items()} | {"Comment": "x"}
+    prepared = staging.prepare(SOURCES["budget"], pd.DataFrame([row], dtype="string"))
+    assert prepared.extra_columns == ["comment"] and not prepared.missing
+
+
+def test_a_missing_required_column_rejects_the_file_by_name() -> None:
+    row = {k: v for k, v in GOOD["roster"].items() if k != "hire_date"}
+    prepared = staging.prepare(SOURCES["roster"], pd.DataFrame([row], dtype="string"))
+    assert prepared.missing == ["required column 'hire_date' is missing (expect_column_to_exist)"]
+
+
+def test_survey_answers_are_long_and_codebook_ids_lower_case() -> None:
+    answers = stage_rows("survey", [GOOD["survey"]]).tables["stg_survey_answer"]
+    assert list(zip(answers.question_id, answers.answer, strict=True)) == [("q01", 4), ("q03", 5)]
+    items = stage_rows("survey_items", [GOOD["survey_items"]]).tables["stg_survey_item"]
+    assert (items.question_id[0], items.dimension[0], items.survey_year[0]) == (
+        "q01",
+        "engagement",
+        2024,
+    )
