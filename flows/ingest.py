@@ -30,7 +30,6 @@ CHUNK_ROWS = 250_000
 # "auto" validation: Great Expectations up to this much new data per source, the vectorised
 # engine (same suite) above it, where GX would take minutes (docs/decisions.md).
 AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
-VALIDATION_CHOICES = ("auto", "gx", "vectorised")
 
 
 @dataclass

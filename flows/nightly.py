@@ -1,7 +1,7 @@
 """The nightly flow, step by step as the README's "What a run does" tells it.
 
 1. Extract: discover and hash the landing folder; judge each file against the warehouse
-   (new, unchanged, correction: ``warehouse/arrivals.py``).
+   (new, unchanged or a correction: ``warehouse/arrivals.py``).
 2. Validate and load each source, a chunk of files at a time (``flows/ingest.py``).
 3. Build the roster history, the models and the history anomalies (``warehouse/``).
 4. Commit, all or nothing (``warehouse/transaction.py``); publish the BI copy; tell.
@@ -9,17 +9,15 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from rxstaff import settings
-from rxstaff.flows.ingest import VALIDATION_CHOICES, ingest_source
-from rxstaff.flows.landing import Landing, LandingFile, discover, due_by, read_job_catalog
+from rxstaff.flows.ingest import ingest_source
+from rxstaff.flows.landing import LandingFile, discover, due_by
+from rxstaff.flows.options import resolve
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
     PublicationFailed,
@@ -28,28 +26,32 @@ from rxstaff.flows.summary import (
     RunRolledBack,
     RunSummary,
 )
-from rxstaff.transforms.catalog import reference, stage_catalog
-from rxstaff.transforms.pseudonym import fingerprint
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse import anomalies, arrivals, batches, build, roster_history, runs
 from rxstaff.warehouse.arrivals import Arrival
-from rxstaff.warehouse.connection import describe_target
 from rxstaff.warehouse.publish import publish_read_copy
 from rxstaff.warehouse.transaction import RunTransaction, Setup, record_after_failure
 
+Arrivals = list[Arrival[LandingFile]]
+
 
 @task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def discover_landing(landing: Path) -> Landing:
-    """List and hash the landing folder (I/O: retried)."""
-    return discover(landing)
+def discover_files(landing: Path, url: str, run_date: date) -> Arrivals:
+    """List and hash the landing folder; judge each file due by the run date (I/O: retried)."""
+    logger, found = get_run_logger(), discover(landing)
+    for name in found.unrecognised:
+        logger.warning(f"ignored {name}: not a file name the landing contract knows")
+    files = due_by(found, run_date)
+    if len(files) < len(found.files):
+        logger.info(f"{len(found.files) - len(files)} file(s) dated later wait for their night")
+    return arrivals.judge(files, arrivals.known_files(url))
 
 
 @task(cache_policy=NO_CACHE)
-def load_source(
-    tx: RunTransaction, source: str, due: list[Arrival[LandingFile]], ctx: RunContext
-) -> int:
+def load_source(tx: RunTransaction, source: str, judged: Arrivals, ctx: RunContext) -> int:
     """Validate and stage one source's new and corrected files; the batches loaded."""
-    return ingest_source(tx.conn, SOURCES[source], due, ctx, tx.checkpoint, get_run_logger())
+    mine = [a for a in judged if a.file.source == source]
+    return ingest_source(tx.conn, SOURCES[source], mine, ctx, tx.checkpoint, get_run_logger())
 
 
 @task(cache_policy=NO_CACHE)
@@ -85,63 +87,43 @@ def nightly(
     never from a parameter (Prefect records parameters).
     """
     logger = get_run_logger()
-    if validation not in VALIDATION_CHOICES:
-        raise ValueError(f"validation must be one of {VALIDATION_CHOICES}, not {validation!r}")
-    url, secret = settings.warehouse_url(warehouse), settings.id_secret()
-    job_catalog = stage_catalog(read_job_catalog(Path(catalog) if catalog else None))
-    setup = Setup(fingerprint(secret), job_catalog, settings.min_group_size(min_group_size))
-    run_id = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    summary = RunSummary(run_id=run_id, warehouse=describe_target(url))
-    ctx = RunContext(
-        run_id, run_date or date.today(), reference(job_catalog, secret), summary, validation
-    )
-
-    found = discover_landing(Path(landing))
-    for name in found.unrecognised:
-        logger.warning(f"ignored {name}: not a file name the landing contract knows")
-    files = due_by(found, ctx.run_date)
-    if len(files) < len(found.files):
-        logger.info(f"{len(found.files) - len(files)} file(s) dated later wait for their night")
-    judged = arrivals.judge(files, arrivals.known_files(url))
-    logger.info(f"run {run_id}: {len(files)} file(s) in {landing} -> {summary.warehouse}")
+    run = resolve(warehouse, run_date, min_group_size, catalog, validation)
+    ctx, summary = run.ctx, run.ctx.summary
+    judged = discover_files(Path(landing), run.url, ctx.run_date)
+    logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
     try:
-        _load(url, judged, setup, ctx)
+        load_and_commit(run.url, judged, run.setup, ctx)
     except NOTHING_STARTED:
         raise
     except Exception as error:
         summary.failed = f"{type(error).__name__}: {error}"
-        logger.error(f"run {run_id} failed and was rolled back: {summary.failed}")
-        _record_failure(url, judged, ctx)
+        logger.error(f"run {ctx.run_id} failed and was rolled back: {summary.failed}")
+        record_failure(run.url, judged, ctx)
         raise RunRolledBack(summary.failed) from error
     if read_copy:
         try:
-            publish_for_readers(url, read_copy)
+            publish_for_readers(run.url, read_copy)
         except Exception as error:
             summary.failed = f"committed, but publishing {read_copy} failed: {error}"
             raise PublicationFailed(summary.failed) from error
-        logger.info(f"published a read-only copy for BI at {read_copy}")
     if summary.rejections:
         raise RunRejectedFiles(summary)
     return summary
 
 
-def _load(url: str, judged: list[Arrival[LandingFile]], setup: Setup, ctx: RunContext) -> None:
-    """Steps 2-4 inside one transaction: load, build, record, commit."""
+def load_and_commit(url: str, judged: Arrivals, setup: Setup, ctx: RunContext) -> None:
+    """Steps 2-4 inside one transaction: load each source, build, record the run, commit."""
     logger = get_run_logger()
-    new_bytes = sum(a.file.size for a in judged if a.due)
-    with RunTransaction(url, new_bytes) as tx:
+    with RunTransaction(url, sum(a.file.size for a in judged if a.due)) as tx:
         if tx.history_load:
-            logger.info("history load: working on a private copy, published whole at the end")
+            logger.info("history load: on a private copy of the warehouse, published whole")
         tx.prepare(setup)
         ctx.batch_ids = iter(range(batches.next_batch_id(tx.conn), 1 << 62))
-        loaded = sum(
-            load_source(tx, name, [a for a in judged if a.file.source == name], ctx)
-            for name in SOURCES
-        )
+        loaded = sum(load_source(tx, name, judged, ctx) for name in SOURCES)
         if loaded or not build.has_rows(tx.conn, "dim_date"):
             logger.info(f"rebuilt {len(build_models(tx, ctx))} models")
         else:
-            logger.info("no new or corrected file: the warehouse is unchanged")
+            logger.info("no new or corrected file: the models are unchanged")
         ctx.summary.anomalies = anomalies.counts(tx.conn)
         if loaded or ctx.summary.rejections:
             status = "rejected files" if ctx.summary.rejections else "succeeded"
@@ -149,16 +131,9 @@ def _load(url: str, judged: list[Arrival[LandingFile]], setup: Setup, ctx: RunCo
         tx.commit(setup.min_group_size)
 
 
-def _record_failure(url: str, judged: list[Arrival[LandingFile]], ctx: RunContext) -> None:
-    """After the rollback, in the warehouse as it was: the attempted files and the run."""
-    error = ctx.summary.failed or "failed"
-
-    def write(conn: sa.Connection) -> None:
-        attempted = [a.file for a in judged if a.due]
-        batches.record_failed_files(conn, attempted, ctx.run_id, ctx.started_at, error)
-        runs.record_run(conn, ctx.record("failed", error[:2000]))
-
+def record_failure(url: str, judged: Arrivals, ctx: RunContext) -> None:
+    attempted = [a.file for a in judged if a.due]
     try:
-        record_after_failure(url, write)
+        record_after_failure(url, attempted, ctx.record("failed", ctx.summary.failed))
     except Exception as failure:  # the run's own error is the one to report
         get_run_logger().error(f"could not record the failure in the warehouse: {failure}")

@@ -12,7 +12,7 @@ every uncommitted row in memory) and renames the copy over the warehouse at the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -21,9 +21,11 @@ import sqlalchemy as sa
 
 from rxstaff.warehouse import build
 from rxstaff.warehouse.access import apply_grants
+from rxstaff.warehouse.batches import FileToLoad, record_failed_files
 from rxstaff.warehouse.connection import create_engine, with_retries
 from rxstaff.warehouse.dictionary import apply_comments
 from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
+from rxstaff.warehouse.runs import RunRecord, record_run
 from rxstaff.warehouse.schema import upgrade
 from rxstaff.warehouse.settings import check_secret
 
@@ -116,16 +118,16 @@ class RunTransaction:
             self.copy.abandon()
 
 
-def record_after_failure(url: str, write: Callable[[sa.Connection], None]) -> None:
-    """Write the audit rows of a failed run into the warehouse as it was before it.
-
-    Only the schema is brought up to date (so the audit tables exist); nothing the run
-    attempted is applied.
+def record_after_failure(url: str, attempted: Sequence[FileToLoad], run: RunRecord) -> None:
+    """After a rollback, in the warehouse as it was: the files marked failed (the next run
+    retries them) and the run. Only the schema is brought up to date, so that the audit
+    tables exist; nothing the run attempted is applied.
     """
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
             upgrade(conn)
-            write(conn)
+            record_failed_files(conn, attempted, run.run_id, run.started_at, run.error or "")
+            record_run(conn, run)
     finally:
         engine.dispose()

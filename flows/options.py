@@ -1,0 +1,51 @@
+"""What a run is asked to do: its parameters and settings, resolved once, up front.
+
+Everything that can make a run impossible (a bad setting, an unreadable catalog, no
+key) is found here, before the landing folder or the warehouse is touched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from rxstaff import settings
+from rxstaff.flows.landing import read_job_catalog
+from rxstaff.flows.summary import RunContext, RunSummary
+from rxstaff.transforms.catalog import reference, stage_catalog
+from rxstaff.transforms.pseudonym import fingerprint
+from rxstaff.warehouse.connection import describe_target
+from rxstaff.warehouse.transaction import Setup
+
+VALIDATION_CHOICES = ("auto", "gx", "vectorised")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    url: str
+    setup: Setup
+    ctx: RunContext
+
+
+def resolve(
+    warehouse: str | None,
+    run_date: date | None,
+    min_group_size: int | None,
+    catalog: str | None,
+    validation: str,
+) -> RunOptions:
+    """Settings by precedence (parameter, environment, default) and a new run's context."""
+    if validation not in VALIDATION_CHOICES:
+        raise settings.ConfigurationError(
+            f"validation must be one of {', '.join(VALIDATION_CHOICES)}, not {validation!r}"
+        )
+    url, secret = settings.warehouse_url(warehouse), settings.id_secret()
+    job_catalog = stage_catalog(read_job_catalog(Path(catalog) if catalog else None))
+    setup = Setup(fingerprint(secret), job_catalog, settings.min_group_size(min_group_size))
+    run_id = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    summary = RunSummary(run_id=run_id, warehouse=describe_target(url))
+    day = run_date or date.today()
+    ctx = RunContext(run_id, day, reference(job_catalog, secret), summary, validation)
+    return RunOptions(url, setup, ctx)
