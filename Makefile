@@ -26,7 +26,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
-	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist load
+	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The slow tests (the benchmark's quick variant, ~90 s): CI runs them after `make test`.
 test-slow: install

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import State
 
 from rxstaff.flows.ingest import ingest_source
-from rxstaff.flows.landing import LandingFile, discover, due_by
+from rxstaff.flows.landing import LandingError, LandingFile, discover, due_by
 from rxstaff.flows.options import resolve
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
@@ -29,13 +30,28 @@ from rxstaff.flows.summary import (
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse import anomalies, arrivals, batches, build, roster_history, runs
 from rxstaff.warehouse.arrivals import Arrival
+from rxstaff.warehouse.connection import WarehouseUnavailable
 from rxstaff.warehouse.publish import publish_read_copy
 from rxstaff.warehouse.transaction import RunTransaction, Setup, record_after_failure
 
 Arrivals = list[Arrival[LandingFile]]
 
 
-@task(retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def transient_io(task: object, task_run: object, state: State) -> bool:
+    """Retry a read of the landing folder that failed for a passing reason (a network
+    share's hiccup), never a folder that is not there or a warehouse that refuses us."""
+    try:
+        state.result()
+    except (LandingError, WarehouseUnavailable):
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
 def discover_files(landing: Path, url: str, run_date: date) -> Arrivals:
     """List and hash the landing folder; judge each file due by the run date (I/O: retried)."""
     logger, found = get_run_logger(), discover(landing)

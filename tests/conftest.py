@@ -15,9 +15,34 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="rxstaff-prefect-home-")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 os.environ["RXSTAFF_ID_SECRET"] = "rxstaff-test-secret"
 os.environ.pop("RXSTAFF_WAREHOUSE_URL", None)
+os.environ.pop("PREFECT_API_URL", None)  # never a real server of the user's
+# The test server's background services (scheduling, late runs, automations, event and
+# task-run recording, telemetry) compete with the tests for the CPU; no test needs them.
+os.environ.update(
+    {
+        f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
+        for service in (
+            "CANCELLATION_CLEANUP", "EVENT_PERSISTER", "FOREMAN", "LATE_RUNS", "SCHEDULER",
+            "PAUSE_EXPIRATIONS", "REPOSSESSOR", "CLEANUP_RECONCILER", "TASK_RUN_RECORDER",
+            "TRIGGERS",
+        )
+    }
+)  # fmt: skip
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["RXSTAFF_CONNECT_RETRY_PAUSE"] = "0.1"  # the retries still happen, faster
 
 from rxstaff.sample import Options, generate
 from tests.helpers import run_nightly
+
+THREE_YEAR_FIXTURES = {"landing_3y", "warehouse_3y", "pg_warehouse_3y"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (--dist loadgroup), the tests of the three-year pharmacy share a worker,
+    so its landing folder and warehouses are built once, not once per worker."""
+    for item in items:
+        if THREE_YEAR_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("three_years"))
 
 
 @pytest.fixture(scope="session")

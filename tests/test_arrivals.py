@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from rxstaff.warehouse.arrivals import KnownFile, judge
 
@@ -12,6 +13,7 @@ class File:
     source: str
     file_name: str
     sha256: str
+    file_date: date = date(2024, 1, 5)
 
 
 def test_unknown_file_is_new() -> None:

@@ -109,3 +109,18 @@ def test_no_import_cycle() -> None:
 
     for module in sorted(graph):
         visit(module, [])
+
+
+def test_the_version_moves_with_the_schema() -> None:
+    import re
+    import tomllib
+
+    from rxstaff.warehouse.schema import latest_version
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    newest = re.search(r"^## (\S+) \(.*\) - schema (\d+)$", changelog, re.MULTILINE)
+    assert newest, "CHANGELOG.md opens each version with '## X.Y.Z (date) - schema N'"
+    assert newest.group(1) == version, "pyproject's version is the newest in CHANGELOG.md"
+    assert int(newest.group(2)) == latest_version(), "the newest version names its schema"
+    assert "### Schema and data changes" in changelog.split("\n## ")[1]

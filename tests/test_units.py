@@ -151,3 +151,15 @@ def test_secrets_can_come_from_prefect_secret_blocks(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RXSTAFF_ID_SECRET_BLOCK", "no-such-block")
     with pytest.raises(settings.ConfigurationError, match="no-such-block"):
         settings.id_secret()
+
+
+def test_a_missing_landing_folder_fails_at_once_without_retries(tmp_path: Path) -> None:
+    import time
+
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        app, ["nightly", "--landing", str(tmp_path / "nope"), "--warehouse", "duckdb:///:memory:"]
+    )
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert "nothing was changed" in result.output
+    assert time.monotonic() - started < 5, "a permanent error is not retried"

@@ -9,23 +9,15 @@ supersedes the live batch. No live batch: new.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Literal, TypeVar
 
 import sqlalchemy as sa
 
+from rxstaff.warehouse.batches import FileToLoad
 from rxstaff.warehouse.connection import create_engine, with_retries
 from rxstaff.warehouse.publish import duckdb_file
 
 Verdict = Literal["new", "unchanged", "correction"]
-
-
-class Arriving(Protocol):
-    @property
-    def source(self) -> str: ...
-    @property
-    def file_name(self) -> str: ...
-    @property
-    def sha256(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +27,7 @@ class KnownFile:
     status: str  # loaded or rejected
 
 
-F = TypeVar("F", bound="Arriving")
+F = TypeVar("F", bound=FileToLoad)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ def supersede(
 
 
 class FileToLoad(Protocol):
+    """A landing file as the audit trail knows it (flows' LandingFile is one)."""
+
     @property
     def source(self) -> str: ...
     @property

@@ -15,6 +15,8 @@ DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
 # DuckDB's buffer pool may otherwise grow to 80% of RAM during a history rebuild; capped,
 # it spills to disk and the whole run stays within a few GiB on a modest ETL host.
 DUCKDB_MEMORY_DEFAULT = "2GB"
+RETRY_PAUSE_ENV = "RXSTAFF_CONNECT_RETRY_PAUSE"
+RETRY_PAUSE_DEFAULT = 2.0
 T = TypeVar("T")
 
 
@@ -41,11 +43,16 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(parsed)
 
 
-def with_retries(action: Callable[[], T], url: str, attempts: int = 3, pause: float = 2.0) -> T:
+def with_retries(
+    action: Callable[[], T], url: str, attempts: int = 3, pause: float | None = None
+) -> T:
     """Run a connecting action, retrying transient failures a bounded number of times.
 
-    A refused login or a missing database is not transient: it fails at once.
+    A refused login or a missing database is not transient: it fails at once. The n-th
+    retry waits n x the pause ($RXSTAFF_CONNECT_RETRY_PAUSE seconds, default 2).
     """
+    if pause is None:
+        pause = float(os.environ.get(RETRY_PAUSE_ENV, RETRY_PAUSE_DEFAULT))
     for attempt in range(1, attempts + 1):
         try:
             return action()
