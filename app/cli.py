@@ -72,7 +72,17 @@ def nightly(
     catalog: Annotated[
         Path | None,
         typer.Option(
-            "--catalog", help="Your own job catalog CSV instead of the shipped reference ladder."
+            "--catalog",
+            help="Your own job catalog CSV instead of the shipped reference ladder "
+            "(or $RXSTAFF_JOB_CATALOG).",
+        ),
+    ] = None,
+    paths: Annotated[
+        Path | None,
+        typer.Option(
+            "--paths",
+            help="Your own career_paths.csv (from_job_code, to_job_code, move_type): moves "
+            "typed as declared, whatever the grades (or $RXSTAFF_CAREER_PATHS).",
         ),
     ] = None,
     read_copy: Annotated[
@@ -101,7 +111,9 @@ def nightly(
     when = _parse_date(run_date, "--run-date") if run_date else None
     if validation not in ("auto", "gx", "vectorised"):
         raise typer.BadParameter("use auto, gx or vectorised", param_hint="--validation")
-    code = _run_nightly(landing, warehouse, when, min_group_size, catalog, read_copy, validation)
+    code = _run_nightly(
+        landing, warehouse, when, min_group_size, catalog, read_copy, validation, paths
+    )
     raise typer.Exit(code)
 
 
@@ -292,7 +304,10 @@ def _run_nightly(
     catalog: Path | None,
     read_copy: Path | None,
     validation: str = "auto",
+    paths: Path | None = None,
 ) -> int:
+    # Imported here, not at the top: Prefect and pandas take seconds to import, and
+    # `rxstaff --help` or `rxstaff metrics` should answer without them.
     from rxstaff.flows.nightly import nightly as nightly_flow
 
     try:
@@ -308,6 +323,7 @@ def _run_nightly(
         catalog=str(catalog) if catalog else None,
         read_copy=str(read_copy) if read_copy else None,
         validation=validation,
+        paths=str(paths) if paths else None,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)

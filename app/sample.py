@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from rxstaff.flows.landing import read_career_paths, read_job_catalog
+from rxstaff.transforms.catalog import move_type, stage_career_paths, stage_catalog
 from rxstaff.transforms.release import BUDGET
 from rxstaff.transforms.roster import ROSTER
 
@@ -40,47 +42,24 @@ LADDERS = {
     "MAPC1": "MAPC2",
     "MAPC2": "MAPC3",
 }
-GRADES = {
-    "SHIP": 1,
-    "SPT1": 2,
-    "SPT2": 3,
-    "SPT3": 4,
-    "CSA": 3,
-    "PAS": 3,
-    "AMBT": 3,
-    "PIS": 3,
-    "MEDB1": 3,
-    "MEDB2": 4,
-    "MEDB3": 5,
-    "MAPC1": 4,
-    "MAPC2": 5,
-    "MAPC3": 6,
-    "EDUC": 4,
-    "BIL": 4,
-    "SRL": 4,
-    "TECHSUP": 6,
-    "MAPSUP": 6,
+# The shipped reference data: the grades and families the warehouse will judge by, and the
+# declared career paths (a move listed there takes its type whatever the grades say).
+CATALOG = stage_catalog(read_job_catalog())
+GRADES: dict[str, int] = {
+    str(k): int(v) for k, v in zip(CATALOG.job_code, CATALOG.grade, strict=True)
 }
-FAMILIES = {
-    "SHIP": "Shipping",
-    "SPT1": "Specialty Pharmacy Technician",
-    "SPT2": "Specialty Pharmacy Technician",
-    "SPT3": "Specialty Pharmacy Technician",
-    "CSA": "Customer Service",
-    "PAS": "Prior Authorization",
-    "AMBT": "Ambulatory Care",
-    "PIS": "Purchasing and Inventory",
-    "MEDB1": "Billing Analyst (Med B)",
-    "MEDB2": "Billing Analyst (Med B)",
-    "MEDB3": "Billing Analyst (Med B)",
-    "MAPC1": "MAP Coordinator",
-    "MAPC2": "MAP Coordinator",
-    "MAPC3": "MAP Coordinator",
-    "EDUC": "Education",
-    "BIL": "Liaison",
-    "SRL": "Liaison",
-    "TECHSUP": "Supervision",
-    "MAPSUP": "Supervision",
+FAMILIES: dict[str, str] = {
+    str(k): str(v) for k, v in zip(CATALOG.job_code, CATALOG.job_family, strict=True)
+}
+PATHS = stage_career_paths(read_career_paths(), CATALOG)
+# Declared promotions extend the ladders: an SPT III can be promoted to MAP Coordinator I.
+for _row in PATHS[PATHS.move_type == "promotion"].itertuples(index=False):
+    LADDERS.setdefault(str(_row.from_job_code), str(_row.to_job_code))
+# Internal fills of a seat at the end of a declared path prefer its start (SPT III -> MAP
+# Coordinator I in the shipped default), so that every generated pharmacy has such moves.
+PATH_SOURCES: dict[str, list[str]] = {
+    str(to): [str(f) for f in PATHS[PATHS.to_job_code == to].from_job_code]
+    for to in PATHS.to_job_code.unique()
 }
 INITIAL_MIX = {
     "SPT1": 0.22,
@@ -396,8 +375,7 @@ class Simulation:
         )
         person.last_change = today
         old_seat.holder, seat.holder = None, pid
-        step = GRADES[seat.job_code] - GRADES[old_job]
-        kind = "promotion" if step > 0 else "demotion" if step < 0 else "lateral"
+        kind = move_type(PATHS, GRADES, old_job, seat.job_code)
         self.event(
             pid,
             today,
@@ -467,6 +445,12 @@ class Simulation:
             return
         grade = GRADES[seat.job_code]
         roll = self.rng.random()
+        sources = PATH_SOURCES.get(seat.job_code)
+        if sources and roll < 0.5:  # a declared career path into this seat's job
+            pid = self.pick_active(today, lambda p: p.state["job_code"] in sources)
+            if pid is not None:
+                self.move(today, pid, seat)
+                return
         if roll < 0.25:
             pid = self.pick_active(
                 today,

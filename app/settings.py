@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import cast
 
 from rxstaff.warehouse.connection import DEFAULT_URL
@@ -12,6 +13,8 @@ WAREHOUSE_BLOCK_ENV = "RXSTAFF_WAREHOUSE_URL_BLOCK"
 SECRET_ENV = "RXSTAFF_ID_SECRET"
 SECRET_BLOCK_ENV = "RXSTAFF_ID_SECRET_BLOCK"
 MIN_GROUP_ENV = "RXSTAFF_MIN_GROUP_SIZE"
+# The pharmacy's own reference files, replacing the shipped ones (app/reference/).
+REFERENCE_ENV = {"catalog": "RXSTAFF_JOB_CATALOG", "paths": "RXSTAFF_CAREER_PATHS"}
 DEMO_SECRET = "rxstaff-demo-secret-do-not-use-in-production"
 DEFAULT_MIN_GROUP_SIZE = 5
 
@@ -68,3 +71,14 @@ def min_group_size(explicit: int | None = None) -> int:
     if value < 1:
         raise ConfigurationError("the minimum survey group size must be at least 1")
     return value
+
+
+def reference_file(kind: str, explicit: str | None = None) -> Path | None:
+    """--catalog / --paths, then $RXSTAFF_JOB_CATALOG / $RXSTAFF_CAREER_PATHS; None: shipped."""
+    value = explicit or os.environ.get(REFERENCE_ENV[kind])
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigurationError(f"{REFERENCE_ENV[kind]} or --{kind}: {path} is not a file")
+    return path

@@ -95,6 +95,7 @@ def nightly(
     catalog: str | None = None,
     read_copy: str | None = None,
     validation: str = "auto",
+    paths: str | None = None,
 ) -> RunSummary:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
@@ -103,7 +104,7 @@ def nightly(
     never from a parameter (Prefect records parameters).
     """
     logger = get_run_logger()
-    run = resolve(warehouse, run_date, min_group_size, catalog, validation)
+    run = resolve(warehouse, run_date, min_group_size, catalog, validation, paths)
     ctx, summary = run.ctx, run.ctx.summary
     judged = discover_files(Path(landing), run.url, ctx.run_date)
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")

@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 
 from rxstaff import settings
-from rxstaff.flows.landing import read_job_catalog
+from rxstaff.flows.landing import read_career_paths, read_job_catalog
 from rxstaff.flows.summary import RunContext, RunSummary
-from rxstaff.transforms.catalog import reference, stage_catalog
+from rxstaff.transforms.catalog import reference, stage_career_paths, stage_catalog
 from rxstaff.transforms.pseudonym import fingerprint
 from rxstaff.warehouse.connection import describe_target
 from rxstaff.warehouse.transaction import Setup
@@ -35,6 +34,7 @@ def resolve(
     min_group_size: int | None,
     catalog: str | None,
     validation: str,
+    paths: str | None = None,
 ) -> RunOptions:
     """Settings by precedence (parameter, environment, default) and a new run's context."""
     if validation not in VALIDATION_CHOICES:
@@ -42,8 +42,14 @@ def resolve(
             f"validation must be one of {', '.join(VALIDATION_CHOICES)}, not {validation!r}"
         )
     url, secret = settings.warehouse_url(warehouse), settings.id_secret()
-    job_catalog = stage_catalog(read_job_catalog(Path(catalog) if catalog else None))
-    setup = Setup(fingerprint(secret), job_catalog, settings.min_group_size(min_group_size))
+    catalog_file, paths_file = (
+        settings.reference_file("catalog", catalog),
+        settings.reference_file("paths", paths),
+    )
+    job_catalog = stage_catalog(read_job_catalog(catalog_file))
+    career_paths = stage_career_paths(read_career_paths(paths_file), job_catalog)
+    group_size = settings.min_group_size(min_group_size)
+    setup = Setup(fingerprint(secret), job_catalog, career_paths, group_size)
     run_id = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     summary = RunSummary(run_id=run_id, warehouse=describe_target(url))
     day = run_date or date.today()

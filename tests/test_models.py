@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rxstaff.flows.landing import read_job_catalog
-from rxstaff.transforms.catalog import stage_catalog
+from rxstaff.flows.landing import read_career_paths, read_job_catalog
+from rxstaff.transforms.catalog import stage_career_paths, stage_catalog
 from rxstaff.warehouse import build
 from rxstaff.warehouse.declarations import build_order, declarations
 from rxstaff.warehouse.loader import bulk_insert
@@ -24,6 +24,7 @@ from rxstaff.warehouse.schema import upgrade
 
 D = date.fromisoformat
 CATALOG = stage_catalog(read_job_catalog()).set_index("job_code")
+PATHS = stage_career_paths(read_career_paths(), CATALOG.reset_index())
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def conn() -> Iterator[sa.Connection]:
         upgrade(connection)
         build.ensure_tables(connection)
         build.load_seed(connection, "dim_job", CATALOG.reset_index())
+        build.load_seed(connection, "int_career_path", PATHS)
         yield connection
     engine.dispose()
 
@@ -194,6 +196,29 @@ def test_career_events_hire_promotion_separation_and_rehire(conn: sa.Connection)
         (D("2024-06-03"), "rehire", None, "SPT2"),  # back after a separation: never a hire
     ]
     assert rows[2]["termination_type"] == "voluntary"
+
+
+def test_a_declared_career_path_decides_before_the_grades(conn: sa.Connection) -> None:
+    """SPT III -> MAP Coordinator I keeps grade 4, and the pharmacy declares it a promotion;
+    MEDB1 -> PAS (same grade, not declared) stays a lateral move."""
+    assert CATALOG.loc["SPT3", "grade"] == CATALOG.loc["MAPC1", "grade"]
+    assert CATALOG.loc["MEDB1", "grade"] == CATALOG.loc["PAS", "grade"]
+    given(
+        conn,
+        "int_roster_change",
+        [
+            roster_run("e1", "2024-01-05", "2024-01-12", job_code="SPT3"),
+            roster_run("e1", "2024-02-02", "2024-02-02", job_code="MAPC1", position_id="P2",
+                       job_effective_date=D("2024-01-29")),
+            roster_run("e2", "2024-01-05", "2024-01-12", job_code="MEDB1", position_id="P3"),
+            roster_run("e2", "2024-02-02", "2024-02-02", job_code="PAS", position_id="P4",
+                       job_effective_date=D("2024-01-29")),
+        ],
+    )  # fmt: skip
+    build.build_table(conn, declarations()["int_employee_observation"])
+    rows = built(conn, "fct_career_event", "employee_key, event_date")
+    moves = [(r["from_job_code"], r["to_job_code"], r["event_type"]) for r in rows]
+    assert ("SPT3", "MAPC1", "promotion") in moves and ("MEDB1", "PAS", "lateral") in moves
 
 
 def test_date_dimension_spans_whole_years_of_the_data(conn: sa.Connection) -> None:

@@ -69,6 +69,8 @@ def test_events_match_what_the_generator_planted(landing_3y: Path, warehouse_3y:
     moves = expected["event_type"].isin(["promotion", "lateral", "demotion", "separation"])
     assert moves.sum() > 50, "the sample should plant plenty of moves and separations"
     pd.testing.assert_frame_equal(expected.reset_index(drop=True), actual.reset_index(drop=True))
+    declared = actual[(actual.from_job_code == "SPT3") & (actual.to_job_code == "MAPC1")]
+    assert len(declared) and set(declared.event_type) == {"promotion"}, "declared path planted"
 
 
 def test_bad_rows_are_quarantined_by_file_and_row(landing_3y: Path, warehouse_3y: Path) -> None:

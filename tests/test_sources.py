@@ -7,6 +7,7 @@ tables the migrations create, and bad rows must be set aside with their rule.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pandas as pd
@@ -140,4 +141,24 @@ def test_survey_answers_are_long_and_codebook_ids_lower_case() -> None:
         "q01",
         "engagement",
         2024,
+    )
+
+
+def paths_error(rows: str) -> str:
+    from rxstaff.transforms.catalog import CatalogError, stage_career_paths
+
+    raw = pd.read_csv(io.StringIO("from_job_code,to_job_code,move_type\n" + rows), dtype=str)
+    with pytest.raises(CatalogError) as error:
+        stage_career_paths(raw, stage_catalog(read_job_catalog()))
+    return str(error.value)
+
+
+def test_career_paths_are_checked_against_the_catalog_naming_the_line() -> None:
+    assert paths_error("SPT3,MAPC1,promotion\nSPT9,MAPC1,promotion\n") == (
+        "career paths, line 3: from_job_code 'SPT9' is not in the job catalog"
+    )
+    assert "line 2: from_job_code and to_job_code are the same" in paths_error("SPT1,SPT1,lateral")
+    assert "line 2: move_type 'sideways'" in paths_error("SPT1,SPT2,sideways")
+    assert "line 3: the move is declared twice" in paths_error(
+        "SPT1,SPT2,promotion\nSPT1,SPT2,lateral"
     )

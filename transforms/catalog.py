@@ -52,3 +52,51 @@ def reference(catalog: pd.DataFrame, secret: str) -> Reference:
         job_families=sorted(catalog["job_family"].unique().tolist()),
         pseudonyms=Pseudonymiser(secret),
     )
+
+
+PATH_COLUMNS = ["from_job_code", "to_job_code", "move_type"]
+MOVE_TYPES = ("promotion", "lateral", "demotion")
+
+
+def stage_career_paths(raw: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """The declared career paths, checked against the catalog; errors name the line.
+
+    Line numbers count the file's lines: the header is line 1.
+    """
+    frame = raw.copy()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in PATH_COLUMNS if c not in frame.columns]
+    if missing:
+        raise CatalogError(f"career paths lack column(s) {missing}")
+    frame = frame[PATH_COLUMNS].apply(lambda s: s.str.strip())
+    frame["move_type"] = frame["move_type"].str.lower()
+    codes = set(catalog["job_code"])
+    for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
+        problem = _path_problem(row.from_job_code, row.to_job_code, row.move_type, codes)
+        if problem:
+            raise CatalogError(f"career paths, line {line}: {problem}")
+    doubled = frame.duplicated(["from_job_code", "to_job_code"], keep="first")
+    if doubled.any():
+        line = int(doubled.to_numpy().argmax()) + 2
+        raise CatalogError(f"career paths, line {line}: the move is declared twice")
+    return frame.astype("string").reset_index(drop=True)
+
+
+def _path_problem(source: str, target: str, move: str, codes: set[str]) -> str | None:
+    for name, code in (("from_job_code", source), ("to_job_code", target)):
+        if code not in codes:
+            return f"{name} {code!r} is not in the job catalog"
+    if source == target:
+        return "from_job_code and to_job_code are the same job"
+    if move not in MOVE_TYPES:
+        return f"move_type {move!r} is not one of {', '.join(MOVE_TYPES)}"
+    return None
+
+
+def move_type(paths: pd.DataFrame, grades: dict[str, int], source: str, target: str) -> str:
+    """How a job change is typed: the declared path first, the grades after."""
+    declared = paths[(paths.from_job_code == source) & (paths.to_job_code == target)]
+    if len(declared):
+        return str(declared.move_type.iloc[0])
+    step = grades[target] - grades[source]
+    return "promotion" if step > 0 else "demotion" if step < 0 else "lateral"

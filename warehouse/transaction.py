@@ -38,6 +38,7 @@ class Setup:
 
     secret_fingerprint: str
     job_catalog: pd.DataFrame
+    career_paths: pd.DataFrame
     min_group_size: int
 
 
@@ -79,6 +80,7 @@ class RunTransaction:
         check_secret(self.conn, setup.secret_fingerprint)
         build.ensure_tables(self.conn)
         build.load_seed(self.conn, "dim_job", setup.job_catalog)
+        build.load_seed(self.conn, "int_career_path", setup.career_paths)
 
     def checkpoint(self) -> None:
         """On a history copy, commit what is loaded so far (the copy is still private)."""

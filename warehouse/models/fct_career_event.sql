@@ -23,7 +23,9 @@ hires AS (
 job_changes AS (
     SELECT
         c.job_effective_date AS event_date, c.employee_key,
+        -- A declared career path decides first (career_paths.csv), the grades after.
         CASE
+            WHEN p.move_type IS NOT NULL THEN p.move_type
             WHEN t.grade > f.grade THEN 'promotion'
             WHEN t.grade < f.grade THEN 'demotion'
             ELSE 'lateral'
@@ -34,6 +36,7 @@ job_changes AS (
     FROM compared AS c
     JOIN dim_job AS f ON f.job_code = c.p_job
     JOIN dim_job AS t ON t.job_code = c.job_code
+    LEFT JOIN int_career_path AS p ON p.from_job_code = c.p_job AND p.to_job_code = c.job_code
     WHERE c.seen_in_spell > 1 AND (c.job_code <> c.p_job OR c.position_id <> c.p_position)
 ),
 separations AS (
