@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # the flow imports Prefect: only when a run is asked for
 # Without a Prefect server (PREFECT_API_URL), each run starts a temporary one; on a busy
 # ETL host its 20 s default start-up budget is too tight. An operator's setting wins.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# A staffing pipeline does not phone home: Prefect's usage telemetry is off unless the
+# operator turns it on (and on a closed network it only logs errors).
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
     name="rxstaff",
@@ -92,6 +95,16 @@ def nightly(
             help="DuckDB only: also publish a read-only copy here for BI tools, atomically.",
         ),
     ] = None,
+    max_roster_age: Annotated[
+        int | None,
+        typer.Option(
+            "--max-roster-age",
+            min=0,
+            help="Days the newest roster snapshot may be older than the run date before the "
+            "run fails (exit 1) after loading what is there (default "
+            f"${settings.MAX_ROSTER_AGE_ENV} or {settings.DEFAULT_MAX_ROSTER_AGE_DAYS}).",
+        ),
+    ] = None,
     validation: Annotated[
         str,
         typer.Option(
@@ -103,8 +116,10 @@ def nightly(
 ) -> None:
     """Run the nightly load: every new or corrected extract, validated, into the warehouse.
 
-    Exit status: 0 when every file loaded (quarantined rows included), 1 when a file was
-    rejected (the others still loaded), 2 when the run failed and was rolled back.
+    Exit status: 0 when every file loaded (quarantined rows included) or there was nothing
+    new; 1 when a file was rejected, or the landing folder is stale (newest roster older
+    than --max-roster-age days) or holds no file the contract knows (what is there still
+    loads); 2 when the run failed and was rolled back, or could not start.
 
     The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`.
     """
@@ -112,7 +127,15 @@ def nightly(
     if validation not in ("auto", "gx", "vectorised"):
         raise typer.BadParameter("use auto, gx or vectorised", param_hint="--validation")
     code = _run_nightly(
-        landing, warehouse, when, min_group_size, catalog, read_copy, validation, paths
+        landing,
+        warehouse,
+        when,
+        min_group_size,
+        catalog,
+        read_copy,
+        validation,
+        paths,
+        max_roster_age,
     )
     raise typer.Exit(code)
 
@@ -305,6 +328,7 @@ def _run_nightly(
     read_copy: Path | None,
     validation: str = "auto",
     paths: Path | None = None,
+    max_roster_age: int | None = None,
 ) -> int:
     # Imported here, not at the top: Prefect and pandas take seconds to import, and
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
@@ -324,6 +348,7 @@ def _run_nightly(
         read_copy=str(read_copy) if read_copy else None,
         validation=validation,
         paths=str(paths) if paths else None,
+        max_roster_age_days=max_roster_age,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
@@ -335,7 +360,7 @@ def _report(result: object) -> int:
     from rxstaff.flows.summary import (
         NOTHING_STARTED,
         PublicationFailed,
-        RunRejectedFiles,
+        RunNeedsAttention,
         RunRolledBack,
         RunSummary,
     )
@@ -343,7 +368,7 @@ def _report(result: object) -> int:
     if isinstance(result, RunSummary):
         _print_summary(result)
         return result.exit_code
-    if isinstance(result, RunRejectedFiles):
+    if isinstance(result, RunNeedsAttention):
         _print_summary(result.summary)
         return result.summary.exit_code
     if isinstance(result, NOTHING_STARTED):
@@ -384,6 +409,9 @@ def _print_summary(summary: RunSummary) -> None:
         )
     for rejection in summary.rejections:
         errors.print(f"[red]rejected[/] {rejection}")
+    if summary.landing_problem:
+        kind, message = summary.landing_problem
+        errors.print(f"[red]{kind}:[/] {message}")
 
 
 def _show_metrics(url: str, year: int | None) -> None:

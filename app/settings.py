@@ -17,6 +17,8 @@ MIN_GROUP_ENV = "RXSTAFF_MIN_GROUP_SIZE"
 REFERENCE_ENV = {"catalog": "RXSTAFF_JOB_CATALOG", "paths": "RXSTAFF_CAREER_PATHS"}
 DEMO_SECRET = "rxstaff-demo-secret-do-not-use-in-production"
 DEFAULT_MIN_GROUP_SIZE = 5
+MAX_ROSTER_AGE_ENV = "RXSTAFF_MAX_ROSTER_AGE_DAYS"
+DEFAULT_MAX_ROSTER_AGE_DAYS = 10
 
 
 class ConfigurationError(RuntimeError):
@@ -82,3 +84,15 @@ def reference_file(kind: str, explicit: str | None = None) -> Path | None:
     if not path.is_file():
         raise ConfigurationError(f"{REFERENCE_ENV[kind]} or --{kind}: {path} is not a file")
     return path
+
+
+def max_roster_age_days(explicit: int | None = None) -> int:
+    """How old the newest roster snapshot may be on the run date before the run fails."""
+    raw = explicit if explicit is not None else os.environ.get(MAX_ROSTER_AGE_ENV)
+    try:
+        value = int(raw) if raw is not None else DEFAULT_MAX_ROSTER_AGE_DAYS
+    except ValueError:
+        raise ConfigurationError(f"${MAX_ROSTER_AGE_ENV} must be a whole number of days") from None
+    if value < 0:
+        raise ConfigurationError("the maximum roster age must be 0 days or more")
+    return value

@@ -64,6 +64,30 @@ def due_by(found: Landing, run_date: date) -> list[LandingFile]:
     return [f for f in found.files if f.file_date <= run_date]
 
 
+def landing_problem(
+    found: Landing, loaded_roster_dates: list[date], run_date: date, max_age_days: int
+) -> tuple[str, str] | None:
+    """Whether the landing folder needs attention: none of the contract's files, or a newest
+    roster snapshot (arrived now or loaded before) older than ``max_age_days``."""
+    if not found.files:
+        return "empty landing", (
+            "the landing folder holds no file the landing contract knows "
+            "(roster/roster_YYYY-MM-DD.csv, budget/budget_releases_YYYY-MM-DD.csv, "
+            "survey/engagement_survey_YYYY.csv, ...)"
+        )
+    arrived = [f.file_date for f in found.files if f.source == "roster" and f.file_date <= run_date]
+    newest = max([*arrived, *loaded_roster_dates], default=None)
+    if newest is None:
+        return "stale landing", "no roster snapshot has arrived yet"
+    age = (run_date - newest).days
+    if age > max_age_days:
+        return "stale landing", (
+            f"the newest roster snapshot is of {newest}, {age} days before the run date "
+            f"{run_date} (at most {max_age_days} allowed): is the HRIS export running?"
+        )
+    return None
+
+
 def _landing_file(source: str, path: Path, landing: Path, stamp: str) -> LandingFile:
     try:
         when = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 1, 1)

@@ -9,21 +9,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.states import State
 
+from rxstaff import settings
 from rxstaff.flows.ingest import ingest_source
-from rxstaff.flows.landing import LandingError, LandingFile, discover, due_by
+from rxstaff.flows.landing import LandingError, LandingFile, discover, due_by, landing_problem
 from rxstaff.flows.options import resolve
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
     PublicationFailed,
     RunContext,
-    RunRejectedFiles,
+    RunNeedsAttention,
     RunRolledBack,
     RunSummary,
 )
@@ -35,6 +38,12 @@ from rxstaff.warehouse.publish import publish_read_copy
 from rxstaff.warehouse.transaction import RunTransaction, Setup, record_after_failure
 
 Arrivals = list[Arrival[LandingFile]]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    judged: Arrivals
+    problem: tuple[str, str] | None  # a stale or empty landing folder
 
 
 def transient_io(task: object, task_run: object, state: State) -> bool:
@@ -52,15 +61,21 @@ def transient_io(task: object, task_run: object, state: State) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
-def discover_files(landing: Path, url: str, run_date: date) -> Arrivals:
-    """List and hash the landing folder; judge each file due by the run date (I/O: retried)."""
+def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Discovery:
+    """List and hash the landing folder; judge each file due by the run date; say whether
+    the folder is stale or empty (I/O: retried)."""
     logger, found = get_run_logger(), discover(landing)
     for name in found.unrecognised:
         logger.warning(f"ignored {name}: not a file name the landing contract knows")
     files = due_by(found, run_date)
     if len(files) < len(found.files):
         logger.info(f"{len(found.files) - len(files)} file(s) dated later wait for their night")
-    return arrivals.judge(files, arrivals.known_files(url))
+    known = arrivals.known_files(url)
+    rosters = arrivals.loaded_dates(known, "roster")
+    problem = landing_problem(found, rosters, run_date, max_age)
+    if problem:
+        logger.error(f"{problem[0]}: {problem[1]}")
+    return Discovery(arrivals.judge(files, known), problem)
 
 
 @task(cache_policy=NO_CACHE)
@@ -96,17 +111,23 @@ def nightly(
     read_copy: str | None = None,
     validation: str = "auto",
     paths: str | None = None,
+    max_roster_age_days: int | None = None,
 ) -> RunSummary:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
     Files dated after ``run_date`` (default: today) wait for a later run, so a past night
-    can be replayed exactly. The pseudonymisation key comes from RXSTAFF_ID_SECRET,
-    never from a parameter (Prefect records parameters).
+    can be replayed exactly. A landing folder with no file the contract knows, or whose
+    newest roster is older than ``max_roster_age_days`` (default 10) on the run date, ends
+    the run failed once what is there is loaded. The pseudonymisation key comes from
+    RXSTAFF_ID_SECRET, never from a parameter (Prefect records parameters).
     """
     logger = get_run_logger()
     run = resolve(warehouse, run_date, min_group_size, catalog, validation, paths)
     ctx, summary = run.ctx, run.ctx.summary
-    judged = discover_files(Path(landing), run.url, ctx.run_date)
+    ctx.flow_run_id = flow_run.get_id()
+    max_age = settings.max_roster_age_days(max_roster_age_days)
+    found = discover_files(Path(landing), run.url, ctx.run_date, max_age)
+    judged, summary.landing_problem = found.judged, found.problem
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
     try:
         load_and_commit(run.url, judged, run.setup, ctx)
@@ -123,8 +144,8 @@ def nightly(
         except Exception as error:
             summary.failed = f"committed, but publishing {read_copy} failed: {error}"
             raise PublicationFailed(summary.failed) from error
-    if summary.rejections:
-        raise RunRejectedFiles(summary)
+    if summary.attention:
+        raise RunNeedsAttention(summary)
     return summary
 
 
@@ -142,9 +163,7 @@ def load_and_commit(url: str, judged: Arrivals, setup: Setup, ctx: RunContext) -
         else:
             logger.info("no new or corrected file: the models are unchanged")
         ctx.summary.anomalies = anomalies.counts(tx.conn)
-        if loaded or ctx.summary.rejections:
-            status = "rejected files" if ctx.summary.rejections else "succeeded"
-            runs.record_run(tx.conn, ctx.record(status))
+        runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
         tx.commit(setup.min_group_size)
 
 

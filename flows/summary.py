@@ -49,15 +49,36 @@ class RunSummary:
     rejections: list[str] = field(default_factory=list)
     anomalies: dict[str, int] = field(default_factory=dict)
     failed: str | None = None
+    # A landing folder that needs attention: ("stale landing" | "empty landing", message).
+    landing_problem: tuple[str, str] | None = None
 
     def source(self, name: str) -> SourceSummary:
         return self.sources.setdefault(name, SourceSummary())
 
     @property
+    def loaded_any(self) -> bool:
+        return any(s.files_loaded for s in self.sources.values())
+
+    @property
+    def status(self) -> str:
+        """The outcome as ``etl_run.status`` records it (a failure is recorded apart)."""
+        if self.rejections:
+            return "rejected files"
+        if self.landing_problem:
+            return self.landing_problem[0]
+        return "succeeded" if self.loaded_any else "nothing new"
+
+    @property
+    def attention(self) -> str | None:
+        """What an operator must look at, in words; None when nothing."""
+        found = [*self.rejections, *([self.landing_problem[1]] if self.landing_problem else [])]
+        return "; ".join(found) or None
+
+    @property
     def exit_code(self) -> int:
         if self.failed:
             return 2
-        return 1 if self.rejections else 0
+        return 1 if self.attention else 0
 
 
 @dataclass
@@ -74,6 +95,8 @@ class RunContext:
     roster_dates: list[date] = field(default_factory=list)  # snapshots staged this run
     roster_corrected: bool = False  # a loaded roster file was replaced
 
+    flow_run_id: str | None = None
+
     def record(self, status: str, error: str | None = None) -> RunRecord:
         """The run's ``etl_run`` row as it stands."""
         totals = self.summary.sources.values()
@@ -89,14 +112,16 @@ class RunContext:
             rows_loaded=sum(s.rows_loaded for s in totals),
             rows_quarantined=sum(s.rows_quarantined for s in totals),
             error=error,
+            flow_run_id=self.flow_run_id,
         )
 
 
-class RunRejectedFiles(RuntimeError):
-    """Raised at the end of a committed run that rejected files, so the scheduler alerts."""
+class RunNeedsAttention(RuntimeError):
+    """Raised at the end of a committed run that rejected files or found its landing folder
+    stale or empty: what was there is loaded, and the scheduler's run fails so it alerts."""
 
     def __init__(self, summary: RunSummary) -> None:
-        super().__init__("; ".join(summary.rejections))
+        super().__init__(summary.attention or "")
         self.summary = summary
 
 

@@ -9,6 +9,7 @@ supersedes the live batch. No live batch: new.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Generic, Literal, TypeVar
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ class KnownFile:
     batch_id: int
     sha256: str
     status: str  # loaded or rejected
+    file_date: date | None = None
 
 
 F = TypeVar("F", bound=FileToLoad)
@@ -46,11 +48,20 @@ def live_files(conn: sa.Connection) -> dict[tuple[str, str], KnownFile]:
     """The live batch of every (source, file_name) the warehouse knows."""
     rows = conn.execute(
         sa.text(
-            "SELECT source, file_name, batch_id, sha256, status FROM etl_batch "
+            "SELECT source, file_name, batch_id, sha256, status, file_date FROM etl_batch "
             "WHERE superseded_by IS NULL AND status IN ('loaded', 'rejected')"
         )
     )
-    return {(s, f): KnownFile(int(b), h, st) for s, f, b, h, st in rows}
+    return {(s, f): KnownFile(int(b), h, st, d) for s, f, b, h, st, d in rows}
+
+
+def loaded_dates(known: dict[tuple[str, str], KnownFile], source: str) -> list[date]:
+    """The file dates of a source's live loaded batches."""
+    return [
+        k.file_date
+        for (s, _), k in known.items()
+        if s == source and k.status == "loaded" and k.file_date is not None
+    ]
 
 
 def judge(files: list[F], known: dict[tuple[str, str], KnownFile]) -> list[Arrival[F]]:

@@ -14,13 +14,14 @@ class RunRecord:
     run_date: date
     started_at: datetime
     finished_at: datetime
-    status: str  # succeeded, rejected files, failed
+    status: str  # succeeded, nothing new, rejected files, stale landing, empty landing, failed
     files_loaded: int
     files_skipped: int
     files_rejected: int
     rows_loaded: int
     rows_quarantined: int
     error: str | None = None
+    flow_run_id: str | None = None  # the scheduler's (Prefect's) id of this run
 
 
 def record_run(conn: sa.Connection, run: RunRecord) -> None:
