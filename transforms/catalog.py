@@ -21,13 +21,18 @@ class CatalogError(ValueError):
     """The job catalog cannot be used."""
 
 
-def stage_catalog(raw: pd.DataFrame) -> pd.DataFrame:
+def _trimmed(raw: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
+    """A reference file's columns as trimmed text, headers matched like an extract's."""
     frame = raw.copy()
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in CATALOG_COLUMNS if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise CatalogError(f"job catalog lacks column(s) {missing}")
-    frame = frame[CATALOG_COLUMNS].apply(lambda s: s.str.strip())
+        raise CatalogError(f"{what} lack(s) column(s) {missing}")
+    return frame[columns].apply(lambda s: s.str.strip())
+
+
+def stage_catalog(raw: pd.DataFrame) -> pd.DataFrame:
+    frame = _trimmed(raw, CATALOG_COLUMNS, "job catalog")
     if frame["job_code"].duplicated().any():
         raise CatalogError("job catalog lists a job_code twice")
     flags = frame["created_in_expansion"].str.lower()
@@ -63,12 +68,7 @@ def stage_career_paths(raw: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame
 
     Line numbers count the file's lines: the header is line 1.
     """
-    frame = raw.copy()
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in PATH_COLUMNS if c not in frame.columns]
-    if missing:
-        raise CatalogError(f"career paths lack column(s) {missing}")
-    frame = frame[PATH_COLUMNS].apply(lambda s: s.str.strip())
+    frame = _trimmed(raw, PATH_COLUMNS, "career paths")
     frame["move_type"] = frame["move_type"].str.lower()
     codes = set(catalog["job_code"])
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
