@@ -32,21 +32,25 @@ HEADLINES = [
         FROM mart_retention_annual WHERE job_family = 'ALL' {year_and} ORDER BY year""",
     ),
     (
-        "Backfill delays (all families)",
+        "Backfill delays by stage, median days (all families and models)",
         """
         SELECT year, vacancies_opened AS opened, vacancies_filled AS filled,
-               median_days_to_fill AS "median fill d", p90_days_to_fill AS "p90 fill d",
-               median_days_waiting_for_budget AS "median budget d",
-               open_at_year_end AS "open at YE"
-        FROM mart_backfill_delays WHERE job_family = 'ALL' {year_and} ORDER BY year""",
+               median_days_to_request AS "open -> request",
+               median_days_waiting_for_budget AS "request -> release",
+               median_days_release_to_fill AS "release -> fill",
+               median_days_to_fill AS "open -> fill", p90_days_to_fill AS "p90 fill",
+               denied_or_withdrawn AS "denied/withdrawn", open_at_year_end AS "open at YE"
+        FROM mart_backfill_delays WHERE job_family = 'ALL' AND pharmacy_model = 'ALL'
+        {year_and} ORDER BY year""",
     ),
     (
-        "Open vacancies now (the backlog)",
+        "Open vacancies now, by state (the backlog)",
         """
-        SELECT j.job_family, COUNT(*) AS "open", MIN(v.opened_on) AS "oldest opened",
-               SUM(CASE WHEN v.backfill_release_id IS NULL THEN 1 ELSE 0 END) AS "no backfill asked"
-        FROM fct_vacancy v JOIN dim_job j ON j.job_code = v.job_code
-        WHERE v.closed_on IS NULL GROUP BY j.job_family ORDER BY COUNT(*) DESC, j.job_family""",
+        SELECT as_of_date AS "as of", state, open_vacancies AS "open", open_fte AS fte,
+               oldest_opened_on AS "oldest opened", median_days_open AS "median days open",
+               vacancy_rate AS "vacancy rate"
+        FROM mart_vacancy_backlog WHERE job_family = 'ALL' AND pharmacy_model = 'ALL'
+        ORDER BY CASE WHEN state = 'ALL' THEN 1 ELSE 0 END, open_vacancies DESC, state""",
     ),
     (
         "Engagement trend (whole organisation)",
@@ -56,7 +60,7 @@ HEADLINES = [
         FROM mart_engagement WHERE group_by = 'ALL' {survey_year_and} ORDER BY survey_year""",
     ),
 ]
-RATES = {"turnover", "voluntary", "retained", "favorable"}
+RATES = {"turnover", "voluntary", "retained", "favorable", "vacancy rate"}
 
 
 def headline_frames(url: str, year: int | None = None) -> list[tuple[str, pd.DataFrame]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +75,8 @@ def assert_rows(actual: list[dict], expected: list[dict], keys: list[str]) -> No
             got = a[column]
             if isinstance(want, float) and got is not None:
                 assert math.isclose(float(got), want, rel_tol=1e-9), (column, a, e)
+            elif isinstance(want, Decimal) and got is not None:  # a figure rounded by SQL
+                assert Decimal(str(got)) == want, (column, a, e)
             else:
                 assert got == want, (column, a, e)
 
@@ -106,99 +109,143 @@ SEPARATIONS = [  # (date, employee, job left, type), from the segments
     (D("2024-06-30"), "E7", "TECHSUP", "retirement"),
 ]
 
-VACANCIES = [  # worked out by hand from the segments and releases
-    # P2: E2 left 2023-02-15; first backfill requested in the window is BR-1 (later denied);
-    # E5 hired into P2 on 2023-05-01.
+VACANCIES = [  # worked out by hand from the segments and releases (warehouse.md v2)
+    # P2: E2 left 2023-02-15. Requests in [opened - 30 days, closed): BR-1 (2023-02-20,
+    # denied) then BR-2 (2023-03-20, released 2023-04-10): the wait runs from the first
+    # request to the first release. E5 hired into P2 on 2023-05-01.
     dict(
+        vacancy_id="P2@2023-02-15",
         position_id="P2",
         job_code="SPT2",
         pharmacy_model="specialty",
+        fte=1.0,
         opened_on=D("2023-02-15"),
         open_reason="separation",
-        backfill_release_id="BR-1",
         budget_requested_on=D("2023-02-20"),
-        budget_released_on=None,
+        budget_released_on=D("2023-04-10"),
+        backfill_release_id="BR-2",
+        budget_requests=2,
+        budget_denials=1,
         closed_on=D("2023-05-01"),
         filled_internally=False,
+        state="filled",
         days_to_fill=75,
-        days_waiting_for_budget=None,
+        days_to_request=5,
+        days_waiting_for_budget=49,
+        days_release_to_fill=21,
     ),
-    # P10: created by BR-3, released 2023-02-01; E3 moved in on 2023-04-03 (internal).
+    # P10: created by BR-3 (requested 2023-01-10, released 2023-02-01), its own request;
+    # E3 moved in on 2023-04-03 (internal).
     dict(
+        vacancy_id="P10@2023-02-01",
         position_id="P10",
         job_code="PAS",
         pharmacy_model="mail_order",
+        fte=1.0,
         opened_on=D("2023-02-01"),
         open_reason="new_position",
-        backfill_release_id=None,
-        budget_requested_on=None,
-        budget_released_on=None,
+        budget_requested_on=D("2023-01-10"),
+        budget_released_on=D("2023-02-01"),
+        backfill_release_id="BR-3",
+        budget_requests=1,
+        budget_denials=0,
         closed_on=D("2023-04-03"),
         filled_internally=True,
+        state="filled",
         days_to_fill=61,
-        days_waiting_for_budget=None,
+        days_to_request=None,
+        days_waiting_for_budget=22,
+        days_release_to_fill=61,
     ),
-    # P3: E3 moved out on 2023-04-03; BR-4 requested, never released; still open.
+    # P3: E3 moved out on 2023-04-03; BR-4 requested 2023-04-10, still requested: open.
     dict(
+        vacancy_id="P3@2023-04-03",
         position_id="P3",
         job_code="MEDB1",
         pharmacy_model="mail_order",
+        fte=1.0,
         opened_on=D("2023-04-03"),
         open_reason="internal_move",
-        backfill_release_id="BR-4",
         budget_requested_on=D("2023-04-10"),
         budget_released_on=None,
+        backfill_release_id="BR-4",
+        budget_requests=1,
+        budget_denials=0,
         closed_on=None,
         filled_internally=None,
+        state="awaiting_budget",
         days_to_fill=None,
+        days_to_request=7,
         days_waiting_for_budget=None,
+        days_release_to_fill=None,
     ),
-    # P5: E4 separated 2023-11-15; BR-5 released after 15 days; E2 rehired into it 2024-01-15.
+    # P5: E4 separated 2023-11-15; BR-5 requested 2023-11-20, released 2023-12-05;
+    # E2 rehired into it 2024-01-15.
     dict(
+        vacancy_id="P5@2023-11-15",
         position_id="P5",
         job_code="SPT1",
         pharmacy_model="infusion",
+        fte=1.0,
         opened_on=D("2023-11-15"),
         open_reason="separation",
-        backfill_release_id="BR-5",
         budget_requested_on=D("2023-11-20"),
         budget_released_on=D("2023-12-05"),
+        backfill_release_id="BR-5",
+        budget_requests=1,
+        budget_denials=0,
         closed_on=D("2024-01-15"),
         filled_internally=False,
+        state="filled",
         days_to_fill=61,
+        days_to_request=5,
         days_waiting_for_budget=15,
+        days_release_to_fill=41,
     ),
-    # P12: created by BR-7 (released 2024-03-01), never filled.
+    # P12: created by BR-7 (requested 2024-02-01, released 2024-03-01), never filled.
     dict(
+        vacancy_id="P12@2024-03-01",
         position_id="P12",
         job_code="SHIP",
         pharmacy_model="specialty",
+        fte=0.5,
         opened_on=D("2024-03-01"),
         open_reason="new_position",
-        backfill_release_id=None,
-        budget_requested_on=None,
-        budget_released_on=None,
+        budget_requested_on=D("2024-02-01"),
+        budget_released_on=D("2024-03-01"),
+        backfill_release_id="BR-7",
+        budget_requests=1,
+        budget_denials=0,
         closed_on=None,
         filled_internally=None,
+        state="recruiting",
         days_to_fill=None,
-        days_waiting_for_budget=None,
+        days_to_request=None,
+        days_waiting_for_budget=29,
+        days_release_to_fill=None,
     ),
-    # P6: E7 retired 2024-06-30; open.
+    # P6: E7 retired 2024-06-30; nobody asked for budget.
     dict(
+        vacancy_id="P6@2024-06-30",
         position_id="P6",
         job_code="TECHSUP",
         pharmacy_model="specialty",
+        fte=1.0,
         opened_on=D("2024-06-30"),
         open_reason="separation",
-        backfill_release_id=None,
         budget_requested_on=None,
         budget_released_on=None,
+        backfill_release_id=None,
+        budget_requests=0,
+        budget_denials=0,
         closed_on=None,
         filled_internally=None,
+        state="no_request",
         days_to_fill=None,
+        days_to_request=None,
         days_waiting_for_budget=None,
+        days_release_to_fill=None,
     ),
-    # P11 had a backfill release (BR-6) but never an incumbent: no vacancy.
 ]
 
 
@@ -213,34 +260,92 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
 
 
+def one_decimal(value: float | None) -> Decimal | None:
+    """Rounded as the contract says (one decimal, halves away from zero)."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def by_family_and_model(vs: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """Each vacancy in its (family, model), (family, ALL), (ALL, model) and (ALL, ALL)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for v in vs:
+        family, model = FAMILY[v["job_code"]], v["pharmacy_model"]
+        for key in ((family, model), (family, "ALL"), ("ALL", model), ("ALL", "ALL")):
+            groups.setdefault(key, []).append(v)
+    return groups
+
+
 def expected_backfill_delays() -> list[dict]:
     out = []
     for year in (2023, 2024):
         opened = [v for v in VACANCIES if v["opened_on"].year == year]
-        groups = {"ALL": opened}
-        for v in opened:
-            groups.setdefault(FAMILY[v["job_code"]], []).append(v)
-        for family, vs in groups.items():
+        for (family, model), vs in by_family_and_model(opened).items():
             filled = [v for v in vs if v["closed_on"] is not None]
-            waits = [
-                v["days_waiting_for_budget"]
-                for v in filled
-                if v["days_waiting_for_budget"] is not None
-            ]
+
+            def median(column: str, among: list[dict]) -> Decimal | None:
+                known = [v[column] for v in among if v[column] is not None]
+                return one_decimal(percentile(known, 0.5))
+
             out.append(
                 dict(
                     year=year,
                     job_family=family,
+                    pharmacy_model=model,
                     vacancies_opened=len(vs),
                     vacancies_filled=len(filled),
-                    median_days_to_fill=percentile([v["days_to_fill"] for v in filled], 0.5),
-                    p90_days_to_fill=percentile([v["days_to_fill"] for v in filled], 0.9),
-                    median_days_waiting_for_budget=percentile(waits, 0.5),
+                    median_days_to_fill=median("days_to_fill", filled),
+                    p90_days_to_fill=one_decimal(
+                        percentile([v["days_to_fill"] for v in filled], 0.9)
+                    ),
+                    median_days_to_request=median("days_to_request", vs),
+                    median_days_waiting_for_budget=median("days_waiting_for_budget", vs),
+                    median_days_release_to_fill=median("days_release_to_fill", filled),
+                    denied_or_withdrawn=sum(v["state"] in ("denied", "withdrawn") for v in vs),
                     open_at_year_end=sum(
                         1
                         for v in vs
                         if v["closed_on"] is None or v["closed_on"] > date(year, 12, 31)
                     ),
+                )
+            )
+    return out
+
+
+def expected_backlog(as_of: date) -> list[dict]:
+    """The open vacancies on the last snapshot, worked out from VACANCIES and the staff."""
+    open_now = [v for v in VACANCIES if v["closed_on"] is None and v["opened_on"] <= as_of]
+    staff: dict[tuple[str, str], float] = {}
+    for s in employed_on(as_of).values():
+        family = FAMILY[s.job]
+        for key in ((family, s.model), (family, "ALL"), ("ALL", s.model), ("ALL", "ALL")):
+            staff[key] = staff.get(key, 0.0) + s.fte
+    out = []
+    for (family, model), vs in by_family_and_model(open_now).items():
+        by_state: dict[str, list[dict]] = {"ALL": vs}
+        for v in vs:
+            by_state.setdefault(v["state"], []).append(v)
+        for state, group in by_state.items():
+            filling = sum(
+                v["fte"] for v in group if v["state"] in ("recruiting", "awaiting_budget")
+            )
+            rate = None
+            if state == "ALL" and filling + staff.get((family, model), 0.0) > 0:
+                rate = filling / (filling + staff.get((family, model), 0.0))
+            out.append(
+                dict(
+                    as_of_date=as_of,
+                    job_family=family,
+                    pharmacy_model=model,
+                    state=state,
+                    open_vacancies=len(group),
+                    open_fte=float(sum(v["fte"] for v in group)),
+                    oldest_opened_on=min(v["opened_on"] for v in group),
+                    median_days_open=one_decimal(
+                        percentile([(as_of - v["opened_on"]).days for v in group], 0.5)
+                    ),
+                    vacancy_rate=rate,
                 )
             )
     return out
@@ -545,9 +650,22 @@ def test_new_positions(warehouse: Path) -> None:
 
 def test_backfill_delays(warehouse: Path) -> None:
     got = rows(warehouse, "SELECT * FROM mart_backfill_delays")
-    assert_rows(got, expected_backfill_delays(), ["year", "job_family"])
-    everyone_2023 = next(r for r in got if r["year"] == 2023 and r["job_family"] == "ALL")
+    assert_rows(got, expected_backfill_delays(), ["year", "job_family", "pharmacy_model"])
+    everyone_2023 = next(
+        r for r in got if (r["year"], r["job_family"], r["pharmacy_model"]) == (2023, "ALL", "ALL")
+    )
     assert everyone_2023["median_days_to_fill"] == 61 and everyone_2023["open_at_year_end"] == 2
+    # The denied-then-released P2 waits 49 days, not null: the 2023 median wait is over
+    # P2 (49), P10 (22) and P5 (15).
+    assert everyone_2023["median_days_waiting_for_budget"] == 22
+
+
+def test_vacancy_backlog(warehouse: Path) -> None:
+    got = rows(warehouse, "SELECT * FROM mart_vacancy_backlog")
+    as_of = scenario.SNAPSHOTS[-1]
+    assert_rows(got, expected_backlog(as_of), ["job_family", "pharmacy_model", "state"])
+    states = {r["state"] for r in got}
+    assert states == {"ALL", "awaiting_budget", "recruiting", "no_request"}
 
 
 def test_engagement_with_suppression(warehouse: Path) -> None:
@@ -589,6 +707,13 @@ def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
     ):
         assert title in result.output
     assert "SPT1 -> SPT2" in result.output and "Shipping Associate" in result.output
+    # The backlog by state, and the stages of the 2023 delays (P2 49, P10 22, P5 15 days
+    # from request to release: median 22).
+    for state in ("awaiting_budget", "recruiting", "no_request"):
+        assert state in result.output
+    assert "request -> release" in result.output
+    row_2023 = next(line for line in result.output.splitlines() if line.startswith("│ 2023 │ 4"))
+    assert "22.0" in row_2023
 
 
 BI_RELATIONS = [

@@ -275,3 +275,158 @@ def test_career_progression_counts_moves_and_distinct_employees(conn: sa.Connect
         (2024, "promotion", 2, 2),
         (2025, "promotion", 1, 1),  # hires are not moves
     ]
+
+
+def tenure(employee: str, no: int, position: str, start: str, end: str | None, **kw: Any) -> dict:
+    """One int_seat_tenure row: an employee's stay in a seat."""
+    return {
+        "employee_key": employee,
+        "spell_no": 1,
+        "tenure_no": no,
+        "position_id": position,
+        "job_code": "SPT1",
+        "pharmacy_model": "specialty",
+        "fte": 1.0,
+        "started_on": D(start),
+        "start_kind": "hire",
+        "ended_on": D(end) if end else None,
+        "end_reason": "separation" if end else None,
+        "first_batch_id": 1,
+        "first_row_number": 1,
+        "left_batch_id": None,
+        "left_row_number": None,
+        **kw,
+    }
+
+
+def release(release_id: str, position: str, requested: str, status: str, **kw: Any) -> dict:
+    """One fct_budget_release row (a release's latest state)."""
+    return {
+        "release_id": release_id,
+        "position_id": position,
+        "action": "backfill",
+        "job_code": "SPT1",
+        "pharmacy_model": "specialty",
+        "fte": 1.0,
+        "annual_amount": 50000.0,
+        "requested_date": D(requested),
+        "released_date": None,
+        "status": status,
+        "days_to_release": None,
+        "source_batch_id": 1,
+        "source_row_number": 1,
+        **kw,
+    }
+
+
+def test_vacancy_requests_states_stages_and_lineage(conn: sa.Connection) -> None:
+    given(
+        conn,
+        "int_seat_tenure",
+        [
+            # P1: e1 leaves 2024-03-01; e2 fills it 2024-06-01 and leaves 2024-08-01.
+            tenure("e1", 1, "P1", "2024-01-01", "2024-03-01", left_batch_id=5, left_row_number=12),
+            tenure("e2", 1, "P1", "2024-06-01", "2024-08-01", first_batch_id=9,
+                   first_row_number=3, left_batch_id=11, left_row_number=4),
+            # P2: e3 leaves 2024-05-10; e4 fills it 2024-05-20 and leaves 2024-05-30.
+            tenure("e3", 1, "P2", "2023-01-01", "2024-05-10"),
+            tenure("e4", 1, "P2", "2024-05-20", "2024-05-30"),
+            # P3: e5 leaves 2024-04-01.
+            tenure("e5", 1, "P3", "2023-01-01", "2024-04-01"),
+        ],
+    )  # fmt: skip
+    given(
+        conn,
+        "fct_budget_release",
+        [
+            # P1, first vacancy: asked 20 days before the seat was left, denied; asked again,
+            # released 2024-04-01.
+            release("BR-10", "P1", "2024-02-10", "denied"),
+            release("BR-11", "P1", "2024-03-05", "released", released_date=D("2024-04-01")),
+            # P1, second vacancy: two requests the same day, withdrawn and denied: the lower
+            # release_id decides which ended it.
+            release("BR-12", "P1", "2024-07-15", "withdrawn"),
+            release("BR-13", "P1", "2024-07-15", "denied"),
+            # P2: in both vacancies' windows; the earlier vacancy claims it.
+            release("BR-20", "P2", "2024-05-12", "requested"),
+            # P3: denied.
+            release("BR-30", "P3", "2024-04-20", "denied"),
+            # A new seat, released 2024-02-01.
+            release("BR-40", "P9", "2024-01-10", "released", action="new_position", fte=0.5,
+                    released_date=D("2024-02-01")),
+        ],
+    )  # fmt: skip
+    given(
+        conn,
+        "stg_budget_release",
+        [  # the new seat's rows: requested, then released (the vacancy's opening row)
+            {"batch_id": 2, "row_number": 1, "file_date": D("2024-01-10"), "release_id": "BR-40",
+             "position_id": "P9", "action": "new_position", "job_code": "SPT1",
+             "requested_date": D("2024-01-10"), "status": "requested",
+             "record_updated_at": pd.Timestamp("2024-01-10 08:00")},
+            {"batch_id": 3, "row_number": 7, "file_date": D("2024-02-01"), "release_id": "BR-40",
+             "position_id": "P9", "action": "new_position", "job_code": "SPT1",
+             "requested_date": D("2024-01-10"), "released_date": D("2024-02-01"),
+             "status": "released", "record_updated_at": pd.Timestamp("2024-02-01 08:00")},
+        ],
+    )  # fmt: skip
+    rows = {r["vacancy_id"]: r for r in built(conn, "fct_vacancy", "vacancy_id")}
+    assert sorted(rows) == [
+        "P1@2024-03-01", "P1@2024-08-01", "P2@2024-05-10", "P2@2024-05-30", "P3@2024-04-01",
+        "P9@2024-02-01",
+    ]  # fmt: skip
+
+    first = rows["P1@2024-03-01"]
+    assert {
+        k: first[k]
+        for k in (
+            "budget_requested_on", "budget_released_on", "backfill_release_id", "budget_requests",
+            "budget_denials", "state", "days_to_fill", "days_to_request",
+            "days_waiting_for_budget", "days_release_to_fill", "opened_batch_id",
+            "opened_row_number", "closed_batch_id", "closed_row_number",
+        )
+    } == {
+        "budget_requested_on": D("2024-02-10"),
+        "budget_released_on": D("2024-04-01"),
+        "backfill_release_id": "BR-11",  # the release that gave budget_released_on
+        "budget_requests": 2,
+        "budget_denials": 1,
+        "state": "filled",
+        "days_to_fill": 92,  # 1 March -> 1 June 2024
+        "days_to_request": -20,  # asked during the notice period
+        "days_waiting_for_budget": 51,  # 10 February -> 1 April 2024 (a leap year)
+        "days_release_to_fill": 61,  # 1 April -> 1 June
+        "opened_batch_id": 5,
+        "opened_row_number": 12,
+        "closed_batch_id": 9,
+        "closed_row_number": 3,
+    }  # fmt: skip
+
+    second = rows["P1@2024-08-01"]
+    assert (second["state"], second["backfill_release_id"], second["budget_denials"]) == (
+        "withdrawn",  # BR-12 and BR-13 tie on their date: BR-12 decides
+        "BR-12",  # none released: the earliest request, the lower id on a tie
+        1,
+    )
+    assert second["days_to_request"] == -17 and second["days_waiting_for_budget"] is None
+
+    assert rows["P2@2024-05-10"]["budget_requests"] == 1
+    assert rows["P2@2024-05-10"]["state"] == "filled"
+    assert (rows["P2@2024-05-30"]["budget_requests"], rows["P2@2024-05-30"]["state"]) == (
+        0,
+        "no_request",  # BR-20 already belongs to the earlier vacancy
+    )
+    assert rows["P3@2024-04-01"]["state"] == "denied"
+
+    new_seat = rows["P9@2024-02-01"]
+    assert (new_seat["open_reason"], new_seat["fte"], new_seat["state"]) == (
+        "new_position",
+        0.5,
+        "recruiting",
+    )
+    assert (new_seat["budget_requested_on"], new_seat["days_waiting_for_budget"]) == (
+        D("2024-01-10"),
+        22,
+    )
+    assert new_seat["days_to_request"] is None
+    assert (new_seat["opened_batch_id"], new_seat["opened_row_number"]) == (3, 7)

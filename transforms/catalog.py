@@ -72,7 +72,8 @@ def stage_career_paths(raw: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame
     frame["move_type"] = frame["move_type"].str.lower()
     codes = set(catalog["job_code"])
     for line, row in zip(range(2, len(frame) + 2), frame.itertuples(index=False), strict=True):
-        problem = _path_problem(row.from_job_code, row.to_job_code, row.move_type, codes)
+        source, target, move = (str(v) for v in row)
+        problem = _path_problem(source, target, move, codes)
         if problem:
             raise CatalogError(f"career paths, line {line}: {problem}")
     doubled = frame.duplicated(["from_job_code", "to_job_code"], keep="first")
