@@ -69,6 +69,11 @@ def build_employees() -> list[Employee]:
     e4 = hired("2021-06-01", "SPT1", "P5", "infusion", department="Home Infusion Pharmacy")
     e4_leave = then(e4, "2023-06-01", status="leave")
     e7 = hired("2015-03-01", "TECHSUP", "P6", "specialty")
+    # E9: hired as SPT III, moved along the declared career path to MAP Coordinator I
+    # (the same grade: a promotion only because the pharmacy declares it), then left within
+    # the first year.
+    e9 = hired("2024-01-08", "SPT3", "P14", "specialty")
+    e9_mapc = then(e9, "2024-03-04", job="MAPC1", position="P15", job_effective=D("2024-03-04"))
     return [
         Employee("E1", [e1, then(e1, "2023-03-01", job="SPT2", job_effective=D("2023-03-01"))]),
         Employee(
@@ -109,6 +114,20 @@ def build_employees() -> list[Employee]:
                     status="terminated",
                     termination=D("2024-06-30"),
                     termination_type="retirement",
+                ),
+            ],
+        ),
+        Employee(
+            "E9",
+            [
+                e9,
+                e9_mapc,
+                then(
+                    e9_mapc,
+                    "2024-05-20",
+                    status="terminated",
+                    termination=D("2024-05-20"),
+                    termination_type="voluntary",
                 ),
             ],
         ),

@@ -22,6 +22,8 @@ D = date.fromisoformat
 FAMILY = {
     "SPT1": "Specialty Pharmacy Technician",
     "SPT2": "Specialty Pharmacy Technician",
+    "SPT3": "Specialty Pharmacy Technician",
+    "MAPC1": "MAP Coordinator",
     "MEDB1": "Billing Analyst (Med B)",
     "PAS": "Prior Authorization",
     "TECHSUP": "Supervision",
@@ -103,10 +105,15 @@ def month_ends() -> list[date]:
     return ends
 
 
-SEPARATIONS = [  # (date, employee, job left, type), from the segments
-    (D("2023-02-15"), "E2", "SPT2", "voluntary"),
-    (D("2023-11-15"), "E4", "SPT1", "involuntary"),
-    (D("2024-06-30"), "E7", "TECHSUP", "retirement"),
+SEPARATIONS = [  # (date, employee, job left, type, model left, hire date), from the segments
+    (D("2023-02-15"), "E2", "SPT2", "voluntary", "specialty", D("2019-05-01")),
+    (D("2023-11-15"), "E4", "SPT1", "involuntary", "infusion", D("2021-06-01")),
+    (D("2024-05-20"), "E9", "MAPC1", "voluntary", "specialty", D("2024-01-08")),  # 133 days
+    (D("2024-06-30"), "E7", "TECHSUP", "retirement", "specialty", D("2015-03-01")),
+]
+PROMOTIONS = [  # (date, employee, job left, model left)
+    (D("2023-03-01"), "E1", "SPT1", "specialty"),
+    (D("2024-03-04"), "E9", "SPT3", "specialty"),  # declared path SPT3 -> MAPC1
 ]
 
 VACANCIES = [  # worked out by hand from the segments and releases (warehouse.md v2)
@@ -222,6 +229,50 @@ VACANCIES = [  # worked out by hand from the segments and releases (warehouse.md
         days_to_fill=None,
         days_to_request=None,
         days_waiting_for_budget=29,
+        days_release_to_fill=None,
+    ),
+    # P14: E9 moved out to P15 on 2024-03-04; nobody asked for budget.
+    dict(
+        vacancy_id="P14@2024-03-04",
+        position_id="P14",
+        job_code="SPT3",
+        pharmacy_model="specialty",
+        fte=1.0,
+        opened_on=D("2024-03-04"),
+        open_reason="internal_move",
+        budget_requested_on=None,
+        budget_released_on=None,
+        backfill_release_id=None,
+        budget_requests=0,
+        budget_denials=0,
+        closed_on=None,
+        filled_internally=None,
+        state="no_request",
+        days_to_fill=None,
+        days_to_request=None,
+        days_waiting_for_budget=None,
+        days_release_to_fill=None,
+    ),
+    # P15: E9 left it on 2024-05-20; nobody asked for budget.
+    dict(
+        vacancy_id="P15@2024-05-20",
+        position_id="P15",
+        job_code="MAPC1",
+        pharmacy_model="specialty",
+        fte=1.0,
+        opened_on=D("2024-05-20"),
+        open_reason="separation",
+        budget_requested_on=None,
+        budget_released_on=None,
+        backfill_release_id=None,
+        budget_requests=0,
+        budget_denials=0,
+        closed_on=None,
+        filled_internally=None,
+        state="no_request",
+        days_to_fill=None,
+        days_to_request=None,
+        days_waiting_for_budget=None,
         days_release_to_fill=None,
     ),
     # P6: E7 retired 2024-06-30; nobody asked for budget.
@@ -351,6 +402,12 @@ def expected_backlog(as_of: date) -> list[dict]:
     return out
 
 
+def groups_of(job: str, model: str) -> list[tuple[str, str]]:
+    """The (family, model) groupings a job and model count in, ALL included."""
+    family = FAMILY[job]
+    return [(family, model), (family, "ALL"), ("ALL", model), ("ALL", "ALL")]
+
+
 def expected_retention() -> list[dict]:
     out = []
     ends = month_ends()
@@ -358,23 +415,32 @@ def expected_retention() -> list[dict]:
         year_ends = [d for d in ends if d.year == year]
         start = employed_on(date(year - 1, 12, 31))
         end = employed_on(min(date(year, 12, 31), LAST_SNAPSHOT))
-        families = set(FAMILY.values())
-        for family in [*sorted(families), "ALL"]:
+        leavers_now = [x for x in SEPARATIONS if x[0].year == year]
+        promoted_now = [x for x in PROMOTIONS if x[0].year == year]
+        present = {g for s in start.values() for g in groups_of(s.job, s.model)}
+        present |= {
+            g for d in year_ends for s in employed_on(d).values() for g in groups_of(s.job, s.model)
+        }
+        present |= {g for x in leavers_now for g in groups_of(x[2], x[4])}
+        present |= {g for x in promoted_now for g in groups_of(x[2], x[3])}
+        for family, model in sorted(present):
 
-            def in_family(job: str, family=family) -> bool:
-                return family == "ALL" or FAMILY[job] == family
+            def member(job: str, where: str, family=family, model=model) -> bool:
+                return (family == "ALL" or FAMILY[job] == family) and model in ("ALL", where)
 
-            cohort = [e for e, s in start.items() if in_family(s.job)]
-            heads = [sum(1 for s in employed_on(d).values() if in_family(s.job)) for d in year_ends]
-            leavers = [x for x in SEPARATIONS if x[0].year == year and in_family(x[2])]
-            if not cohort and not sum(heads) and not leavers:
-                continue
+            cohort = [e for e, s in start.items() if member(s.job, s.model)]
+            heads = [
+                sum(1 for s in employed_on(d).values() if member(s.job, s.model)) for d in year_ends
+            ]
+            leavers = [x for x in leavers_now if member(x[2], x[4])]
+            promotions = [x for x in promoted_now if member(x[2], x[3])]
             avg = sum(heads) / len(year_ends)
             voluntary = [x for x in leavers if x[3] in ("voluntary", "retirement")]
             out.append(
                 dict(
                     year=year,
                     job_family=family,
+                    pharmacy_model=model,
                     start_headcount=len(cohort),
                     avg_headcount=avg,
                     separations=len(leavers),
@@ -384,6 +450,9 @@ def expected_retention() -> list[dict]:
                     retention_rate=(sum(1 for e in cohort if e in end) / len(cohort))
                     if cohort
                     else None,
+                    promotions=len(promotions),
+                    promotion_rate=len(promotions) / avg if avg else None,
+                    first_year_separations=sum(1 for x in leavers if (x[0] - x[5]).days < 365),
                 )
             )
     return out
@@ -474,6 +543,9 @@ def test_career_events(warehouse: Path) -> None:
         ("2015-03-01", "E7", "hire", None, "TECHSUP", None, "P6", None),
         ("2024-06-30", "E7", "separation", "TECHSUP", None, "P6", None, "retirement"),
         ("2022-01-01", "E8", "hire", None, "SPT1", None, "P7", None),
+        ("2024-01-08", "E9", "hire", None, "SPT3", None, "P14", None),
+        ("2024-03-04", "E9", "promotion", "SPT3", "MAPC1", "P14", "P15", None),  # declared
+        ("2024-05-20", "E9", "separation", "MAPC1", None, "P15", None, "voluntary"),
     ]
     columns = EVENT_COLUMNS
     want = [dict(zip(columns, (D(e[0]), key(e[1]), *e[2:]), strict=True)) for e in expected]
@@ -595,8 +667,14 @@ def test_headcount_monthly(warehouse: Path) -> None:
 
 def test_retention_annual(warehouse: Path) -> None:
     got = rows(warehouse, "SELECT * FROM mart_retention_annual")
-    assert_rows(got, expected_retention(), ["year", "job_family"])
-    everyone_2023 = next(r for r in got if r["year"] == 2023 and r["job_family"] == "ALL")
+    assert_rows(got, expected_retention(), ["year", "job_family", "pharmacy_model"])
+    everyone_2024 = next(
+        r for r in got if (r["year"], r["job_family"], r["pharmacy_model"]) == (2024, "ALL", "ALL")
+    )
+    assert everyone_2024["first_year_separations"] == 1 and everyone_2024["promotions"] == 1
+    everyone_2023 = next(
+        r for r in got if (r["year"], r["job_family"], r["pharmacy_model"]) == (2023, "ALL", "ALL")
+    )
     assert everyone_2023["start_headcount"] == 6 and everyone_2023["separations"] == 2
 
 
@@ -619,33 +697,30 @@ def test_career_progression(warehouse: Path) -> None:
             employees=1,
             moves=1,
         ),
+        dict(  # grade 4 -> 4, a promotion because career_paths.csv declares it
+            year=2024,
+            from_job_code="SPT3",
+            to_job_code="MAPC1",
+            event_type="promotion",
+            employees=1,
+            moves=1,
+        ),
     ]
     assert_rows(got, want, ["year", "from_job_code", "to_job_code"])
 
 
 def test_new_positions(warehouse: Path) -> None:
     got = rows(warehouse, "SELECT * FROM mart_new_positions")
-    want = [
-        dict(
-            year=2023,
-            job_code="PAS",
-            job_title="Prior Authorization Specialist",
-            created_in_expansion=True,
-            positions=1,
-            fte=1.0,
-            annual_amount=65000.0,
-        ),
-        dict(
-            year=2024,
-            job_code="SHIP",
-            job_title="Shipping Associate",
-            created_in_expansion=True,
-            positions=1,
-            fte=0.5,
-            annual_amount=23500.0,
-        ),
-    ]
-    assert_rows(got, want, ["year", "job_code"])
+    seats = [  # BR-3 (P10) and BR-7 (P12): the released new_position releases
+        dict(year=2023, job_code="PAS", job_title="Prior Authorization Specialist",
+             created_in_expansion=True, pharmacy_model="mail_order", positions=1, fte=1.0,
+             annual_amount=65000.0),
+        dict(year=2024, job_code="SHIP", job_title="Shipping Associate",
+             created_in_expansion=True, pharmacy_model="specialty", positions=1, fte=0.5,
+             annual_amount=23500.0),
+    ]  # fmt: skip
+    want = seats + [{**seat, "pharmacy_model": "ALL"} for seat in seats]
+    assert_rows(got, want, ["year", "job_code", "pharmacy_model"])
 
 
 def test_backfill_delays(warehouse: Path) -> None:
@@ -707,13 +782,16 @@ def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
     ):
         assert title in result.output
     assert "SPT1 -> SPT2" in result.output and "Shipping Associate" in result.output
-    # The backlog by state, and the stages of the 2023 delays (P2 49, P10 22, P5 15 days
+    # The figures behind the tables (the rendered width depends on the terminal): the
+    # backlog by state, and the stages of the 2023 delays (P2 49, P10 22 and P5 15 days
     # from request to release: median 22).
-    for state in ("awaiting_budget", "recruiting", "no_request"):
-        assert state in result.output
-    assert "request -> release" in result.output
-    row_2023 = next(line for line in result.output.splitlines() if line.startswith("│ 2023 │ 4"))
-    assert "22.0" in row_2023
+    from rxstaff.report import headline_frames
+
+    frames = dict(headline_frames(f"duckdb:///{warehouse}"))
+    backlog = frames["Open vacancies now, by state (the backlog)"]
+    assert set(backlog.state) == {"awaiting_budget", "recruiting", "no_request", "ALL"}
+    stages = frames["Backfill delays by stage, median days (all families and models)"]
+    assert float(stages.set_index("year").loc[2023, "request -> release"]) == 22.0
 
 
 BI_RELATIONS = [
