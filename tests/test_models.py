@@ -430,3 +430,127 @@ def test_vacancy_requests_states_stages_and_lineage(conn: sa.Connection) -> None
     )
     assert new_seat["days_to_request"] is None
     assert (new_seat["opened_batch_id"], new_seat["opened_row_number"]) == (3, 7)
+
+
+def event(employee: str, day: str, kind: str, source: str | None, target: str | None, **kw: Any):
+    """One fct_career_event row."""
+    return {
+        "event_date": D(day),
+        "employee_key": employee,
+        "event_type": kind,
+        "from_job_code": source,
+        "to_job_code": target,
+        "from_position_id": "P1" if source else None,
+        "to_position_id": "P2" if target else None,
+        "pharmacy_model": "specialty",
+        "termination_type": None,
+        "source_batch_id": 1,
+        "source_row_number": 1,
+        **kw,
+    }
+
+
+def loaded_roster(conn: sa.Connection, *days: str) -> None:
+    """etl_batch rows of loaded roster files: the first and latest snapshot (as_of_date)."""
+    given(
+        conn,
+        "etl_batch",
+        [
+            {"batch_id": n, "run_id": "r", "source": "roster", "file_name": f"roster/{d}.csv",
+             "file_date": D(d), "sha256": "x", "started_at": pd.Timestamp(d), "status": "loaded"}
+            for n, d in enumerate(days, start=100)
+        ],
+    )  # fmt: skip
+
+
+def test_role_spells_and_early_exits(conn: sa.Connection) -> None:
+    given(
+        conn,
+        "fct_career_event",
+        [
+            # e1: SHIP from 2023-01-02; lateral to CSA after 59 days (an early exit); the
+            # CSA spell is current.
+            event("e1", "2023-01-02", "hire", None, "SHIP"),
+            event("e1", "2023-03-02", "lateral", "SHIP", "CSA"),
+            # e2: SHIP from 2023-01-10, a new seat with the same code (no new spell), then
+            # promoted after 100 days (not an exit from the role: a step up).
+            event("e2", "2023-01-10", "hire", None, "SHIP"),
+            event("e2", "2023-02-01", "lateral", "SHIP", "SHIP"),
+            event("e2", "2023-04-20", "promotion", "SHIP", "SPT1"),
+            # e3: SHIP from 2023-02-01, separated after 200 days.
+            event("e3", "2023-02-01", "hire", None, "SHIP"),
+            event("e3", "2023-08-20", "separation", "SHIP", None, termination_type="voluntary"),
+            # e4: SHIP from 2024-05-01: too recent to be observable for 90 days.
+            event("e4", "2024-05-01", "rehire", None, "SHIP"),
+        ],
+    )  # fmt: skip
+    loaded_roster(conn, "2023-01-02", "2024-06-30")  # as_of_date 2024-06-30
+    spells = built(conn, "fct_role_spell", "employee_key, started_on")
+    assert [
+        (s["employee_key"], s["job_code"], s["started_on"], s["ended_on"], s["end_reason"],
+         s["prior_job_code"])
+        for s in spells
+    ] == [
+        ("e1", "SHIP", D("2023-01-02"), D("2023-03-02"), "lateral", None),
+        ("e1", "CSA", D("2023-03-02"), None, None, "SHIP"),
+        ("e2", "SHIP", D("2023-01-10"), D("2023-04-20"), "promotion", None),
+        ("e2", "SPT1", D("2023-04-20"), None, None, "SHIP"),
+        ("e3", "SHIP", D("2023-02-01"), D("2023-08-20"), "separation", None),
+        ("e4", "SHIP", D("2024-05-01"), None, None, None),
+    ]  # fmt: skip
+    assert spells[4]["termination_type"] == "voluntary" and spells[0]["created_in_expansion"]
+
+    exits = {(r["year"], r["job_code"]): r for r in built(conn, "mart_role_early_exit", "year")}
+    ship_2023 = exits[(2023, "SHIP")]
+    assert {k: ship_2023[k] for k in (
+        "entries", "observable_90", "early_exits_90", "early_exit_rate_90", "observable_365",
+        "early_exits_365", "early_exit_rate_365", "separations_365",
+    )} == {
+        "entries": 3, "observable_90": 3,
+        "early_exits_90": 1,  # e1's lateral after 59 days; e2's promotion is no exit
+        "early_exit_rate_90": 1 / 3,
+        "observable_365": 3,
+        "early_exits_365": 2,  # and e3's separation after 200 days
+        "early_exit_rate_365": 2 / 3,
+        "separations_365": 1,
+    }  # fmt: skip
+    ship_2024 = exits[(2024, "SHIP")]
+    assert (ship_2024["entries"], ship_2024["observable_90"], ship_2024["early_exit_rate_90"]) == (
+        1,
+        0,  # started 60 days before as_of_date
+        None,
+    )
+
+
+def test_roles_by_model_and_roles_unique_to_one(conn: sa.Connection) -> None:
+    def period(employee: str, job: str, model: str, start: str, end: str | None = None):
+        return {
+            "employee_key": employee, "job_code": job, "position_id": "P" + employee,
+            "pharmacy_model": model, "department": None, "fte": 1.0,
+            "employment_status": "active", "hire_date": D(start), "valid_from": D(start),
+            "valid_to": D(end) if end else None, "is_current": end is None,
+            "source_batch_id": 1, "source_row_number": 1,
+        }  # fmt: skip
+
+    given(
+        conn,
+        "dim_employee",
+        [
+            period("e1", "SPT1", "specialty", "2023-01-01"),
+            period("e2", "SPT1", "retail", "2023-01-01"),
+            period("e3", "PAS", "specialty", "2023-01-01"),
+            period("e4", "AMBT", "ambulatory", "2023-06-01", "2024-02-01"),  # left in 2024
+        ],
+    )
+    loaded_roster(conn, "2023-01-02", "2024-03-01")
+    rows = {(r["year"], r["job_code"], r["pharmacy_model"]): r for r in
+            built(conn, "mart_role_by_model", "year, job_code, pharmacy_model")}  # fmt: skip
+    assert sorted(rows) == [
+        (2023, "AMBT", "ambulatory"), (2023, "PAS", "specialty"), (2023, "SPT1", "retail"),
+        (2023, "SPT1", "specialty"), (2024, "PAS", "specialty"), (2024, "SPT1", "retail"),
+        (2024, "SPT1", "specialty"),
+    ]  # fmt: skip
+    assert rows[(2024, "PAS", "specialty")]["on_date"] == D("2024-03-01")  # the current year
+    assert rows[(2023, "PAS", "specialty")]["unique_to_model"] is True
+    assert rows[(2023, "SPT1", "retail")]["models_with_role"] == 2
+    assert rows[(2023, "SPT1", "retail")]["unique_to_model"] is False
