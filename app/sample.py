@@ -42,11 +42,16 @@ LADDERS = {
     "MAPC1": "MAPC2",
     "MAPC2": "MAPC3",
 }
+# Open vacancy states every generated pharmacy ends with at least once (see vacate).
+PLANTED_OPEN = ("no_request", "awaiting_budget", "denied", "withdrawn", "recruiting")
 # The shipped reference data: the grades and families the warehouse will judge by, and the
 # declared career paths (a move listed there takes its type whatever the grades say).
 CATALOG = stage_catalog(read_job_catalog())
 GRADES: dict[str, int] = {
     str(k): int(v) for k, v in zip(CATALOG.job_code, CATALOG.grade, strict=True)
+}
+EXPANSION: dict[str, bool] = {
+    str(k): bool(v) for k, v in zip(CATALOG.job_code, CATALOG.created_in_expansion, strict=True)
 }
 FAMILIES: dict[str, str] = {
     str(k): str(v) for k, v in zip(CATALOG.job_code, CATALOG.job_family, strict=True)
@@ -190,6 +195,12 @@ class Simulation:
         self.separated: list[int] = []
         self.events: list[dict] = []
         self.budget_rows: dict[int, list[dict]] = {}
+        # Vacancies as the simulation makes them (recorded in _truth/vacancies.csv): the one
+        # open per seat, and every one ever opened.
+        self.open_vacancy: dict[str, dict] = {}
+        self.vacancies: list[dict] = []
+        self.planted_open = list(PLANTED_OPEN)
+        self.planted_exits = {True, False}  # an early exit from a new role, and from a legacy one
         self.agenda: dict[int, list[tuple[Callable, tuple]]] = {}
         self.next_person = 100000
         self.next_seat = 50000
@@ -279,10 +290,25 @@ class Simulation:
             self.change(pid, today, **self._job_state(seat, start, start, fte, supervisor))
         self.people[pid].last_change = today
         seat.holder = pid
+        self.vacancy_closes(start, seat)
         self.active.append(pid)
         kind = "rehire" if rehire is not None else "hire"
         self.event(pid, start, kind, to_job_code=seat.job_code, to_position_id=seat.position_id)
+        if hire_day is None:
+            self.plant_early_exit(today, pid, seat)
         return pid
+
+    def plant_early_exit(self, today: int, pid: int, seat: Seat) -> None:
+        """One entry into a new role and one into a legacy role leave within 90 days, early
+        enough to be observable at the end: early exits of both kinds in every pharmacy."""
+        new_role = bool(EXPANSION[seat.job_code])
+        if new_role in self.planted_exits and self.horizon - 700 <= today <= self.horizon - 120:
+            self.planted_exits.discard(new_role)
+            self.schedule(today + self.rng.randint(30, 80), self.leave_if_still_here, pid, seat)
+
+    def leave_if_still_here(self, today: int, pid: int, seat: Seat) -> None:
+        if pid in self.active and self.people[pid].state["position_id"] == seat.position_id:
+            self.separate(today, pid)
 
     def _job_state(
         self, seat: Seat, hired: int, effective: int, fte: float, supervisor: str | None
@@ -333,10 +359,39 @@ class Simulation:
             from_position_id=seat.position_id,
             termination_type=kind,
         )
+        self.vacancy_opens(today, seat, "separation", pid)
         self.vacate(today, seat)
 
+    def vacancy_opens(self, today: int, seat: Seat, reason: str, leaver: int | None) -> dict:
+        """A vacancy of the seat opens today (recorded for _truth/vacancies.csv)."""
+        vacancy = {
+            "position_id": seat.position_id,
+            "opened_on": today,
+            "open_reason": reason,
+            "job_code": seat.job_code,
+            "leaver": leaver,
+            "requests": [],
+            "closed_on": None,
+        }
+        self.open_vacancy[seat.position_id] = vacancy
+        self.vacancies.append(vacancy)
+        return vacancy
+
+    def vacancy_closes(self, today: int, seat: Seat) -> None:
+        """Someone is placed in the seat: its open vacancy, if any, closes today."""
+        vacancy = self.open_vacancy.pop(seat.position_id, None)
+        if vacancy is not None:
+            vacancy["closed_on"] = today
+
     def vacate(self, today: int, seat: Seat) -> None:
-        """Most vacated seats are backfilled; a few stay empty (the open backlog)."""
+        """Most vacated seats are backfilled; a few stay empty (the open backlog).
+
+        The first seats left in the last months are planted open in each state, so every
+        generated pharmacy ends with one vacancy per open state (tests check them all).
+        """
+        if self.planted_open and self.horizon - 300 <= today <= self.horizon - 30:
+            self.plant_open_vacancy(today, seat, self.planted_open.pop(0))
+            return
         if self.rng.random() < 0.92:
             self.schedule(
                 today + self.rng.randint(0, 10), self.request, seat.position_id, "backfill"
@@ -375,6 +430,9 @@ class Simulation:
         )
         person.last_change = today
         old_seat.holder, seat.holder = None, pid
+        self.vacancy_closes(today, seat)
+        self.vacancy_opens(today, old_seat, "internal_move", pid)
+        self.plant_early_exit(today, pid, seat)
         kind = move_type(PATHS, GRADES, old_job, seat.job_code)
         self.event(
             pid,
@@ -389,9 +447,23 @@ class Simulation:
 
     # -- position control ------------------------------------------------------------------
     def request(self, today: int, position_id: str, action: str) -> None:
+        release = self.new_release(today, position_id, action)
+        if release is None:
+            return
+        roll = self.rng.random()
+        delay = self.rng.randint(5, 75)
+        if roll < 0.80:
+            self.schedule(today + delay, self.release, release)
+        elif roll < 0.93:
+            self.schedule(today + delay, self.deny, release)
+        else:
+            self.schedule(today + delay, self.withdraw, release)
+
+    def new_release(self, today: int, position_id: str, action: str) -> dict | None:
+        """A budget request for the seat, logged and attached to its open vacancy."""
         seat = self.seats[position_id]
         if action == "backfill" and seat.holder is not None:
-            return
+            return None
         release = {
             "release_id": f"BR-{self.next_release:06d}",
             "position_id": position_id,
@@ -406,14 +478,26 @@ class Simulation:
         }
         self.next_release += 1
         self.log_release(today, release)
-        roll = self.rng.random()
-        delay = self.rng.randint(5, 75)
-        if roll < 0.80:
-            self.schedule(today + delay, self.release, release)
-        elif roll < 0.93:
-            self.schedule(today + delay, self.deny, release)
-        else:
-            self.schedule(today + delay, self.withdraw, release)
+        if action == "backfill" and position_id in self.open_vacancy:
+            self.open_vacancy[position_id]["requests"].append(release)  # its status moves on
+        return release
+
+    def settle(self, today: int, release: dict, status: str) -> None:
+        """A planted decision: the status only, with nothing scheduled after it."""
+        release.update(status=status)
+        if status == "released":
+            release.update(released_date=self.iso(today))
+        self.log_release(today, release)
+
+    def plant_open_vacancy(self, today: int, seat: Seat, state: str) -> None:
+        """A vacancy that stays open to the end, in the given state (see PLANTED_OPEN)."""
+        if state == "no_request":
+            return
+        release = self.new_release(today + self.rng.randint(0, 10), seat.position_id, "backfill")
+        if release is None or state == "awaiting_budget":
+            return  # never decided: still requested at the end
+        decided = {"recruiting": "released", "denied": "denied", "withdrawn": "withdrawn"}[state]
+        self.schedule(today + self.rng.randint(12, 20), self.settle, release, decided)
 
     def log_release(self, today: int, release: dict) -> None:
         stamp = f"{self.iso(today)}T{self.rng.randint(7, 18):02d}:{self.rng.randint(0, 59):02d}:00"
@@ -422,7 +506,13 @@ class Simulation:
     def release(self, today: int, release: dict) -> None:
         release.update(status="released", released_date=self.iso(today))
         self.log_release(today, release)
-        self.schedule(today + self.rng.randint(7, 45), self.fill, release["position_id"])
+        if release["action"] == "new_position":  # a new seat is vacant from its release
+            seat = self.seats[release["position_id"]]
+            self.vacancy_opens(today, seat, "new_position", None)["requests"].append(release)
+        # Most released seats fill within weeks; some take months (still recruiting).
+        slow = self.rng.random() < 0.2
+        delay = self.rng.randint(60, 180) if slow else self.rng.randint(7, 45)
+        self.schedule(today + delay, self.fill, release["position_id"])
 
     def deny(self, today: int, release: dict) -> None:
         release.update(status="denied")
@@ -794,3 +884,73 @@ def _write_truth(sim: Simulation, writer: Writer, last_snapshot: int) -> None:
     pd.DataFrame(writer.bad_rows, columns=["file_name", "row_number", "column", "kind"]).to_csv(
         truth / "bad_rows.csv", index=False
     )
+    _vacancy_truth(sim, writer, last_snapshot).to_csv(truth / "vacancies.csv", index=False)
+
+
+def _surviving_releases(sim: Simulation, writer: Writer) -> dict[str, dict]:
+    """Each release as its latest uncorrupted row states it: what the warehouse will know
+    (a corrupted row is quarantined)."""
+    bad = {(b["file_name"], b["row_number"]) for b in writer.bad_rows}
+    latest: dict[str, dict] = {}
+    for today, changes in sorted(sim.budget_rows.items()):
+        name = f"budget/budget_releases_{sim.iso(today)}.csv"
+        for number, row in enumerate(changes, start=1):
+            if (name, number) not in bad:
+                latest[row["release_id"]] = row
+    return latest
+
+
+def _vacancy_truth(sim: Simulation, writer: Writer, last_snapshot: int) -> pd.DataFrame:
+    """The vacancies the rosters up to the last snapshot show, with their planted state.
+
+    A seat left by someone the rosters lost sight of (vanished) shows no vacancy; a fill
+    after the last snapshot is not seen yet; a request is known by its latest row that was
+    not corrupted, and a new seat exists once a surviving row shows it released. State
+    follows the contract: filled; else recruiting, awaiting_budget, denied or withdrawn
+    (the request made last decides), no_request.
+    """
+    known = _surviving_releases(sim, writer)
+    rows = []
+    for v in sim.vacancies:
+        leaver = sim.people.get(v["leaver"]) if v["leaver"] is not None else None
+        if v["opened_on"] > last_snapshot or (leaver and leaver.vanished_from <= v["opened_on"]):
+            continue
+        requests = [known[r["release_id"]] for r in v["requests"] if r["release_id"] in known]
+        if v["open_reason"] == "new_position" and not any(
+            r["status"] == "released" for r in requests
+        ):
+            continue
+        closed = (
+            v["closed_on"]
+            if v["closed_on"] is not None and v["closed_on"] <= last_snapshot
+            else None
+        )
+        statuses = [r["status"] for r in requests]
+        rows.append(
+            {
+                "vacancy_id": f"{v['position_id']}@{sim.iso(v['opened_on'])}",
+                "open_reason": v["open_reason"],
+                "state": _state(closed is not None, requests),
+                "budget_requests": len(statuses),
+                "budget_denials": statuses.count("denied"),
+                "closed_on": sim.iso(closed) if closed is not None else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=["vacancy_id", "open_reason", "state", "budget_requests",
+                                       "budget_denials", "closed_on"])  # fmt: skip
+
+
+def _state(filled: bool, requests: list[dict]) -> str:
+    statuses = [r["status"] for r in requests]
+    if filled:
+        return "filled"
+    if "released" in statuses:
+        return "recruiting"
+    if "requested" in statuses:
+        return "awaiting_budget"
+    if not requests:
+        return "no_request"
+    last = sorted(requests, key=lambda r: (r["requested_date"], r["release_id"]))
+    latest_day = last[-1]["requested_date"]
+    return str(min((r for r in last if r["requested_date"] == latest_day),
+                   key=lambda r: r["release_id"])["status"])  # fmt: skip

@@ -76,6 +76,54 @@ def test_events_match_what_the_generator_planted(landing_3y: Path, warehouse_3y:
     assert len(declared) and set(declared.event_type) == {"promotion"}, "declared path planted"
 
 
+def test_vacancies_match_what_the_generator_planted(landing_3y: Path, warehouse_3y: Path) -> None:
+    truth = pd.read_csv(landing_3y / "_truth" / "vacancies.csv", dtype=str).fillna("")
+    columns = [
+        "vacancy_id",
+        "open_reason",
+        "state",
+        "budget_requests",
+        "budget_denials",
+        "closed_on",
+    ]
+    got = query(warehouse_3y, f"SELECT {', '.join(columns)} FROM fct_vacancy")
+    got = got.astype(str).fillna("")  # pandas 3 keeps a missing value missing as text
+    pd.testing.assert_frame_equal(
+        truth[columns].sort_values("vacancy_id").reset_index(drop=True),
+        got[columns].sort_values("vacancy_id").reset_index(drop=True),
+    )
+    # The generator plants every state, and denied requests followed by released ones.
+    states = set(truth.state)
+    assert {
+        "filled",
+        "recruiting",
+        "awaiting_budget",
+        "denied",
+        "withdrawn",
+        "no_request",
+    } <= states
+    assert (
+        (truth.budget_denials.astype(int) > 0) & truth.state.isin(["filled", "recruiting"])
+    ).any()
+
+
+def test_the_generator_plants_early_exits_and_roles_unique_to_a_model(warehouse_3y: Path) -> None:
+    """Role spells are read off the career events, which match the planted truth event
+    for event; the planted cases are there."""
+    exits = query(
+        warehouse_3y,
+        "SELECT created_in_expansion, SUM(early_exits_90) AS n FROM mart_role_early_exit "
+        "GROUP BY created_in_expansion",
+    ).set_index("created_in_expansion")
+    assert exits.loc[True, "n"] > 0 and exits.loc[False, "n"] > 0  # new and legacy roles
+    unique = query(
+        warehouse_3y,
+        "SELECT COUNT(*) AS n FROM mart_role_by_model "
+        "WHERE unique_to_model AND created_in_expansion",
+    )
+    assert unique.n[0] > 0
+
+
 def test_bad_rows_are_quarantined_by_file_and_row(landing_3y: Path, warehouse_3y: Path) -> None:
     planted = pd.read_csv(landing_3y / "_truth" / "bad_rows.csv")
     found = query(
