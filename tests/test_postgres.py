@@ -82,9 +82,24 @@ def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> N
         assert set(granted) == set(BI_RELATIONS)
         reader = make_url(pg_warehouse_3y).set(username=role, password="read-only-pw")
         engine = sa.create_engine(reader)
-        with engine.connect() as conn:
-            for name in ("mart_engagement", "mart_backfill_delays", "dim_employee", "fct_vacancy"):
+        with engine.connect() as conn:  # every BI relation, the new marts included
+            for name in BI_RELATIONS:
                 conn.execute(sa.text(f"SELECT * FROM {name} LIMIT 1")).fetchall()
+        with owner.connect() as conn:
+            everything = conn.execute(
+                sa.text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = current_schema()"
+                )
+            ).scalars()
+            others = sorted(set(everything) - set(BI_RELATIONS))
+        assert {"int_career_path", "etl_batch", "stg_survey_answer"} <= set(others)
+        for other in others:  # staging, audit, internal models, seeds, settings: refused
+            with (
+                engine.connect() as conn,
+                pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
+            ):
+                conn.execute(sa.text(f"SELECT * FROM {other} LIMIT 1"))
         for forbidden in (
             "SELECT * FROM stg_survey_answer",
             "SELECT * FROM stg_roster",
