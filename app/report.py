@@ -32,14 +32,21 @@ HEADLINES = [
         FROM mart_retention_annual WHERE job_family = 'ALL' {year_and} ORDER BY year""",
     ),
     (
-        "Backfill delays by stage, median days (all families and models)",
+        "Vacancies by year opened (all families and models)",
         """
         SELECT year, vacancies_opened AS opened, vacancies_filled AS filled,
-               median_days_to_request AS "open -> request",
-               median_days_waiting_for_budget AS "request -> release",
-               median_days_release_to_fill AS "release -> fill",
-               median_days_to_fill AS "open -> fill", p90_days_to_fill AS "p90 fill",
-               denied_or_withdrawn AS "denied/withdrawn", open_at_year_end AS "open at YE"
+               denied_or_withdrawn AS "denied or withdrawn",
+               open_at_year_end AS "open at year end"
+        FROM mart_backfill_delays WHERE job_family = 'ALL' AND pharmacy_model = 'ALL'
+        {year_and} ORDER BY year""",
+    ),
+    (
+        "Backfill delays by stage, median days",
+        """
+        SELECT year, median_days_to_request AS "open to request",
+               median_days_waiting_for_budget AS "request to release",
+               median_days_release_to_fill AS "release to fill",
+               median_days_to_fill AS "open to fill", p90_days_to_fill AS "p90 open to fill"
         FROM mart_backfill_delays WHERE job_family = 'ALL' AND pharmacy_model = 'ALL'
         {year_and} ORDER BY year""",
     ),

@@ -790,8 +790,8 @@ def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
     frames = dict(headline_frames(f"duckdb:///{warehouse}"))
     backlog = frames["Open vacancies now, by state (the backlog)"]
     assert set(backlog.state) == {"awaiting_budget", "recruiting", "no_request", "ALL"}
-    stages = frames["Backfill delays by stage, median days (all families and models)"]
-    assert float(stages.set_index("year").loc[2023, "request -> release"]) == 22.0
+    stages = frames["Backfill delays by stage, median days"]
+    assert float(stages.set_index("year").loc[2023, "request to release"]) == 22.0
 
 
 BI_RELATIONS = [
