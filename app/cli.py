@@ -37,7 +37,8 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 console = Console(stderr=False)
-errors = Console(stderr=True)
+# Errors stay one line each, however long (operators grep logs for them).
+errors = Console(stderr=True, soft_wrap=True)
 
 LandingOpt = Annotated[
     Path,
@@ -92,7 +93,16 @@ def nightly(
         Path | None,
         typer.Option(
             "--read-copy",
-            help="DuckDB only: also publish a read-only copy here for BI tools, atomically.",
+            help="DuckDB only: publish a file of the BI relations (dim_, fct_, mart_; nothing "
+            "else) here for BI tools, replaced whole after each run (or $RXSTAFF_READ_COPY).",
+        ),
+    ] = None,
+    audit_copy: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-copy",
+            help="DuckDB only: publish a file of the BI relations and the etl_ audit trail "
+            "here for auditors (never staging), replaced whole (or $RXSTAFF_AUDIT_COPY).",
         ),
     ] = None,
     max_roster_age: Annotated[
@@ -136,6 +146,7 @@ def nightly(
         validation,
         paths,
         max_roster_age,
+        audit_copy,
     )
     raise typer.Exit(code)
 
@@ -329,6 +340,7 @@ def _run_nightly(
     validation: str = "auto",
     paths: Path | None = None,
     max_roster_age: int | None = None,
+    audit_copy: Path | None = None,
 ) -> int:
     # Imported here, not at the top: Prefect and pandas take seconds to import, and
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
@@ -349,6 +361,7 @@ def _run_nightly(
         validation=validation,
         paths=str(paths) if paths else None,
         max_roster_age_days=max_roster_age,
+        audit_copy=str(audit_copy) if audit_copy else None,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
@@ -415,9 +428,15 @@ def _print_summary(summary: RunSummary) -> None:
 
 
 def _show_metrics(url: str, year: int | None) -> None:
-    from rxstaff.report import headline_tables
+    from rxstaff.report import NoWarehouse, headline_tables
+    from rxstaff.warehouse.connection import WarehouseUnavailable
 
-    for table in headline_tables(url, year):
+    try:
+        tables = headline_tables(url, year)
+    except (NoWarehouse, WarehouseUnavailable) as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    for table in tables:
         console.print(table)
 
 

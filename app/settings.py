@@ -96,3 +96,15 @@ def max_roster_age_days(explicit: int | None = None) -> int:
     if value < 0:
         raise ConfigurationError("the maximum roster age must be 0 days or more")
     return value
+
+
+READ_COPY_ENV = "RXSTAFF_READ_COPY"
+AUDIT_COPY_ENV = "RXSTAFF_AUDIT_COPY"
+
+
+def copies(read_copy: str | None, audit_copy: str | None) -> tuple[str | None, str | None]:
+    """Where to publish the BI and auditor copies: parameters, then the environment."""
+    return (
+        read_copy or os.environ.get(READ_COPY_ENV) or None,
+        audit_copy or os.environ.get(AUDIT_COPY_ENV) or None,
+    )

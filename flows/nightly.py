@@ -34,7 +34,7 @@ from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse import anomalies, arrivals, batches, build, roster_history, runs
 from rxstaff.warehouse.arrivals import Arrival
 from rxstaff.warehouse.connection import WarehouseUnavailable
-from rxstaff.warehouse.publish import publish_read_copy
+from rxstaff.warehouse.publish import publish_for_audit, publish_for_bi
 from rxstaff.warehouse.transaction import RunTransaction, Setup, record_after_failure
 
 Arrivals = list[Arrival[LandingFile]]
@@ -96,9 +96,12 @@ def build_models(tx: RunTransaction, ctx: RunContext) -> list[str]:
 
 
 @task(cache_policy=NO_CACHE)
-def publish_for_readers(url: str, read_copy: str) -> None:
-    """Replace the read-only copy for BI tools, whole."""
-    publish_read_copy(url, Path(read_copy))
+def publish_for_readers(url: str, read_copy: str | None, audit_copy: str | None) -> None:
+    """Replace the copies for BI tools (BI relations only) and auditors, each whole."""
+    if read_copy:
+        publish_for_bi(url, Path(read_copy))
+    if audit_copy:
+        publish_for_audit(url, Path(audit_copy))
 
 
 @flow(name="nightly", log_prints=False)
@@ -112,11 +115,14 @@ def nightly(
     validation: str = "auto",
     paths: str | None = None,
     max_roster_age_days: int | None = None,
+    audit_copy: str | None = None,
 ) -> RunSummary:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
     Files dated after ``run_date`` (default: today) wait for a later run, so a past night
-    can be replayed exactly. A landing folder with no file the contract knows, or whose
+    can be replayed exactly. ``read_copy`` (or $RXSTAFF_READ_COPY) publishes a DuckDB file of
+    the BI relations for BI tools, ``audit_copy`` (or $RXSTAFF_AUDIT_COPY) one with the audit
+    trail too. A landing folder with no file the contract knows, or whose
     newest roster is older than ``max_roster_age_days`` (default 10) on the run date, ends
     the run failed once what is there is loaded. The pseudonymisation key comes from
     RXSTAFF_ID_SECRET, never from a parameter (Prefect records parameters).
@@ -138,11 +144,12 @@ def nightly(
         logger.error(f"run {ctx.run_id} failed and was rolled back: {summary.failed}")
         record_failure(run.url, judged, ctx)
         raise RunRolledBack(summary.failed) from error
-    if read_copy:
+    read_copy, audit_copy = settings.copies(read_copy, audit_copy)
+    if read_copy or audit_copy:
         try:
-            publish_for_readers(run.url, read_copy)
+            publish_for_readers(run.url, read_copy, audit_copy)
         except Exception as error:
-            summary.failed = f"committed, but publishing {read_copy} failed: {error}"
+            summary.failed = f"the run committed, but publishing its copies failed: {error}"
             raise PublicationFailed(summary.failed) from error
     if summary.attention:
         raise RunNeedsAttention(summary)

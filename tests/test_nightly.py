@@ -462,14 +462,35 @@ def test_bi_readers_use_a_read_only_copy_published_whole(
     db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
     assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0
     reader = duckdb.connect(str(copy), read_only=True)  # a BI session stays open...
-    seen = reader.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0]
+    newest = "SELECT MAX(latest_file_date) FROM mart_freshness WHERE source = 'roster'"
+    seen = reader.execute(newest).fetchone()[0]
     arrive()
     assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0  # ...and does not block
-    assert reader.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0] == seen
+    assert reader.execute(newest).fetchone()[0] == seen  # it sees the night it opened
     reader.close()
     with duckdb.connect(str(copy), read_only=True) as fresh:
-        assert fresh.execute("SELECT COUNT(*) FROM etl_batch").fetchone()[0] == seen + 1
+        assert fresh.execute(newest).fetchone()[0] > seen  # a new reader sees tonight
         assert fresh.execute("SELECT COUNT(*) FROM mart_retention_annual").fetchone()[0] > 0
+
+
+def test_copies_hold_only_what_their_readers_may_read(landing_small: Path, tmp_path: Path) -> None:
+    """warehouse.md, who may read what: BI readers the dim_/fct_/mart_ relations, auditors
+    those and etl_*; single survey answers (staging) never leave the warehouse."""
+    from rxstaff.warehouse.declarations import bi_relations
+
+    db, bi, audit = tmp_path / "w.duckdb", tmp_path / "bi.duckdb", tmp_path / "audit.duckdb"
+    code, _ = run_nightly(landing_small, db, read_copy=str(bi), audit_copy=str(audit))
+    assert code == 0
+    assert all_tables(bi) == sorted(bi_relations())
+    audit_tables = all_tables(audit)
+    assert set(bi_relations()) < set(audit_tables)
+    assert sorted(set(audit_tables) - set(bi_relations())) == [
+        "etl_anomaly", "etl_batch", "etl_quarantine", "etl_run",
+    ]  # fmt: skip
+    for name in ("mart_engagement", "fct_vacancy", "mart_backfill_delays"):
+        pd.testing.assert_frame_equal(table(db, name), table(bi, name), obj=name)
+    comments = query(bi, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fct_vacancy'")
+    assert comments.comment[0].startswith("One row per vacancy")
 
 
 def test_history_load_commits_on_a_copy_and_publishes_it_whole(

@@ -6,6 +6,7 @@ import filecmp
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -163,3 +164,18 @@ def test_a_missing_landing_folder_fails_at_once_without_retries(tmp_path: Path) 
     assert result.exit_code == 2 and "does not exist" in result.output
     assert "nothing was changed" in result.output
     assert time.monotonic() - started < 5, "a permanent error is not retried"
+
+
+def test_metrics_on_a_missing_warehouse_says_so_in_one_line_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "nowhere.duckdb"
+    result = CliRunner().invoke(app, ["metrics", "--warehouse", f"duckdb:///{missing}"])
+    assert result.exit_code == 2
+    assert "no warehouse at" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1  # one line
+    assert not missing.exists()
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()  # a file, but no warehouse in it
+    result = CliRunner().invoke(app, ["metrics", "--warehouse", f"duckdb:///{empty}"])
+    assert result.exit_code == 2 and "holds no rxstaff warehouse" in result.output

@@ -1,8 +1,12 @@
-"""Whole-file publication of a DuckDB warehouse: read-only copies and history loads.
+"""Whole-file publication of a DuckDB warehouse: copies for readers, and history loads.
 
 DuckDB's file takes one writer at a time and a reader holding it open would block the
 nightly run. BI tools read a copy instead, replaced in one rename at the end of a
 successful run, so a reader sees the previous night or this one, never half a run.
+A copy holds only the relations its readers may see (warehouse.md, "Who may read
+what"), materialised as tables: BI readers the dim_/fct_/mart_ relations, auditors
+those and the etl_ audit trail. Staging, where single survey answers live, never leaves
+the warehouse file.
 
 A history load (many GiB of new extracts) works on a copy of the warehouse too: it may
 then commit chunk by chunk, which keeps DuckDB's memory to one chunk's uncommitted rows,
@@ -18,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 from sqlalchemy.engine import make_url
+
+from rxstaff.warehouse.declarations import bi_relations, declarations, of_kind
 
 
 def duckdb_file(url: str) -> Path | None:
@@ -39,19 +45,48 @@ def _replace(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def publish_read_copy(url: str, target: Path) -> Path:
+def publish_copy(url: str, target: Path, relations: list[str], comments: dict[str, str]) -> Path:
+    """A new DuckDB file holding exactly ``relations`` (tables and views materialised, with
+    their descriptions), renamed over ``target`` in one step."""
     source = duckdb_file(url)
     if source is None:
         raise ValueError(
             "a read-only copy is for a DuckDB file warehouse; PostgreSQL readers "
             "see whole runs through its transaction"
         )
-    _checkpoint(source)
     partial = target.with_name(f".{target.name}.partial")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, partial)
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with duckdb.connect(str(partial)) as copy:
+        copy.execute(f"ATTACH {_literal(str(source))} AS rxstaff_source (READ_ONLY)")
+        for name in relations:
+            copy.execute(f"CREATE TABLE {name} AS SELECT * FROM rxstaff_source.{name}")
+            if name in comments:
+                copy.execute(f"COMMENT ON TABLE {name} IS {_literal(comments[name])}")
+        copy.execute("DETACH rxstaff_source")
+        copy.execute("CHECKPOINT")
     _replace(partial, target)
     return target
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish_for_bi(url: str, target: Path) -> Path:
+    """The copy BI tools read: the dim_, fct_ and mart_ relations, nothing else."""
+    return publish_copy(url, target, bi_relations(), _descriptions())
+
+
+def publish_for_audit(url: str, target: Path) -> Path:
+    """The copy auditors read: what BI reads, plus the etl_ audit trail (never staging)."""
+    audit = [d.name for d in of_kind("audit")]
+    return publish_copy(url, target, [*bi_relations(), *audit], _descriptions())
+
+
+def _descriptions() -> dict[str, str]:
+    return {name: d.description for name, d in declarations().items()}
 
 
 @dataclass(frozen=True)
