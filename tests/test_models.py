@@ -50,7 +50,7 @@ def built(conn: sa.Connection, model: str, order_by: str) -> list[dict[str, Any]
     if decl.materialized == "table":
         build.build_table(conn, decl)
     else:
-        build.create_views(conn, min_group_size=5)
+        build.refresh_views(conn, min_group_size=5)
     frame = pd.read_sql(sa.text(f"SELECT * FROM {model} ORDER BY {order_by}"), conn)
     return [
         {k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")

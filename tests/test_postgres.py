@@ -224,3 +224,44 @@ def test_transient_errors_are_retried_a_bounded_number_of_times() -> None:
     with pytest.raises(WarehouseUnavailable, match=r"127\.0\.0\.1:1"):
         with_retries(connect, url, attempts=3, pause=0)
     assert len(attempts) == 3
+
+
+def test_a_bi_query_held_open_does_not_hold_the_run(
+    landing_small: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BI session reading the marts in an open transaction (Metabase, a long report)
+    during a run: the run neither waits for it nor fails, and the reader sees the night
+    it started with until it ends its transaction."""
+    monkeypatch.setenv("RXSTAFF_LOCK_TIMEOUT", "5")  # a run that had to wait would fail
+    _, arrive = hold_back_rosters(landing_small, 1)
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    reader = sa.create_engine(pg_url, isolation_level="REPEATABLE READ")
+    newest = "SELECT latest_file_date FROM mart_freshness WHERE source = 'roster'"
+    with reader.connect() as bi:
+        seen = bi.execute(sa.text(newest)).scalar()  # holds the views' and tables' locks
+        for name in ("mart_engagement", "mart_backfill_delays", "fct_vacancy", "dim_job"):
+            bi.execute(sa.text(f"SELECT * FROM {name}")).fetchall()
+        arrive()
+        code, summary = run_nightly(landing_small, pg_url)
+        assert code == 0, summary
+        assert bi.execute(sa.text(newest)).scalar() == seen  # the night it started with
+    with reader.connect() as fresh:
+        assert fresh.execute(sa.text(newest)).scalar() > seen  # tonight, whole
+    reader.dispose()
+
+
+def test_a_session_holding_a_lock_fails_the_run_in_bounded_time_naming_it(
+    landing_small: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RXSTAFF_LOCK_TIMEOUT", "2")
+    _, arrive = hold_back_rosters(landing_small, 1)
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    holder = sa.create_engine(pg_url, connect_args={"application_name": "operator-psql"})
+    with holder.connect() as conn:
+        conn.execute(sa.text("LOCK TABLE dim_job IN ACCESS EXCLUSIVE MODE"))  # not a BI read
+        arrive()
+        code, error = run_nightly(landing_small, pg_url)
+        conn.rollback()
+    holder.dispose()
+    assert code == 2
+    assert "waited more than 2 s for a lock" in str(error) and "operator-psql" in str(error)

@@ -9,6 +9,8 @@ are derived data, rebuilt every run.
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import sqlalchemy as sa
 
@@ -40,6 +42,15 @@ def existing_columns(conn: sa.Connection, table: str) -> list[str]:
         {"t": table},
     )
     return [name for (name,) in rows]
+
+
+def tables_to_recreate(conn: sa.Connection) -> list[str]:
+    """Model and seed tables missing, or whose columns differ from their declaration."""
+    return [
+        decl.name
+        for decl in of_kind("table", "seed")
+        if existing_columns(conn, decl.name) != decl.column_names
+    ]
 
 
 def ensure_tables(conn: sa.Connection) -> list[str]:
@@ -91,11 +102,35 @@ def drop_views(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {decl.name}"))
 
 
-def create_views(conn: sa.Connection, min_group_size: int) -> list[str]:
-    """(Re)create the views; their names and columns are the BI interface."""
-    drop_views(conn)
-    made = []
+VIEW_SETTING = "view_definition:"
+
+
+def refresh_views(conn: sa.Connection, min_group_size: int) -> list[str]:
+    """Create the views that are missing or whose definition changed; the views replaced.
+
+    A view whose definition is unchanged is left alone: replacing it needs an exclusive
+    lock, which would wait behind every BI query reading it (and queue the BI queries
+    that come after). Its definition's fingerprint is kept in ``rxstaff_setting``.
+    """
+    present = set(sa.inspect(conn).get_view_names())
+    rows = conn.execute(
+        sa.text("SELECT name, value FROM rxstaff_setting WHERE name LIKE :p"),
+        {"p": VIEW_SETTING + "%"},
+    )
+    stored: dict[str, str] = {str(name): str(value) for name, value in rows}
+    replaced = []
     for decl in of_kind("view"):
-        conn.execute(sa.text(f"CREATE VIEW {decl.name} AS {select_sql(decl, min_group_size)}"))
-        made.append(decl.name)
-    return made
+        sql = select_sql(decl, min_group_size)
+        fingerprint = hashlib.sha256(sql.encode()).hexdigest()[:32]
+        key = VIEW_SETTING + decl.name
+        if decl.name in present and stored.get(key) == fingerprint:
+            continue
+        conn.execute(sa.text(f"DROP VIEW IF EXISTS {decl.name}"))
+        conn.execute(sa.text(f"CREATE VIEW {decl.name} AS {sql}"))
+        conn.execute(sa.text("DELETE FROM rxstaff_setting WHERE name = :n"), {"n": key})
+        conn.execute(
+            sa.text("INSERT INTO rxstaff_setting (name, value) VALUES (:n, :v)"),
+            {"n": key, "v": fingerprint},
+        )
+        replaced.append(decl.name)
+    return replaced

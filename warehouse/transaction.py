@@ -12,6 +12,7 @@ every uncommitted row in memory) and renames the copy over the warehouse at the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -26,10 +27,19 @@ from rxstaff.warehouse.connection import create_engine, with_retries
 from rxstaff.warehouse.dictionary import apply_comments
 from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
 from rxstaff.warehouse.runs import RunRecord, record_run
-from rxstaff.warehouse.schema import upgrade
+from rxstaff.warehouse.schema import current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import check_secret
 
 HISTORY_LOAD_MIN_BYTES = 64 * 1024 * 1024
+# PostgreSQL: how long the run waits for a lock another session holds before it fails,
+# naming that session ($RXSTAFF_LOCK_TIMEOUT seconds). BI reads never need to be waited
+# for; this bounds what else might (an operator's open transaction, a schema change).
+LOCK_TIMEOUT_ENV = "RXSTAFF_LOCK_TIMEOUT"
+LOCK_TIMEOUT_DEFAULT = 30
+
+
+class LockWaitTimeout(RuntimeError):
+    """The run waited too long for a lock held by another session."""
 
 
 @dataclass(frozen=True)
@@ -68,14 +78,22 @@ class RunTransaction:
     def __enter__(self) -> RunTransaction:
         try:
             self._conn = with_retries(self.engine.connect, self.url)
+            if self._conn.dialect.name == "postgresql":
+                seconds = int(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT))
+                self._conn.exec_driver_sql(f"SET lock_timeout = '{seconds}s'")
         except BaseException:
             self._discard()
             raise
         return self
 
     def prepare(self, setup: Setup) -> None:
-        """Schema, key check and reference data, inside the transaction."""
-        build.drop_views(self.conn)  # recreated at commit, over whatever migrations changed
+        """Schema, key check and reference data, inside the transaction.
+
+        Views are dropped only when a migration or a changed model table needs it (they
+        are recreated at commit): otherwise a BI query reading a view would hold the run.
+        """
+        if current_version(self.conn) < latest_version() or build.tables_to_recreate(self.conn):
+            build.drop_views(self.conn)
         upgrade(self.conn)
         check_secret(self.conn, setup.secret_fingerprint)
         build.ensure_tables(self.conn)
@@ -89,7 +107,7 @@ class RunTransaction:
 
     def commit(self, min_group_size: int) -> None:
         """Views, descriptions and grants, then commit; a history copy replaces the file."""
-        build.create_views(self.conn, min_group_size)
+        build.refresh_views(self.conn, min_group_size)
         apply_comments(self.conn)
         apply_grants(self.conn)
         self.conn.commit()
@@ -107,6 +125,11 @@ class RunTransaction:
         if self._conn is not None and not self.committed:
             self._conn.rollback()
         self._discard()
+        if isinstance(error, sa.exc.OperationalError) and "lock timeout" in str(error.orig):
+            raise LockWaitTimeout(
+                f"waited more than {os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT)} s "
+                f"for a lock; {holders(self.url)}"
+            ) from None
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -133,3 +156,30 @@ def record_after_failure(url: str, attempted: Sequence[FileToLoad], run: RunReco
             record_run(conn, run)
     finally:
         engine.dispose()
+
+
+def holders(url: str) -> str:
+    """The other sessions of the warehouse's database, for a lock-wait message."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT pid, usename, application_name, state, "
+                    "CAST(EXTRACT(EPOCH FROM now() - xact_start) AS INTEGER) AS seconds "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                )
+            ).all()
+    except sa.exc.SQLAlchemyError as error:
+        return f"the sessions holding it could not be listed ({type(error).__name__})"
+    finally:
+        engine.dispose()
+    if not rows:
+        return "the session holding it has ended"
+    found = [
+        f"pid {r.pid} ({r.usename}, {r.application_name or 'no application name'}, "
+        f"{r.state}, in a transaction for {r.seconds} s)"
+        for r in rows
+    ]
+    return "sessions holding transactions open: " + "; ".join(found)
