@@ -353,7 +353,7 @@ def _run_nightly(
         return 2
     state = nightly_flow(
         landing=str(landing),
-        warehouse=warehouse,
+        warehouse=settings.by_reference(warehouse),
         run_date=run_date,
         min_group_size=min_group_size,
         catalog=str(catalog) if catalog else None,

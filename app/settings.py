@@ -108,3 +108,21 @@ def copies(read_copy: str | None, audit_copy: str | None) -> tuple[str | None, s
         read_copy or os.environ.get(READ_COPY_ENV) or None,
         audit_copy or os.environ.get(AUDIT_COPY_ENV) or None,
     )
+
+
+def by_reference(url: str | None) -> str | None:
+    """The warehouse as a flow parameter: Prefect records parameters (its database, its
+    UI), so a URL carrying a password is handed over through this process's environment
+    ($RXSTAFF_WAREHOUSE_URL) and the parameter stays empty."""
+    if url is None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        has_password = make_url(url).password is not None
+    except Exception:  # not a URL: let the flow refuse it with its own message
+        return url
+    if not has_password:
+        return url
+    os.environ[WAREHOUSE_ENV] = url
+    return None

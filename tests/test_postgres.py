@@ -108,6 +108,9 @@ def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> N
             "DELETE FROM dim_job",
             "INSERT INTO etl_batch (batch_id) VALUES (0)",
             "CREATE TABLE sneaky (a int)",
+            "CREATE TEMPORARY TABLE sneaky (a int)",
+            "CREATE FUNCTION pg_temp.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+            "CREATE VIEW sneaky AS SELECT 1 AS a",
         ):
             with (
                 engine.connect() as conn,
@@ -265,3 +268,29 @@ def test_a_session_holding_a_lock_fails_the_run_in_bounded_time_naming_it(
     holder.dispose()
     assert code == 2
     assert "waited more than 2 s for a lock" in str(error) and "operator-psql" in str(error)
+
+
+def test_a_password_in_the_warehouse_url_never_reaches_prefect(
+    landing_small: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server trusts local connections, so any password works; it must not be stored
+    as a flow-run parameter, in a state message or in the logs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, LogFilter
+
+    monkeypatch.delenv("RXSTAFF_WAREHOUSE_URL", raising=False)
+    secret = "pw-" + uuid.uuid4().hex
+    url = make_url(pg_url).set(password=secret).render_as_string(hide_password=False)
+    result = CliRunner().invoke(
+        app,
+        ["nightly", "--landing", str(landing_small), "--warehouse", url,
+         "--run-date", "2030-01-01", "--max-roster-age", "36500"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert secret not in result.output
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName()))
+        logs = client.read_logs(LogFilter())
+    recorded = " ".join(str(r.parameters) + str(r.state) for r in runs)
+    recorded += " ".join(log.message for log in logs)
+    assert runs and secret not in recorded

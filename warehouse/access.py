@@ -76,6 +76,12 @@ def apply_grants(conn: sa.Connection, roles: list[str] | None = None) -> None:
         schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
         database = conn.execute(sa.text("SELECT current_database()")).scalar()
         conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO {role}'))
+        # No TEMP (temporary tables and functions) and no CREATE anywhere: PostgreSQL
+        # grants TEMP to PUBLIC by default, so it is revoked from PUBLIC on the warehouse's
+        # database and kept for the role that loads it.
+        conn.execute(sa.text(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC, {role}'))
+        conn.execute(sa.text(f'GRANT TEMPORARY ON DATABASE "{database}" TO CURRENT_USER'))
+        conn.execute(sa.text(f'REVOKE CREATE ON SCHEMA "{schema}" FROM PUBLIC, {role}'))
         conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
         conn.execute(sa.text(f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM {role}'))
         conn.execute(sa.text(f"GRANT SELECT ON {', '.join(BI_RELATIONS)} TO {role}"))
