@@ -14,7 +14,6 @@ from rxstaff import settings
 from rxstaff.flows.landing import read_career_paths, read_job_catalog
 from rxstaff.flows.summary import RunContext, RunSummary
 from rxstaff.transforms.catalog import reference, stage_career_paths, stage_catalog
-from rxstaff.transforms.pseudonym import fingerprint
 from rxstaff.warehouse.connection import describe_target
 from rxstaff.warehouse.transaction import Setup
 
@@ -49,7 +48,7 @@ def resolve(
     job_catalog = stage_catalog(read_job_catalog(catalog_file))
     career_paths = stage_career_paths(read_career_paths(paths_file), job_catalog)
     group_size = settings.min_group_size(min_group_size)
-    setup = Setup(fingerprint(secret), job_catalog, career_paths, group_size)
+    setup = Setup(secret, job_catalog, career_paths, group_size)
     run_id = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     summary = RunSummary(run_id=run_id, warehouse=describe_target(url))
     day = run_date or date.today()

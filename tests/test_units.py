@@ -15,7 +15,12 @@ from typer.testing import CliRunner
 from rxstaff.cli import app
 from rxstaff.flows.landing import LandingError, discover, read_extract
 from rxstaff.sample import Options, generate
-from rxstaff.transforms.pseudonym import Pseudonymiser, fingerprint
+from rxstaff.transforms.pseudonym import (
+    Pseudonymiser,
+    fingerprint,
+    legacy_fingerprint,
+    matches,
+)
 from rxstaff.transforms.raw_frame import drop_columns, normalise_headers, trim_cells
 from rxstaff.warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import SecretMismatch, check_secret
@@ -69,7 +74,7 @@ def test_pseudonyms_are_stable_keyed_and_not_reversible() -> None:
     assert a.key("E100") == Pseudonymiser("one").key("E100")
     assert a.key("E100") != b.key("E100") and "100" not in a.key("E100")
     assert a.keys(pd.Series(["E1", None])).isna().tolist() == [False, True]
-    assert fingerprint("one") != fingerprint("two")
+    assert matches("one", fingerprint("one")) and not matches("two", fingerprint("one"))
 
 
 def test_schema_upgrades_and_refuses_newer(tmp_path: Path) -> None:
@@ -90,10 +95,32 @@ def test_a_different_secret_is_refused(tmp_path: Path) -> None:
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
     with engine.begin() as conn:
         upgrade(conn)
-        check_secret(conn, fingerprint("first"))
-        check_secret(conn, fingerprint("first"))
+        check_secret(conn, "first")
+        check_secret(conn, "first")
         with pytest.raises(SecretMismatch):
-            check_secret(conn, fingerprint("second"))
+            check_secret(conn, "second")
+
+
+def test_the_key_fingerprint_is_salted_and_slow_and_an_old_one_is_upgraded(
+    tmp_path: Path,
+) -> None:
+    stored = "SELECT value FROM rxstaff_setting WHERE name = 'id_secret_fingerprint'"
+    one, two = fingerprint("key"), fingerprint("key")
+    assert one != two and one.startswith("scrypt$")  # salted: equal keys, unequal tags
+    assert matches("key", one) and matches("key", two)
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with engine.begin() as conn:
+        upgrade(conn)
+        conn.execute(  # what rxstaff 0.1 left: a fast, unsalted hash
+            sa.text("INSERT INTO rxstaff_setting VALUES ('id_secret_fingerprint', :v)"),
+            {"v": legacy_fingerprint("key")},
+        )
+        with pytest.raises(SecretMismatch):
+            check_secret(conn, "other")
+        check_secret(conn, "key")
+        upgraded = conn.execute(sa.text(stored)).scalar()
+        assert upgraded.startswith("scrypt$") and matches("key", upgraded)
+        assert "key" not in upgraded.split("$", 1)[1] and legacy_fingerprint("key") not in upgraded
 
 
 def test_generator_is_deterministic_for_a_seed(tmp_path: Path) -> None:

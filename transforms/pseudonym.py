@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 import pandas as pd
 
 KEY_LENGTH = 32  # hex characters: 128 bits, plenty against collision for a workforce
 
 
-def fingerprint(secret: str) -> str:
-    """A non-reversible tag of the secret, so a warehouse can refuse a different one."""
+# scrypt's cost: about 50 ms and 16 MiB per check, so a leaked warehouse does not let
+# anyone test guesses of the key at the speed of a plain hash.
+SCRYPT_COST = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def fingerprint(secret: str, salt: bytes | None = None) -> str:
+    """A salted, slow, non-reversible tag of the key, so a warehouse can refuse another."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, **SCRYPT_COST)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def legacy_fingerprint(secret: str) -> str:
+    """The tag rxstaff 0.1 stored: a fast hash, accepted once and then replaced."""
     return hashlib.sha256(b"rxstaff-secret-fingerprint:" + secret.encode()).hexdigest()[:16]
+
+
+def matches(secret: str, stored: str) -> bool:
+    """Whether ``secret`` is the key ``stored`` was made from (either form)."""
+    if stored.startswith("scrypt$"):
+        _, salt, _ = stored.split("$")
+        return hmac.compare_digest(fingerprint(secret, bytes.fromhex(salt)), stored)
+    return hmac.compare_digest(legacy_fingerprint(secret), stored)
 
 
 class Pseudonymiser:

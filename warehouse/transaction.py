@@ -46,7 +46,7 @@ class LockWaitTimeout(RuntimeError):
 class Setup:
     """What a run applies before loading: the key check and the reference data."""
 
-    secret_fingerprint: str
+    id_secret: str  # in memory only: never a parameter, never stored (its fingerprint is)
     job_catalog: pd.DataFrame
     career_paths: pd.DataFrame
     min_group_size: int
@@ -95,7 +95,7 @@ class RunTransaction:
         if current_version(self.conn) < latest_version() or build.tables_to_recreate(self.conn):
             build.drop_views(self.conn)
         upgrade(self.conn)
-        check_secret(self.conn, setup.secret_fingerprint)
+        check_secret(self.conn, setup.id_secret)
         build.ensure_tables(self.conn)
         build.load_seed(self.conn, "dim_job", setup.job_catalog)
         build.load_seed(self.conn, "int_career_path", setup.career_paths)
