@@ -346,24 +346,26 @@ def _run_nightly(
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
     from rxstaff.flows.nightly import nightly as nightly_flow
 
-    try:
+    try:  # what can be checked before Prefect starts is checked here: one line, no trace
         settings.id_secret()
+        settings.warehouse_url(warehouse)
     except settings.ConfigurationError as error:
-        errors.print(f"[red]error:[/] {error}")
+        errors.print(f"[red]error (nothing was changed):[/] {error}")
         return 2
-    state = nightly_flow(
-        landing=str(landing),
-        warehouse=settings.by_reference(warehouse),
-        run_date=run_date,
-        min_group_size=min_group_size,
-        catalog=str(catalog) if catalog else None,
-        read_copy=str(read_copy) if read_copy else None,
-        validation=validation,
-        paths=str(paths) if paths else None,
-        max_roster_age_days=max_roster_age,
-        audit_copy=str(audit_copy) if audit_copy else None,
-        return_state=True,
-    )
+    with settings.by_reference(warehouse) as reference:
+        state = nightly_flow(
+            landing=str(landing),
+            warehouse=reference,
+            run_date=run_date,
+            min_group_size=min_group_size,
+            catalog=str(catalog) if catalog else None,
+            read_copy=str(read_copy) if read_copy else None,
+            validation=validation,
+            paths=str(paths) if paths else None,
+            max_roster_age_days=max_roster_age,
+            audit_copy=str(audit_copy) if audit_copy else None,
+            return_state=True,
+        )
     result = state.result(raise_on_failure=False)
     return _report(result)
 

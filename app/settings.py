@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import cast
 
@@ -25,15 +28,37 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or unusable."""
 
 
+SUPPORTED_WAREHOUSES = ("duckdb", "postgresql")
+
+
 def warehouse_url(explicit: str | None = None) -> str:
     """--warehouse, then $RXSTAFF_WAREHOUSE_URL, then the Prefect Secret block named in
-    $RXSTAFF_WAREHOUSE_URL_BLOCK (for a URL that carries a password), then DuckDB."""
-    return (
+    $RXSTAFF_WAREHOUSE_URL_BLOCK (for a URL that carries a password), then DuckDB.
+
+    A value that is not a URL of a supported warehouse is a configuration error, never
+    shown with its password.
+    """
+    url = (
         explicit
         or os.environ.get(WAREHOUSE_ENV)
         or _secret_block(WAREHOUSE_BLOCK_ENV)
         or DEFAULT_URL
     )
+    from sqlalchemy.engine import make_url
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        shown = url if "@" not in url else "(a value that is not a URL)"
+        raise ConfigurationError(
+            f"{shown} is not a warehouse URL: use duckdb:///path/to/warehouse.duckdb or "
+            "postgresql+psycopg://user@host:5432/database"
+        ) from None
+    if backend not in SUPPORTED_WAREHOUSES:
+        raise ConfigurationError(
+            f"rxstaff keeps its warehouse in DuckDB or PostgreSQL, not {backend}"
+        )
+    return url
 
 
 def id_secret(explicit: str | None = None) -> str:
@@ -110,19 +135,43 @@ def copies(read_copy: str | None, audit_copy: str | None) -> tuple[str | None, s
     )
 
 
-def by_reference(url: str | None) -> str | None:
+@contextmanager
+def by_reference(url: str | None) -> Iterator[str | None]:
     """The warehouse as a flow parameter: Prefect records parameters (its database, its
     UI), so a URL carrying a password is handed over through this process's environment
-    ($RXSTAFF_WAREHOUSE_URL) and the parameter stays empty."""
-    if url is None:
-        return None
+    ($RXSTAFF_WAREHOUSE_URL) while the run lasts, and the parameter stays empty."""
     from sqlalchemy.engine import make_url
 
-    try:
-        has_password = make_url(url).password is not None
-    except Exception:  # not a URL: let the flow refuse it with its own message
-        return url
-    if not has_password:
-        return url
+    if url is None or make_url(url).password is None:
+        yield url
+        return
+    before = os.environ.get(WAREHOUSE_ENV)
     os.environ[WAREHOUSE_ENV] = url
-    return None
+    try:
+        yield None
+    finally:
+        if before is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = before
+
+
+BOUNDS_ENV = ("RXSTAFF_EARLIEST_DATE", "RXSTAFF_LATEST_DATE")
+
+
+def date_bounds() -> tuple[date, date] | None:
+    """The sanity bounds for dates in extracts ($RXSTAFF_EARLIEST_DATE, $RXSTAFF_LATEST_DATE;
+    default 1950-01-01 .. 2099-12-31): a date outside them quarantines its row."""
+    from datetime import date as day
+
+    raw = [os.environ.get(name) for name in BOUNDS_ENV]
+    if not any(raw):
+        return None
+    try:
+        earliest = day.fromisoformat(raw[0]) if raw[0] else day(1950, 1, 1)
+        latest = day.fromisoformat(raw[1]) if raw[1] else day(2099, 12, 31)
+    except ValueError:
+        raise ConfigurationError(f"{' and '.join(BOUNDS_ENV)} take YYYY-MM-DD dates") from None
+    if earliest >= latest:
+        raise ConfigurationError(f"{BOUNDS_ENV[0]} must come before {BOUNDS_ENV[1]}")
+    return earliest, latest

@@ -52,5 +52,6 @@ def resolve(
     run_id = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     summary = RunSummary(run_id=run_id, warehouse=describe_target(url))
     day = run_date or date.today()
-    ctx = RunContext(run_id, day, reference(job_catalog, secret), summary, validation)
+    ref = reference(job_catalog, secret, settings.date_bounds())
+    ctx = RunContext(run_id, day, ref, summary, validation)
     return RunOptions(url, setup, ctx)

@@ -162,3 +162,27 @@ def test_career_paths_are_checked_against_the_catalog_naming_the_line() -> None:
     assert "line 3: the move is declared twice" in paths_error(
         "SPT1,SPT2,promotion\nSPT1,SPT2,lateral"
     )
+
+
+@pytest.mark.parametrize("hire_date", ["0001-01-01", "1900-06-01", "2999-12-31", "9999-12-31"])
+def test_a_date_far_outside_the_data_is_quarantined_not_loaded(hire_date: str) -> None:
+    bad = {**GOOD["roster"], "employee_id": "E101", "hire_date": hire_date}
+    staged = stage_rows("roster", [GOOD["roster"], bad])
+    assert staged.loaded == {0: 1} and staged.quarantined == {0: 1}  # the row never loads
+    if hire_date < "1950":  # no other rule catches a date long past: the bounds do
+        assert set(staged.quarantine.rule) == {"hire_date_within_sanity_bounds"}
+        assert "1950-01-01 .. 2099-12-31" in staged.quarantine.detail.iloc[0]
+    else:  # a future hire date already breaks the suite's own rules
+        assert "hire_date_not_after_snapshot_date" in set(staged.quarantine.rule)
+
+
+def test_the_sanity_bounds_are_settings() -> None:
+    from rxstaff.transforms.catalog import reference
+
+    strict = reference(stage_catalog(read_job_catalog()), "k", (date(2020, 1, 1), date(2030, 1, 1)))
+    staged = stage_rows("roster", [GOOD["roster"]], strict)  # hired 2023-05-01: inside
+    assert staged.loaded == {0: 1}
+    older = {**GOOD["roster"], "hire_date": "2019-12-31"}
+    assert set(stage_rows("roster", [older], strict).quarantine.rule) == {
+        "hire_date_within_sanity_bounds"
+    }

@@ -206,3 +206,13 @@ def test_metrics_on_a_missing_warehouse_says_so_in_one_line_and_creates_nothing(
     duckdb.connect(str(empty)).close()  # a file, but no warehouse in it
     result = CliRunner().invoke(app, ["metrics", "--warehouse", f"duckdb:///{empty}"])
     assert result.exit_code == 2 and "holds no rxstaff warehouse" in result.output
+
+
+@pytest.mark.parametrize("value", ["/srv/rxstaff/warehouse.duckdb", "mysql://u@h/db"])
+def test_a_warehouse_that_is_not_a_supported_url_is_refused_before_anything_starts(
+    tmp_path: Path, value: str
+) -> None:
+    result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path), "--warehouse", value])
+    assert result.exit_code == 2
+    assert "nothing was changed" in result.output and "rolled back" not in result.output
+    assert "Traceback" not in result.output

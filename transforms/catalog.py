@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from rxstaff.transforms.pseudonym import Pseudonymiser
@@ -50,12 +52,17 @@ def stage_catalog(raw: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def reference(catalog: pd.DataFrame, secret: str) -> Reference:
-    """What validation and staging need from the catalog, with the id key."""
+def reference(
+    catalog: pd.DataFrame, secret: str, bounds: tuple[date, date] | None = None
+) -> Reference:
+    """What validation and staging need from the catalog, with the id key and the date
+    sanity bounds (the defaults of Reference unless given)."""
+    extra = {"earliest": bounds[0], "latest": bounds[1]} if bounds else {}
     return Reference(
         job_codes=catalog["job_code"].tolist(),
         job_families=sorted(catalog["job_family"].unique().tolist()),
         pseudonyms=Pseudonymiser(secret),
+        **extra,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import pandas as pd
@@ -43,6 +44,9 @@ class Reference:
     job_codes: list[str]
     job_families: list[str]
     pseudonyms: Pseudonymiser
+    # Sanity bounds: a date outside them is a bad value (its row is quarantined).
+    earliest: date = date(1950, 1, 1)
+    latest: date = date(2099, 12, 31)
 
 
 # Validated rows of a chunk (trimmed strings plus ``row_number``, ``_file_no`` and the

@@ -106,7 +106,7 @@ def stage(
 ) -> StagedChunk:
     """Stage the rows that passed; quarantine the rest, one record per (row, rule)."""
     failures = pd.concat(
-        [_frame_or_empty(row_failures), cast_failures(source, chunk, row_failures)],
+        [_frame_or_empty(row_failures), cast_failures(source, chunk, row_failures, ref)],
         ignore_index=True,
     )
     bad_rows = set(failures["index"].astype("int64")) if len(failures) else set()
@@ -127,18 +127,34 @@ def _frame_or_empty(failures: pd.DataFrame) -> pd.DataFrame:
     return failures if len(failures) else pd.DataFrame(columns=FAILURE_COLUMNS)
 
 
-def cast_failures(source: Source, chunk: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
-    """Dates and timestamps that match the suite's pattern but name no real day or instant."""
+def cast_failures(
+    source: Source, chunk: pd.DataFrame, failures: pd.DataFrame, ref: Reference | None = None
+) -> pd.DataFrame:
+    """Dates and timestamps that match the suite's pattern but name no real day or instant,
+    or a day outside the sanity bounds (year 0001 or 9999 would stretch every calendar)."""
     already = list(failures["index"]) if len(failures) else []
     found = []
     for column, kind in source.calendar_columns:
-        bad = unparseable(chunk[column], kind) & ~chunk.index.isin(already)
-        if bad.any():
+        fake = unparseable(chunk[column], kind) & ~chunk.index.isin(already)
+        if fake.any():
             found.append(
                 q.cast_failures(
-                    bad, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
+                    fake, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
                 )
             )
+        if ref is not None:
+            days = chunk[column].str.slice(0, 10)  # the date part of a date or a timestamp
+            low, high = ref.earliest.isoformat(), ref.latest.isoformat()
+            beyond = ((days < low) | (days > high)).fillna(False).to_numpy(dtype=bool)
+            outside = beyond & ~fake.to_numpy(dtype=bool) & ~chunk.index.isin(already)
+            if outside.any():
+                found.append(
+                    q.cast_failures(
+                        pd.Series(outside),
+                        f"{column}_within_sanity_bounds",
+                        f"{column} is outside {low} .. {high}",
+                    )
+                )
     if not found:
         return pd.DataFrame(columns=FAILURE_COLUMNS)
     result = pd.concat(found, ignore_index=True)
