@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rxstaff.expectations.suite import validate_chunk
-from rxstaff.flows.landing import LandingFile, read_extract
+from rxstaff.flows.landing import LandingFile, MisnamedFile, read_extract
 from rxstaff.flows.summary import RunContext
 from rxstaff.transforms import staging
 from rxstaff.transforms.source import FILE_NO, Source
@@ -234,3 +234,39 @@ def _with_batch_ids(frame: pd.DataFrame, batch_of: dict[int, int]) -> pd.DataFra
     """Swap each row's position-in-chunk file number for its file's batch_id."""
     batch_ids = frame[FILE_NO].map(batch_of)
     return frame.drop(columns=[FILE_NO]).assign(batch_id=batch_ids)[batch_ids.notna().to_numpy()]
+
+
+def reject_misnamed(
+    conn: sa.Connection,
+    arrivals: list[Arrival[MisnamedFile]],
+    ctx: RunContext,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    """Files named like an extract but with no real date in the name: each is rejected by
+    name with its reason (once; an unchanged copy sent again is skipped)."""
+    for arrival in arrivals:
+        file, tally = arrival.file, ctx.summary.source(arrival.file.source)
+        if not arrival.due:
+            tally.files_skipped += 1
+            logger.warning(f"{file.file_name}: unchanged since it was rejected; skipped")
+            continue
+        batch_id = next(ctx.batch_ids)
+        if arrival.prior:
+            batches.supersede(conn, (), arrival.prior.batch_id, batch_id)
+        row = batches.batch_row(
+            batch_id=batch_id,
+            run_id=ctx.run_id,
+            source=file.source,
+            file_name=file.file_name,
+            sha256=file.sha256,
+            rows_loaded=0,
+            rows_quarantined=0,
+            started_at=ctx.started_at,
+            finished_at=batches.now(),
+            status="rejected",
+            error=file.reason,
+        )
+        batches.record_batch(conn, row)
+        logger.error(f"{file.file_name}: rejected: {file.reason}")
+        ctx.summary.rejections.append(f"{file.file_name}: {file.reason}")
+        tally.files_rejected += 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -32,9 +32,22 @@ class LandingFile:
 
 
 @dataclass(frozen=True)
+class MisnamedFile:
+    """A file named like an extract whose name holds no real date (roster_2023-02-30.csv):
+    rejected by name, while the other files load."""
+
+    source: str
+    file_name: str
+    sha256: str
+    reason: str
+    file_date: date | None = None
+
+
+@dataclass(frozen=True)
 class Landing:
     files: list[LandingFile]
     unrecognised: list[str]
+    misnamed: list[MisnamedFile] = field(default_factory=list)
 
 
 def discover(landing: Path) -> Landing:
@@ -42,13 +55,17 @@ def discover(landing: Path) -> Landing:
     if not landing.is_dir():
         raise LandingError(f"landing folder {landing} does not exist or is not a folder")
     order = list(SOURCES)
-    files, claimed = [], set()
+    files, claimed, misnamed = [], set(), []
     for src in SOURCES.values():
         for path in sorted((landing / src.folder).glob("*")):
             match = src.pattern.match(path.name)
             if match and path.is_file():
-                files.append(_landing_file(src.name, path, landing, match.group(1)))
                 claimed.add(path)
+                try:
+                    files.append(_landing_file(src.name, path, landing, match.group(1)))
+                except LandingError as error:
+                    name = path.relative_to(landing).as_posix()
+                    misnamed.append(MisnamedFile(src.name, name, sha256(path), str(error)))
     unrecognised = [
         str(path.relative_to(landing))
         for folder in sorted({s.folder for s in SOURCES.values()})
@@ -56,7 +73,7 @@ def discover(landing: Path) -> Landing:
         if path not in claimed and path.is_file()
     ]
     files.sort(key=lambda f: (order.index(f.source), f.file_date, f.file_name))
-    return Landing(files, unrecognised)
+    return Landing(files, unrecognised, misnamed)
 
 
 def due_by(found: Landing, run_date: date) -> list[LandingFile]:
@@ -92,9 +109,7 @@ def _landing_file(source: str, path: Path, landing: Path, stamp: str) -> Landing
     try:
         when = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 1, 1)
     except ValueError as error:
-        raise LandingError(
-            f"{path}: the date in the file name is not a real date ({error})"
-        ) from None
+        raise LandingError(f"the date in the file name is not a real date ({error})") from None
     return LandingFile(source, path, path.relative_to(landing).as_posix(), when, sha256(path))
 
 

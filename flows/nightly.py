@@ -19,8 +19,15 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from rxstaff import settings
-from rxstaff.flows.ingest import ingest_source
-from rxstaff.flows.landing import LandingError, LandingFile, discover, due_by, landing_problem
+from rxstaff.flows.ingest import ingest_source, reject_misnamed
+from rxstaff.flows.landing import (
+    LandingError,
+    LandingFile,
+    MisnamedFile,
+    discover,
+    due_by,
+    landing_problem,
+)
 from rxstaff.flows.options import resolve
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
@@ -44,6 +51,7 @@ Arrivals = list[Arrival[LandingFile]]
 class Discovery:
     judged: Arrivals
     problem: tuple[str, str] | None  # a stale or empty landing folder
+    misnamed: list[Arrival[MisnamedFile]]  # no real date in the name: rejected by name
 
 
 def transient_io(task: object, task_run: object, state: State) -> bool:
@@ -75,7 +83,7 @@ def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Dis
     problem = landing_problem(found, rosters, run_date, max_age)
     if problem:
         logger.error(f"{problem[0]}: {problem[1]}")
-    return Discovery(arrivals.judge(files, known), problem)
+    return Discovery(arrivals.judge(files, known), problem, arrivals.judge(found.misnamed, known))
 
 
 @task(cache_policy=NO_CACHE)
@@ -134,6 +142,7 @@ def nightly(
     max_age = settings.max_roster_age_days(max_roster_age_days)
     found = discover_files(Path(landing), run.url, ctx.run_date, max_age)
     judged, summary.landing_problem = found.judged, found.problem
+    ctx.misnamed = found.misnamed
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
     try:
         load_and_commit(run.url, judged, run.setup, ctx)
@@ -165,6 +174,7 @@ def load_and_commit(url: str, judged: Arrivals, setup: Setup, ctx: RunContext) -
         tx.prepare(setup)
         ctx.batch_ids = iter(range(batches.next_batch_id(tx.conn), 1 << 62))
         loaded = sum(load_source(tx, name, judged, ctx) for name in SOURCES)
+        reject_misnamed(tx.conn, ctx.misnamed, ctx, logger)
         if loaded or not build.has_rows(tx.conn, "dim_date"):
             logger.info(f"rebuilt {len(build_models(tx, ctx))} models")
         else:

@@ -536,3 +536,26 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")]
     monkeypatch.setattr(build_module, "build_tables", real_build)
     assert run_nightly(landing_small, db)[0] == 0
+
+
+def test_a_file_name_with_an_impossible_date_rejects_that_file_only(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "w.duckdb"
+    newest = sorted((landing_small / "roster").glob("*.csv"))[-1]
+    bad = newest.with_name("roster_2023-02-30.csv")
+    shutil.copy(newest, bad)
+    code, summary = run_nightly(landing_small, db)
+    assert code == 1
+    assert summary.rejections == [
+        "roster/roster_2023-02-30.csv: the date in the file name is not a real date "
+        "(day is out of range for month)"
+    ]
+    assert (
+        summary.sources["roster"].files_loaded
+        == len(list((landing_small / "roster").glob("*"))) - 1
+    )
+    rejected = query(db, "SELECT file_name, status, error FROM etl_batch WHERE status = 'rejected'")
+    assert list(rejected.file_name) == ["roster/roster_2023-02-30.csv"]
+    code, summary = run_nightly(landing_small, db)  # sent again unchanged: skipped, once told
+    assert code == 0 and not summary.rejections
