@@ -172,19 +172,15 @@ class _ChunkLoader:
         """One file's ``etl_batch`` row: rejected, or loaded (superseding an earlier version)."""
         file, prior, ctx = arrival.file, arrival.prior, self.ctx
         tally = ctx.summary.source(file.source)
-        record = batches.batch_row(
-            batch_id=batch_id,
-            run_id=ctx.run_id,
-            source=file.source,
-            file_name=file.file_name,
-            file_date=file.file_date,
-            sha256=file.sha256,
+        record = batches.file_batch(
+            file,
+            batch_id,
+            ctx.run_id,
+            ctx.started_at,
+            "loaded",
             rows_read=result.rows_read,
             rows_loaded=result.rows_loaded,
             rows_quarantined=result.rows_quarantined,
-            started_at=ctx.started_at,
-            finished_at=batches.now(),
-            status="loaded",
             validated_with=self.validator,
         )
         if result.file_errors:
@@ -253,19 +249,10 @@ def reject_misnamed(
         batch_id = next(ctx.batch_ids)
         if arrival.prior:
             batches.supersede(conn, (), arrival.prior.batch_id, batch_id)
-        row = batches.batch_row(
-            batch_id=batch_id,
-            run_id=ctx.run_id,
-            source=file.source,
-            file_name=file.file_name,
-            sha256=file.sha256,
-            rows_loaded=0,
-            rows_quarantined=0,
-            started_at=ctx.started_at,
-            finished_at=batches.now(),
-            status="rejected",
-            error=file.reason,
-        )
+        row = batches.file_batch(
+            file, batch_id, ctx.run_id, ctx.started_at, "rejected",
+            rows_loaded=0, rows_quarantined=0, error=file.reason,
+        )  # fmt: skip
         batches.record_batch(conn, row)
         logger.error(f"{file.file_name}: rejected: {file.reason}")
         ctx.summary.rejections.append(f"{file.file_name}: {file.reason}")

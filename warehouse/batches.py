@@ -91,16 +91,28 @@ def record_failed_files(
     """After a rollback: the files a run attempted, marked failed (the next run retries)."""
     first = next_batch_id(conn)
     for offset, file in enumerate(files):
-        row = batch_row(
-            batch_id=first + offset,
-            run_id=run_id,
-            source=file.source,
-            file_name=file.file_name,
-            file_date=file.file_date,
-            sha256=file.sha256,
-            started_at=started_at,
-            finished_at=now(),
-            status="failed",
-            error=error[:2000],
-        )
+        row = file_batch(file, first + offset, run_id, started_at, "failed", error=error[:2000])
         record_batch(conn, row)
+
+
+def file_batch(
+    file: FileToLoad,
+    batch_id: int,
+    run_id: str,
+    started_at: datetime,
+    status: str,
+    **values: Any,
+) -> dict[str, Any]:
+    """A file's ``etl_batch`` row: who it is, which run, how it ended, and the counts given."""
+    return batch_row(
+        batch_id=batch_id,
+        run_id=run_id,
+        source=file.source,
+        file_name=file.file_name,
+        file_date=file.file_date,
+        sha256=file.sha256,
+        started_at=started_at,
+        finished_at=now(),
+        status=status,
+        **values,
+    )
