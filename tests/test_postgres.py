@@ -6,6 +6,7 @@ and skips, saying so, where it is not set.
 
 from __future__ import annotations
 
+import csv
 import uuid
 from pathlib import Path
 
@@ -294,3 +295,45 @@ def test_a_password_in_the_warehouse_url_never_reaches_prefect(
     recorded = " ".join(str(r.parameters) + str(r.state) for r in runs)
     recorded += " ".join(log.message for log in logs)
     assert runs and secret not in recorded
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_hostile_files_cost_one_file_or_one_row_never_the_night(
+    landing_small: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Headers differing only by case reject that file, by name; a NUL byte in a cell
+    quarantines that row (PostgreSQL's COPY refused the whole run); the rest loads."""
+    url = (
+        f"duckdb:///{tmp_path / 'w.duckdb'}"
+        if backend == "duckdb"
+        else request.getfixturevalue("pg_url")
+    )
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    doubled, nul = rosters[3], rosters[5]
+
+    def rows_of(path: Path) -> list[list[str]]:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return list(csv.reader(handle))
+
+    def write(path: Path, rows: list[list[str]]) -> None:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows(rows)
+
+    rows = rows_of(doubled)
+    write(doubled, [[*rows[0], "FTE"], *[[*r, "1"] for r in rows[1:]]])
+    rows = rows_of(nul)
+    department = [h.strip().lower() for h in rows[0]].index("department")
+    rows[1][department] = "Ops\x00"
+    write(nul, rows)
+
+    code, summary = run_nightly(landing_small, url)
+    assert code == 1
+    assert [r.split(":")[0] for r in summary.rejections] == [f"roster/{doubled.name}"]
+    assert "name the same column 'fte'" in summary.rejections[0]
+    assert summary.sources["roster"].files_loaded == len(rosters) - 1
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rules = conn.execute(sa.text("SELECT rule FROM etl_quarantine")).scalars().all()
+        loaded = conn.execute(sa.text("SELECT COUNT(*) FROM fct_career_event")).scalar()
+    engine.dispose()
+    assert "department_has_no_nul_byte" in rules and loaded > 0

@@ -186,3 +186,23 @@ def test_the_sanity_bounds_are_settings() -> None:
     assert set(stage_rows("roster", [older], strict).quarantine.rule) == {
         "hire_date_within_sanity_bounds"
     }
+
+
+def test_headers_differing_only_by_case_reject_the_file_naming_them() -> None:
+    row = {**GOOD["budget"], "FTE": "0.5"}
+    prepared = staging.prepare(SOURCES["budget"], pd.DataFrame([row], dtype="string"))
+    assert prepared.missing == [
+        "headers 'fte', 'FTE' name the same column 'fte' "
+        "(headers are matched without case or spaces)"
+    ]
+
+
+def test_a_nul_byte_quarantines_its_row_and_is_never_echoed() -> None:
+    bad = {**GOOD["roster"], "employee_id": "E101", "department": "Ops\x00=cmd"}
+    staged = stage_rows("roster", [GOOD["roster"], bad])
+    assert staged.loaded == {0: 1} and staged.quarantined == {0: 1}
+    assert set(staged.quarantine.rule) == {"department_has_no_nul_byte"}
+    assert (
+        "\x00" not in staged.quarantine.detail.iloc[0]
+        and "cmd" not in staged.quarantine.detail.iloc[0]
+    )

@@ -57,8 +57,24 @@ def missing_columns(source: Source, frame: pd.DataFrame) -> list[str]:
     ]
 
 
+def colliding_headers(raw: pd.DataFrame) -> list[str]:
+    """File-level errors for headers that name one column once trimmed and case-folded."""
+    seen: dict[str, list[str]] = {}
+    for header in raw.columns:
+        seen.setdefault(str(header).strip().lower(), []).append(str(header))
+    return [
+        f"headers {', '.join(repr(h) for h in names)} name the same column '{key}' "
+        "(headers are matched without case or spaces)"
+        for key, names in seen.items()
+        if len(names) > 1
+    ]
+
+
 def prepare(source: Source, raw: pd.DataFrame) -> PreparedFile:
     """Headers matched, personal and unknown columns dropped, missing ones named."""
+    collisions = colliding_headers(raw)
+    if collisions:
+        return PreparedFile(raw.iloc[:0], len(raw), [], collisions)
     frame = drop_columns(normalise_headers(raw), source.personal_columns)
     known = source.known_columns(list(frame.columns))
     extras = extra_columns(frame, known, [])
@@ -134,6 +150,16 @@ def cast_failures(
     or a day outside the sanity bounds (year 0001 or 9999 would stretch every calendar)."""
     already = list(failures["index"]) if len(failures) else []
     found = []
+    for column in source.known_columns(list(chunk.columns)):
+        # A NUL byte is no text any reader can store (PostgreSQL's COPY refuses it).
+        nul = chunk[column].str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
+        nul &= ~chunk.index.isin(already)
+        if nul.any():
+            found.append(
+                q.cast_failures(
+                    pd.Series(nul), f"{column}_has_no_nul_byte", f"{column} holds a NUL byte"
+                )
+            )
     for column, kind in source.calendar_columns:
         fake = unparseable(chunk[column], kind) & ~chunk.index.isin(already)
         if fake.any():
