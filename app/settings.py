@@ -162,14 +162,12 @@ BOUNDS_ENV = ("RXSTAFF_EARLIEST_DATE", "RXSTAFF_LATEST_DATE")
 def date_bounds() -> tuple[date, date] | None:
     """The sanity bounds for dates in extracts ($RXSTAFF_EARLIEST_DATE, $RXSTAFF_LATEST_DATE;
     default 1950-01-01 .. 2099-12-31): a date outside them quarantines its row."""
-    from datetime import date as day
-
     raw = [os.environ.get(name) for name in BOUNDS_ENV]
     if not any(raw):
         return None
     try:
-        earliest = day.fromisoformat(raw[0]) if raw[0] else day(1950, 1, 1)
-        latest = day.fromisoformat(raw[1]) if raw[1] else day(2099, 12, 31)
+        earliest = date.fromisoformat(raw[0]) if raw[0] else date(1950, 1, 1)
+        latest = date.fromisoformat(raw[1]) if raw[1] else date(2099, 12, 31)
     except ValueError:
         raise ConfigurationError(f"{' and '.join(BOUNDS_ENV)} take YYYY-MM-DD dates") from None
     if earliest >= latest:

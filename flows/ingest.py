@@ -60,15 +60,7 @@ def ingest_source(
     logger: logging.Logger | logging.LoggerAdapter[Any],
 ) -> int:
     """Load every due file of one source; the number of batches loaded."""
-    tally = ctx.summary.source(src.name)
-    for skipped in (a for a in arrivals if not a.due):
-        tally.files_skipped += 1
-        if skipped.prior and skipped.prior.status == "rejected":
-            logger.warning(
-                f"{skipped.file.file_name}: unchanged since batch {skipped.prior.batch_id} "
-                "rejected it; skipped"
-            )
-    due = [a for a in arrivals if a.due]
+    due = _count_skipped(arrivals, ctx, logger)
     if not due:
         return 0
     validator = choose_validator(ctx.validation, [a.file for a in due])
@@ -78,6 +70,23 @@ def ingest_source(
         loader.add(arrival)
     loader.flush()
     return loader.loaded
+
+
+def _count_skipped(
+    arrivals: list[Arrival[Any]],
+    ctx: RunContext,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> list[Arrival[Any]]:
+    """Tally the files already loaded or rejected with the same content (warning about a
+    rejected one sent again unchanged); the arrivals due."""
+    for skipped in (a for a in arrivals if not a.due):
+        ctx.summary.source(skipped.file.source).files_skipped += 1
+        if skipped.prior and skipped.prior.status == "rejected":
+            logger.warning(
+                f"{skipped.file.file_name}: unchanged since batch {skipped.prior.batch_id} "
+                "rejected it; skipped"
+            )
+    return [a for a in arrivals if a.due]
 
 
 class _ChunkLoader:
@@ -240,12 +249,8 @@ def reject_misnamed(
 ) -> None:
     """Files named like an extract but with no real date in the name: each is rejected by
     name with its reason (once; an unchanged copy sent again is skipped)."""
-    for arrival in arrivals:
+    for arrival in _count_skipped(arrivals, ctx, logger):
         file, tally = arrival.file, ctx.summary.source(arrival.file.source)
-        if not arrival.due:
-            tally.files_skipped += 1
-            logger.warning(f"{file.file_name}: unchanged since it was rejected; skipped")
-            continue
         batch_id = next(ctx.batch_ids)
         if arrival.prior:
             batches.supersede(conn, (), arrival.prior.batch_id, batch_id)

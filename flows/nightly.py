@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -142,10 +143,9 @@ def nightly(
     max_age = settings.max_roster_age_days(max_roster_age_days)
     found = discover_files(Path(landing), run.url, ctx.run_date, max_age)
     judged, summary.landing_problem = found.judged, found.problem
-    ctx.misnamed = found.misnamed
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
     try:
-        load_and_commit(run.url, judged, run.setup, ctx)
+        load_and_commit(run.url, found, run.setup, ctx)
     except NOTHING_STARTED:
         raise
     except Exception as error:
@@ -165,16 +165,16 @@ def nightly(
     return summary
 
 
-def load_and_commit(url: str, judged: Arrivals, setup: Setup, ctx: RunContext) -> None:
+def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -> None:
     """Steps 2-4 inside one transaction: load each source, build, record the run, commit."""
-    logger = get_run_logger()
+    logger, judged = get_run_logger(), found.judged
     with RunTransaction(url, sum(a.file.size for a in judged if a.due)) as tx:
         if tx.history_load:
             logger.info("history load: on a private copy of the warehouse, published whole")
         tx.prepare(setup)
-        ctx.batch_ids = iter(range(batches.next_batch_id(tx.conn), 1 << 62))
+        ctx.batch_ids = itertools.count(batches.next_batch_id(tx.conn))
         loaded = sum(load_source(tx, name, judged, ctx) for name in SOURCES)
-        reject_misnamed(tx.conn, ctx.misnamed, ctx, logger)
+        reject_misnamed(tx.conn, found.misnamed, ctx, logger)
         if loaded or not build.has_rows(tx.conn, "dim_date"):
             logger.info(f"rebuilt {len(build_models(tx, ctx))} models")
         else:

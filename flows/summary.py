@@ -6,7 +6,6 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from rxstaff.settings import ConfigurationError
 from rxstaff.transforms.catalog import CatalogError
@@ -95,7 +94,6 @@ class RunContext:
     batch_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     roster_dates: list[date] = field(default_factory=list)  # snapshots staged this run
     roster_corrected: bool = False  # a loaded roster file was replaced
-    misnamed: list[Any] = field(default_factory=list)  # arrivals of misnamed files
     flow_run_id: str | None = None
 
     def record(self, status: str, error: str | None = None) -> RunRecord:

@@ -149,11 +149,12 @@ def cast_failures(
     """Dates and timestamps that match the suite's pattern but name no real day or instant,
     or a day outside the sanity bounds (year 0001 or 9999 would stretch every calendar)."""
     already = list(failures["index"]) if len(failures) else []
+    fresh = ~chunk.index.isin(already)  # rows no rule has set aside yet
     found = []
     for column in source.known_columns(list(chunk.columns)):
         # A NUL byte is no text any reader can store (PostgreSQL's COPY refuses it).
         nul = chunk[column].str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
-        nul &= ~chunk.index.isin(already)
+        nul &= fresh
         if nul.any():
             found.append(
                 q.cast_failures(
@@ -161,7 +162,7 @@ def cast_failures(
                 )
             )
     for column, kind in source.calendar_columns:
-        fake = unparseable(chunk[column], kind) & ~chunk.index.isin(already)
+        fake = unparseable(chunk[column], kind) & fresh
         if fake.any():
             found.append(
                 q.cast_failures(
@@ -172,7 +173,7 @@ def cast_failures(
             days = chunk[column].str.slice(0, 10)  # the date part of a date or a timestamp
             low, high = ref.earliest.isoformat(), ref.latest.isoformat()
             beyond = ((days < low) | (days > high)).fillna(False).to_numpy(dtype=bool)
-            outside = beyond & ~fake.to_numpy(dtype=bool) & ~chunk.index.isin(already)
+            outside = beyond & ~fake.to_numpy(dtype=bool) & fresh
             if outside.any():
                 found.append(
                     q.cast_failures(

@@ -14,7 +14,7 @@ import hashlib
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.warehouse.declarations import Declaration, of_kind
+from rxstaff.warehouse.declarations import Declaration, declarations, of_kind
 from rxstaff.warehouse.loader import bulk_insert
 from rxstaff.warehouse.schema import strip_comments
 
@@ -58,15 +58,10 @@ def ensure_tables(conn: sa.Connection) -> list[str]:
 
     Call with the views dropped: a view may depend on a table being recreated.
     """
-    made = []
-    for decl in of_kind("table", "seed"):
-        found = existing_columns(conn, decl.name)
-        if found == decl.column_names:
-            continue
-        if found:
-            conn.execute(sa.text(f"DROP TABLE {decl.name}"))
-        conn.execute(sa.text(decl.create_table_sql()))
-        made.append(decl.name)
+    made = tables_to_recreate(conn)
+    for name in made:
+        conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+        conn.execute(sa.text(declarations()[name].create_table_sql()))
     return made
 
 

@@ -64,6 +64,7 @@ class RunTransaction:
         self.engine = create_engine(self.copy.url if self.copy else url)
         self._conn: sa.Connection | None = None
         self.committed = False
+        self.lock_timeout = int(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT))
 
     @property
     def conn(self) -> sa.Connection:
@@ -79,8 +80,7 @@ class RunTransaction:
         try:
             self._conn = with_retries(self.engine.connect, self.url)
             if self._conn.dialect.name == "postgresql":
-                seconds = int(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT))
-                self._conn.exec_driver_sql(f"SET lock_timeout = '{seconds}s'")
+                self._conn.exec_driver_sql(f"SET lock_timeout = '{self.lock_timeout}s'")
         except BaseException:
             self._discard()
             raise
@@ -127,8 +127,7 @@ class RunTransaction:
         self._discard()
         if isinstance(error, sa.exc.OperationalError) and "lock timeout" in str(error.orig):
             raise LockWaitTimeout(
-                f"waited more than {os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT)} s "
-                f"for a lock; {holders(self.url)}"
+                f"waited more than {self.lock_timeout} s for a lock; {holders(self.url)}"
             ) from None
 
     def _close(self) -> None:
