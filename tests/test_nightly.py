@@ -559,3 +559,45 @@ def test_a_file_name_with_an_impossible_date_rejects_that_file_only(
     assert list(rejected.file_name) == ["roster/roster_2023-02-30.csv"]
     code, summary = run_nightly(landing_small, db)  # sent again unchanged: skipped, once told
     assert code == 0 and not summary.rejections
+
+
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "SELECT MAX(latest_file_date) FROM mart_freshness WHERE source = 'roster'"
+print(con.execute(query).fetchone()[0], flush=True)
+sys.stdin.readline()  # held open until the test says
+print(con.execute(query).fetchone()[0], flush=True)
+"""
+
+
+def test_a_bi_process_holding_the_copy_open_neither_blocks_the_run_nor_sees_half(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    _, arrive = hold_back_rosters(landing_small, 1)
+    db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
+    assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(copy)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdin is not None
+        seen = reader.stdout.readline().strip()  # the BI process has the copy open
+        arrive()
+        assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0  # not blocked
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == seen  # still last night, whole
+    finally:
+        reader.kill()
+        reader.wait()
+    fresh = query(
+        copy, "SELECT MAX(latest_file_date) AS d FROM mart_freshness WHERE source = 'roster'"
+    )
+    assert str(pd.Timestamp(fresh.d[0]).date()) > seen  # a new session sees tonight
