@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rxstaff.expectations.suite import validate_chunk
-from rxstaff.flows.landing import LandingFile, MisnamedFile, read_extract
+from rxstaff.flows.landing import LandingFile, MalformedCsv, MisnamedFile, read_extract
 from rxstaff.flows.summary import RunContext
 from rxstaff.transforms import staging
 from rxstaff.transforms.source import FILE_NO, Source
@@ -24,7 +24,7 @@ from rxstaff.warehouse import anomalies, batches
 from rxstaff.warehouse.arrivals import Arrival
 from rxstaff.warehouse.loader import bulk_insert
 
-UNREADABLE = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
+UNREADABLE = (MalformedCsv, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
 # Files of one source are validated together: GX costs ~0.7 s per validation whatever its size.
 CHUNK_ROWS = 250_000
 # "auto" validation: Great Expectations up to this much new data per source, the vectorised
@@ -111,12 +111,12 @@ class _ChunkLoader:
 
     def add(self, arrival: Arrival[LandingFile]) -> None:
         try:
-            raw = read_extract(arrival.file.path)
+            extract = read_extract(arrival.file.path)
         except UNREADABLE as error:
             problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
             self._record(arrival, FileOutcome(arrival.file, file_errors=[problem]))
             return
-        prepared = staging.prepare(self.src, raw)
+        prepared = staging.prepare(self.src, extract.frame, extract.row_numbers, extract.misshapen)
         if prepared.missing:
             outcome = FileOutcome(
                 arrival.file,
@@ -147,10 +147,19 @@ class _ChunkLoader:
 
     def _stage_pending(self) -> None:
         frames = [p.frame for _, p in self.pending]
-        chunk = staging.combine(frames, [a.file.file_date for a, _ in self.pending])
+        chunk = staging.combine(
+            frames,
+            [a.file.file_date for a, _ in self.pending],
+            [p.row_numbers for _, p in self.pending],
+        )
         outcome = validate_chunk(self.src, chunk, self.ctx.reference, self.validator)
         staged = staging.stage(
-            self.src, chunk, outcome.row_failures, set(outcome.file_errors), self.ctx.reference
+            self.src,
+            chunk,
+            outcome.row_failures,
+            set(outcome.file_errors),
+            self.ctx.reference,
+            [p.misshapen for _, p in self.pending],
         )
         batch_of: dict[int, int] = {}
         for number, (arrival, prepared) in enumerate(self.pending):
@@ -198,7 +207,9 @@ class _ChunkLoader:
             ctx.summary.rejections.append(f"{file.file_name}: {message}")
             tally.files_rejected += 1
             if prior and prior.status == "rejected":
-                batches.supersede(self.conn, self.src.tables, prior.batch_id, batch_id)
+                batches.supersede(
+                    self.conn, self.src.tables, prior.batch_id, batch_id, self.src.private
+                )
             return {
                 **record,
                 "rows_loaded": 0,
@@ -214,7 +225,9 @@ class _ChunkLoader:
                 f"{file.file_name}: correction of batch {prior.batch_id}; "
                 "replacing what it contributed"
             )
-            batches.supersede(self.conn, self.src.tables, prior.batch_id, batch_id)
+            batches.supersede(
+                self.conn, self.src.tables, prior.batch_id, batch_id, self.src.private
+            )
         self._arrival_anomalies(file, result, batch_id)
         tally.files_loaded += 1
         tally.rows_loaded += result.rows_loaded

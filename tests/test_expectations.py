@@ -47,7 +47,7 @@ def stage_files(
 ) -> staging.StagedChunk:
     """A chunk of one source's files through prepare, combine, validate and stage."""
     src = source(name)
-    prepared = [staging.prepare(src, read_extract(f.path)) for f in files]
+    prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
     chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
     outcome = validate_chunk(src, chunk, ref, engine)
     return staging.stage(src, chunk, outcome.row_failures, set(outcome.file_errors), ref)

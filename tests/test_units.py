@@ -63,7 +63,7 @@ def test_bom_crlf_padding_and_header_case_are_not_data(tmp_path: Path) -> None:
     path.write_bytes(
         b'\xef\xbb\xbf Employee_ID ,"FTE",first_name\r\n E1 ,"0.5 ",Ann\r\n"E2",,"Bo, Jr"\r\n'
     )
-    frame = trim_cells(drop_columns(normalise_headers(read_extract(path)), ["first_name"]))
+    frame = trim_cells(drop_columns(normalise_headers(read_extract(path).frame), ["first_name"]))
     assert list(frame.columns) == ["employee_id", "fte"]
     assert frame.employee_id.tolist() == ["E1", "E2"]
     assert frame.fte.iloc[0] == "0.5" and pd.isna(frame.fte.iloc[1])

@@ -34,3 +34,20 @@ def extra_columns(frame: pd.DataFrame, expected: list[str], ignored: list[str]) 
 
 def keep_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame[[c for c in columns if c in frame.columns]]
+
+
+# A cell starting with one of these is run as a formula when a BI export is opened in a
+# spreadsheet (=HYPERLINK(...) phones home): OWASP's CSV-injection advice.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Free text that would start a formula gets a leading apostrophe: shown as typed,
+    never evaluated. The value is kept (a department is still that department)."""
+    result = frame.copy(deep=False)
+    for column in columns:
+        values = result[column].astype("string")
+        risky = values.str.startswith(FORMULA_STARTS).fillna(False)
+        if risky.any():
+            result[column] = values.mask(risky, "'" + values)
+    return result

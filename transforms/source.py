@@ -69,6 +69,9 @@ class Source:
     # employee whose row was set aside from one who vanished.
     key_column: str | None = None
     optional: bool = False  # a landing folder may lack this source altogether
+    # Rows of single persons' answers: a correction's replaced rows are kept where no
+    # reader (BI or auditor) can see them.
+    private: bool = False
     notes: str = ""
     _names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -83,6 +86,10 @@ class Source:
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.required and c.kind != "personal"]
+
+    def text_columns(self, frame: pd.DataFrame) -> list[str]:
+        """The free-text columns present (they may reach BI relations as they are)."""
+        return [c.name for c in self.columns if c.kind == "text" and c.name in frame]
 
     @property
     def personal_columns(self) -> list[str]:

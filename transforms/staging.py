@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from rxstaff.transforms import quarantine as q
@@ -20,6 +21,7 @@ from rxstaff.transforms.raw_frame import (
     drop_columns,
     extra_columns,
     keep_columns,
+    neutralise_formulas,
     normalise_headers,
     trim_cells,
 )
@@ -36,6 +38,10 @@ class PreparedFile:
     rows_read: int
     extra_columns: list[str]
     missing: list[str] = field(default_factory=list)  # file-level errors
+    row_numbers: list[int] | None = None  # data-row number of each row of frame; None: 1..n
+    # Rows whose field count is not the header's: quarantine records (row_number, rule,
+    # detail). Their values are never read into columns, so never echoed anywhere.
+    misshapen: pd.DataFrame = field(default_factory=lambda: misshapen_records(0, []))
 
 
 @dataclass
@@ -70,27 +76,61 @@ def colliding_headers(raw: pd.DataFrame) -> list[str]:
     ]
 
 
-def prepare(source: Source, raw: pd.DataFrame) -> PreparedFile:
+MISSHAPEN_RULE = "row_has_as_many_fields_as_the_header"
+
+
+def misshapen_records(header_fields: int, misshapen: list[tuple[int, int]]) -> pd.DataFrame:
+    """Quarantine records for rows with too few or too many fields (values shifted)."""
+    return pd.DataFrame(
+        {
+            "row_number": pd.array([n for n, _ in misshapen], dtype="int64"),
+            "rule": MISSHAPEN_RULE,
+            "detail": [
+                f"{fields} fields where the header has {header_fields}; values not read"
+                for _, fields in misshapen
+            ],
+        },
+        columns=q.QUARANTINE_COLUMNS,
+    )
+
+
+def prepare(
+    source: Source,
+    raw: pd.DataFrame,
+    row_numbers: list[int] | None = None,
+    misshapen: list[tuple[int, int]] | None = None,
+) -> PreparedFile:
     """Headers matched, personal and unknown columns dropped, missing ones named."""
+    shifted = misshapen_records(len(raw.columns), misshapen or [])
+    rows_read = len(raw) + len(shifted)
     collisions = colliding_headers(raw)
     if collisions:
-        return PreparedFile(raw.iloc[:0], len(raw), [], collisions)
+        return PreparedFile(raw.iloc[:0], rows_read, [], collisions)
     frame = drop_columns(normalise_headers(raw), source.personal_columns)
     known = source.known_columns(list(frame.columns))
     extras = extra_columns(frame, known, [])
     missing = missing_columns(source, frame)
     kept = keep_columns(frame, known).reset_index(drop=True)
-    return PreparedFile(kept, len(frame), extras, missing)
+    return PreparedFile(kept, rows_read, extras, missing, row_numbers, shifted)
 
 
-def combine(frames: list[pd.DataFrame], file_dates: list[date]) -> pd.DataFrame:
+def combine(
+    frames: list[pd.DataFrame],
+    file_dates: list[date],
+    row_numbers: list[list[int] | None] | None = None,
+) -> pd.DataFrame:
     """One chunk: trimmed cells, the file and row of each row, the values names bind."""
     raw = pd.concat(frames, ignore_index=True)
     chunk = trim_cells(raw)
     chunk[FILE_NO] = _file_numbers(frames)
-    chunk["row_number"] = pd.concat(
-        [pd.Series(range(1, len(f) + 1)) for f in frames], ignore_index=True
-    ).to_numpy()
+    numbers = row_numbers or [None] * len(frames)
+    chunk["row_number"] = np.concatenate(
+        [
+            np.asarray(n if n is not None else range(1, len(f) + 1), dtype="int64")
+            for f, n in zip(frames, numbers, strict=True)
+        ]
+        or [np.empty(0, dtype="int64")]
+    )
     return _with_binding_columns(chunk, file_dates)
 
 
@@ -119,6 +159,7 @@ def stage(
     row_failures: pd.DataFrame,
     rejected_files: set[int],
     ref: Reference,
+    misshapen: list[pd.DataFrame] | None = None,
 ) -> StagedChunk:
     """Stage the rows that passed; quarantine the rest, one record per (row, rule)."""
     failures = pd.concat(
@@ -128,8 +169,15 @@ def stage(
     bad_rows = set(failures["index"].astype("int64")) if len(failures) else set()
     keep = ~chunk.index.isin(list(bad_rows)) & ~chunk[FILE_NO].isin(list(rejected_files))
     good = chunk[keep].reset_index(drop=True)
-    tables = source.stage(good, ref)
+    tables = source.stage(neutralise_formulas(good, source.text_columns(good)), ref)
     quarantine = _quarantine(source, chunk, failures, rejected_files, ref)
+    shifted = [
+        records.assign(employee_key=None, **{FILE_NO: number})
+        for number, records in enumerate(misshapen or [])
+        if len(records) and number not in rejected_files
+    ]
+    if shifted:
+        quarantine = pd.concat([quarantine, *shifted], ignore_index=True)
     loaded = good[FILE_NO].value_counts()
     quarantined = quarantine.drop_duplicates([FILE_NO, "row_number"])[FILE_NO].value_counts()
     return StagedChunk(tables, quarantine, _per_file(loaded), _per_file(quarantined))

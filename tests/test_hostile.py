@@ -1,0 +1,185 @@
+"""Odd and hostile input costs one row or one file, never the night, and never leaks.
+
+Planted personal values (a name, an e-mail, a raw employee id) ride in rows whose field
+count is wrong, so that a reader filling columns left to right would shift them into
+echoed columns; none of them may reach the warehouse, the quarantine detail, the batch
+error or the console. Each case runs on a real DuckDB file and a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from rxstaff.flows.landing import ARROW_MIN_BYTES, MalformedCsv, read_extract
+from rxstaff.transforms.raw_frame import neutralise_formulas
+from tests.helpers import run_nightly
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+NAME, EMAIL = "Zebulon", "zebulon.quartermaine@example.org"
+
+
+def rows_of(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def write(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def at(rows: list[list[str]], name: str) -> int:
+    return [h.strip().lower() for h in rows[0]].index(name)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'w.duckdb'}"
+    return request.getfixturevalue("pg_url")
+
+
+def plant(landing: Path) -> dict[str, object]:
+    """The hostile matrix, one file or one row each; what each case should become."""
+    rosters = sorted((landing / "roster").glob("*.csv"))
+    shifted, quoted = rosters[4], rosters[6]
+
+    rows = rows_of(shifted)
+    first, last, email = at(rows, "first_name"), at(rows, "last_name"), at(rows, "work_email")
+    employee = at(rows, "employee_id")
+    raw_id = rows[2][employee]
+    rows[2][first], rows[2][email] = NAME, EMAIL
+    rows[2].insert(last, EMAIL)  # an extra field: every later value shifted right
+    rows[3][first], rows[3][email] = NAME, EMAIL
+    del rows[3][first]  # a missing field: every later value shifted left
+    rows[4][at(rows, "department")] = '=HYPERLINK("http://evil.example/x","Pharmacy")'
+    write(shifted, rows)
+
+    text = quoted.read_text(encoding="utf-8-sig")
+    lines = text.splitlines(keepends=True)
+    lines[3] = lines[3].replace(",", ',"', 1)  # a quote opened and never closed
+    quoted.write_text("".join(lines), encoding="utf-8")
+
+    budgets = sorted((landing / "budget").glob("*.csv"))
+    money, other = budgets[0], budgets[1]
+    rows = rows_of(money)
+    extra = rows_of(other)  # a second row, in this file's column order
+    rows.append([extra[1][at(extra, h.strip().lower())] for h in rows[0]])
+    rows[1][at(rows, "annual_amount")] = "12345678901234567.00"  # beyond NUMERIC(14, 2)
+    write(money, rows)
+    return {
+        "shifted": f"roster/{shifted.name}",
+        "quoted": f"roster/{quoted.name}",
+        "money": f"budget/{money.name}",
+        "money_rows": len(rows) - 1,
+        "raw_id": raw_id,
+        "rosters": len(rosters),
+    }
+
+
+def test_hostile_rows_and_files_stay_where_they_belong(
+    landing_small: Path, url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    case = plant(landing_small)
+    code, summary = run_nightly(landing_small, url)
+    console = capfd.readouterr()
+    assert code == 1  # a file was rejected: the night loaded, and needs attention
+    assert [r.split(":")[0] for r in summary.rejections] == [case["quoted"]]
+    assert "unbalanced quote" in summary.rejections[0]
+    assert summary.sources["roster"].files_loaded == case["rosters"] - 1
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        quarantine = conn.execute(
+            sa.text(
+                "SELECT b.file_name, q.row_number, q.rule, q.detail FROM etl_quarantine q "
+                "JOIN etl_batch b USING (batch_id) ORDER BY b.file_name, q.row_number"
+            )
+        ).all()
+        shifted = {(r.row_number, r.rule) for r in quarantine if r.file_name == case["shifted"]}
+        assert shifted == {
+            (2, "row_has_as_many_fields_as_the_header"),
+            (3, "row_has_as_many_fields_as_the_header"),
+        }
+        money = [r for r in quarantine if r.file_name == case["money"]]
+        assert [(r.row_number, r.rule) for r in money] == [
+            (1, "annual_amount_within_sanity_bounds")
+        ]
+        loaded = conn.execute(
+            sa.text("SELECT rows_loaded FROM etl_batch WHERE file_name = :f"),
+            {"f": case["money"]},
+        ).scalar()
+        assert loaded == case["money_rows"] - 1  # the rest of the file still loads
+        departments = (
+            conn.execute(
+                sa.text("SELECT DISTINCT department FROM dim_employee WHERE department LIKE :p"),
+                {"p": "%HYPERLINK%"},
+            )
+            .scalars()
+            .all()
+        )
+        assert departments == ['\'=HYPERLINK("http://evil.example/x","Pharmacy")']
+        everything = dump_text(conn)
+    engine.dispose()
+    said = console.out + console.err + str(summary)
+    for planted in (NAME, EMAIL, str(case["raw_id"])):
+        assert planted not in everything, f"{planted!r} reached the warehouse"
+        assert planted not in said, f"{planted!r} reached the console"
+
+
+def dump_text(conn: sa.Connection) -> str:
+    """Every text value of every table and view of the warehouse, as one string."""
+    names = (
+        conn.execute(
+            sa.text(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    parts = []
+    for name in names:
+        for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')):
+            parts.extend(str(v) for v in row if v is not None)
+    return "\n".join(parts)
+
+
+def test_a_file_gets_the_same_verdict_whatever_its_size(tmp_path: Path) -> None:
+    header = "employee_id,first_name,department\n"
+    good = "".join(f"E{n},Ann,Ops\n" for n in range(ARROW_MIN_BYTES // 14 + 10))
+    cases = {
+        "extra": "E1,Ann,Ops,zebulon@example.org\n",
+        "missing": "E2,Ops\n",
+        "unbalanced": 'E3,"Ann,Ops\n',
+    }
+    for name, bad in cases.items():
+        small, large = tmp_path / f"{name}_small.csv", tmp_path / f"{name}_large.csv"
+        small.write_text(header + "E0,Bo,Ops\n" + bad + "E9,Cy,Ops\n", encoding="utf-8")
+        large.write_text(header + "E0,Bo,Ops\n" + bad + good, encoding="utf-8")
+        assert large.stat().st_size > ARROW_MIN_BYTES
+        if name == "unbalanced":
+            for path in (small, large):
+                with pytest.raises(MalformedCsv, match=r"after data row 1 .*unbalanced quote"):
+                    read_extract(path)
+            continue
+        verdicts = [read_extract(p) for p in (small, large)]
+        for extract in verdicts:
+            assert [row for row, _ in extract.misshapen] == [2]
+            assert extract.row_numbers[:2] == [1, 3]  # rows keep their own numbers
+            assert "zebulon" not in extract.frame.to_csv()
+
+
+def test_formula_cells_are_shown_never_run() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"department": ["=1+1", "+cmd", "-2", "@SUM(A1)", "Ops", None]})
+    out = neutralise_formulas(frame, ["department"])["department"].tolist()
+    assert out[:5] == ["'=1+1", "'+cmd", "'-2", "'@SUM(A1)", "Ops"]
+    assert pd.isna(out[5])
