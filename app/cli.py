@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -263,30 +265,123 @@ def dictionary(
     console.print(f"wrote {out}")
 
 
+RoleLoginOpt = Annotated[bool, typer.Option("--login/--no-login", help="Let the role log in.")]
+PasswordEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--password-env", help="Name of an environment variable holding the role's password."
+    ),
+]
+
+
 @app.command("grant-bi")
 def grant_bi(
     role: Annotated[
         str, typer.Option("--role", help="Read-only role for BI tools (created if absent).")
     ],
     warehouse: WarehouseOpt = None,
-    login: Annotated[bool, typer.Option("--login/--no-login", help="Let the role log in.")] = True,
-    password_env: Annotated[
+    login: RoleLoginOpt = True,
+    password_env: PasswordEnvOpt = None,
+) -> None:
+    """PostgreSQL: create or update a read-only role that sees the BI views and dimensions only
+    (dim_*, fct_*, mart_*). For DuckDB, publish `--read-copy` instead."""
+    _grant_reader("bi", role, warehouse, login, password_env)
+
+
+@app.command("grant-audit")
+def grant_audit(
+    role: Annotated[
+        str, typer.Option("--role", help="Read-only role for auditors (created if absent).")
+    ],
+    warehouse: WarehouseOpt = None,
+    login: RoleLoginOpt = True,
+    password_env: PasswordEnvOpt = None,
+) -> None:
+    """PostgreSQL: create or update an auditor's read-only role: what BI reads plus the etl_*
+    audit trail (files, quarantine, runs, published figures); never staging, where single
+    survey answers live. For DuckDB, publish `--audit-copy` instead."""
+    _grant_reader("audit", role, warehouse, login, password_env)
+
+
+@app.command()
+def audit(
+    relation: Annotated[
+        str, typer.Option("--relation", help="The mart to read back, e.g. mart_backfill_delays.")
+    ],
+    as_of_run: Annotated[
         str | None,
         typer.Option(
-            "--password-env", help="Name of an environment variable holding the role's password."
+            "--as-of-run",
+            help="A run id (etl_run.run_id): the mart as it stood after that run. "
+            "Default: after the latest run.",
         ),
     ] = None,
+    changes: Annotated[
+        bool,
+        typer.Option(
+            "--changes", help="Instead: the figures of the mart that this run changed, and why."
+        ),
+    ] = False,
+    warehouse: WarehouseOpt = None,
 ) -> None:
-    """PostgreSQL: create or update a read-only role that sees the BI views and dimensions only."""
-    from rxstaff.warehouse.access import grant_bi_role
-    from rxstaff.warehouse.connection import create_engine
+    """Print a mart exactly as a past run published it (from etl_metric_snapshot), or with
+    `--changes` the figures that run changed (etl_metric_change) with the batches it loaded
+    or superseded. `rxstaff audit --relation mart_retention_annual --as-of-run RUN_ID`."""
+    from rxstaff.warehouse.published import UnknownRun, as_published, changes_of
 
-    password = os.environ.get(password_env) if password_env else None
-    if password_env and not password:
-        raise typer.BadParameter(f"${password_env} is empty", param_hint="--password-env")
-    engine = create_engine(settings.warehouse_url(warehouse))
-    granted = grant_bi_role(engine, role, login=login, password=password)
-    console.print(f"role {role} can read: {', '.join(granted)}")
+    try:
+        with _reading(settings.warehouse_url(warehouse)) as conn:
+            if changes:
+                run, frame = changes_of(conn, relation, as_of_run)
+                title = f"{relation}: figures changed by run {run}"
+            else:
+                run, frame = as_published(conn, relation, as_of_run)
+                title = f"{relation} as published by run {run}"
+    except UnknownRun as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    console.print(_frame_table(title, frame))
+
+
+@app.command()
+def trace(
+    vacancy_id: Annotated[
+        str | None,
+        typer.Argument(help="A vacancy id from fct_vacancy (position_id@YYYY-MM-DD)."),
+    ] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="A release_id of fct_budget_release instead.")
+    ] = None,
+    event: Annotated[
+        str | None,
+        typer.Option(
+            "--event",
+            help="A career event instead: EMPLOYEE_KEY@YYYY-MM-DD (fct_career_event's "
+            "employee_key and event_date).",
+        ),
+    ] = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """From a figure back to its files: the file name, sha256 and row number of each row
+    behind a vacancy (the leaver's, the new incumbent's, its budget release), a release
+    or a career event. Uses only what an auditor role may read."""
+    from rxstaff.warehouse import lineage
+
+    asked = [a for a in (vacancy_id, release, event) if a]
+    if len(asked) != 1:
+        raise typer.BadParameter("give one of VACANCY_ID, --release or --event")
+    try:
+        with _reading(settings.warehouse_url(warehouse)) as conn:
+            if release:
+                chain = lineage.trace_release(conn, release)
+            elif event:
+                chain = lineage.trace_event(conn, event)
+            else:
+                chain = lineage.trace_vacancy(conn, str(vacancy_id))
+    except lineage.NotFound as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    _print_chain(chain)
 
 
 @app.command()
@@ -429,15 +524,67 @@ def _print_summary(summary: RunSummary) -> None:
         errors.print(f"[red]{kind}:[/] {message}")
 
 
-def _show_metrics(url: str, year: int | None) -> None:
-    from rxstaff.report import NoWarehouse, headline_tables
+def _grant_reader(
+    reader: str, role: str, warehouse: str | None, login: bool, password_env: str | None
+) -> None:
+    from rxstaff.warehouse.access import AccessError, grant_reader_role
+    from rxstaff.warehouse.connection import create_engine
+
+    password = os.environ.get(password_env) if password_env else None
+    if password_env and not password:
+        raise typer.BadParameter(f"${password_env} is empty", param_hint="--password-env")
+    engine = create_engine(settings.warehouse_url(warehouse))
+    try:
+        granted = grant_reader_role(engine, reader, role, login, password)  # type: ignore[arg-type]
+    except AccessError as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    console.print(f"role {role} can read: {', '.join(granted)}")
+
+
+@contextmanager
+def _reading(url: str) -> Iterator[Any]:
+    """A connection to a warehouse that exists; a missing one fails in one line."""
     from rxstaff.warehouse.connection import WarehouseUnavailable
+    from rxstaff.warehouse.reading import NoWarehouse, existing_warehouse
 
     try:
-        tables = headline_tables(url, year)
+        with existing_warehouse(url) as conn:
+            yield conn
     except (NoWarehouse, WarehouseUnavailable) as error:
         errors.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None
+
+
+def _frame_table(title: str, frame: Any) -> Table:
+    table = Table(*[str(c) for c in frame.columns], title=title, title_justify="left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if v is None or v != v else str(v) for v in row])
+    return table
+
+
+def _print_chain(chain: Any) -> None:
+    console.print(f"[bold]{chain.title}[/]")
+    for name, value in chain.facts.items():
+        if value is not None:
+            console.print(f"  {name}: {value}")
+    for link in chain.links:
+        console.print(f"[bold]{link.what}[/]")
+        if link.batch_id is None:
+            console.print("  no loaded row (lineage unknown)")
+            continue
+        console.print(f"  file: {link.file_name}  row {link.row_number}  (batch {link.batch_id})")
+        console.print(f"  sha256: {link.sha256}", soft_wrap=True)
+        console.print(f"  file status: {link.file_status}")
+
+
+def _show_metrics(url: str, year: int | None) -> None:
+    from rxstaff.report import headline_tables
+
+    with _reading(url) as conn:
+        tables = headline_tables(conn, year)
     for table in tables:
         console.print(table)
 

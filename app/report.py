@@ -6,10 +6,6 @@ import pandas as pd
 import sqlalchemy as sa
 from rich.table import Table
 
-from rxstaff.warehouse.connection import create_engine, describe_target, with_retries
-from rxstaff.warehouse.publish import duckdb_file
-from rxstaff.warehouse.schema import VERSION_TABLE
-
 HEADLINES = [
     (
         "Promotions by ladder step",
@@ -72,38 +68,21 @@ HEADLINES = [
 RATES = {"turnover", "voluntary", "retained", "favorable", "vacancy rate"}
 
 
-class NoWarehouse(RuntimeError):
-    """There is no warehouse (or no built one) to read."""
-
-
-def headline_frames(url: str, year: int | None = None) -> list[tuple[str, pd.DataFrame]]:
-    """(title, rows) of each headline, optionally for one year. Reading never creates a
-    warehouse: a DuckDB file that is not there is an error, not a new empty file."""
-    target = duckdb_file(url)
-    if target is not None and not target.exists():
-        raise NoWarehouse(f"no warehouse at {target}: run `rxstaff nightly` (or `rxstaff demo`)")
-    engine = create_engine(url)
+def headline_frames(conn: sa.Connection, year: int | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows) of each headline, optionally for one year."""
     year_and = f"AND year = {int(year)}" if year else ""
     survey_and = f"AND survey_year = {int(year)}" if year else ""
-    try:
-        with with_retries(engine.connect, url) as conn:
-            if not sa.inspect(conn).has_table(VERSION_TABLE):
-                raise NoWarehouse(f"{describe_target(url)} holds no rxstaff warehouse yet")
-            return [
-                (
-                    title,
-                    pd.read_sql(
-                        sa.text(sql.format(year_and=year_and, survey_year_and=survey_and)), conn
-                    ),
-                )
-                for title, sql in HEADLINES
-            ]
-    finally:
-        engine.dispose()
+    return [
+        (
+            title,
+            pd.read_sql(sa.text(sql.format(year_and=year_and, survey_year_and=survey_and)), conn),
+        )
+        for title, sql in HEADLINES
+    ]
 
 
-def headline_tables(url: str, year: int | None = None) -> list[Table]:
-    return [_table(title, frame) for title, frame in headline_frames(url, year)]
+def headline_tables(conn: sa.Connection, year: int | None = None) -> list[Table]:
+    return [_table(title, frame) for title, frame in headline_frames(conn, year)]
 
 
 def _table(title: str, frame: pd.DataFrame) -> Table:

@@ -175,13 +175,14 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
         ctx.batch_ids = itertools.count(batches.next_batch_id(tx.conn))
         loaded = sum(load_source(tx, name, judged, ctx) for name in SOURCES)
         reject_misnamed(tx.conn, found.misnamed, ctx, logger)
-        if loaded or not build.has_rows(tx.conn, "dim_date"):
+        rebuilt = bool(loaded) or not build.has_rows(tx.conn, "dim_date")
+        if rebuilt:
             logger.info(f"rebuilt {len(build_models(tx, ctx))} models")
         else:
             logger.info("no new or corrected file: the models are unchanged")
         ctx.summary.anomalies = anomalies.counts(tx.conn)
         runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
-        tx.commit(setup.min_group_size)
+        tx.commit(setup.min_group_size, ctx.run_id, rebuilt)
 
 
 def record_failure(url: str, judged: Arrivals, ctx: RunContext) -> None:

@@ -39,11 +39,18 @@ EXTENSIONS = {
     "files_rejected",
     "rows_loaded",
     "rows_quarantined",
+    # etl_metric_change: "and the batches that run loaded or superseded"
+    "loaded_batches",
+    "superseded_batches",
 }
 
 
 # The contract describes these without listing columns: their shape is rxstaff's.
 UNLISTED = {"etl_run", "etl_anomaly"}
+# Relations rxstaff adds to keep a rule of the contract that names no relation.
+BEYOND_CONTRACT = {
+    "etl_replaced_row": "Corrections keep history **(v2)**: rows that a corrected file replaced",
+}
 
 
 def contract_items() -> dict[str, str]:
@@ -58,6 +65,9 @@ def contract_items() -> dict[str, str]:
 
 @pytest.mark.parametrize("decl", documented(), ids=lambda d: d.name)
 def test_each_declared_column_is_the_contracts(decl) -> None:
+    if decl.name in BEYOND_CONTRACT:
+        assert BEYOND_CONTRACT[decl.name] in WAREHOUSE, f"{decl.name}: its rule left the contract"
+        return
     item = contract_items().get(decl.name)
     assert item is not None, f"{decl.name} is not a relation of docs/contracts/warehouse.md"
     if decl.name in UNLISTED:

@@ -786,8 +786,10 @@ def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
     # backlog by state, and the stages of the 2023 delays (P2 49, P10 22 and P5 15 days
     # from request to release: median 22).
     from rxstaff.report import headline_frames
+    from rxstaff.warehouse.reading import existing_warehouse
 
-    frames = dict(headline_frames(f"duckdb:///{warehouse}"))
+    with existing_warehouse(f"duckdb:///{warehouse}") as conn:
+        frames = dict(headline_frames(conn))
     backlog = frames["Open vacancies now, by state (the backlog)"]
     assert set(backlog.state) == {"awaiting_budget", "recruiting", "no_request", "ALL"}
     stages = frames["Backfill delays by stage, median days"]

@@ -17,7 +17,13 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from rxstaff.warehouse.access import BI_RELATIONS, grant_bi_role
+from rxstaff.warehouse.access import (
+    AUDIT_RELATIONS,
+    BI_RELATIONS,
+    AccessError,
+    grant_audit_role,
+    grant_bi_role,
+)
 from rxstaff.warehouse.build import drop_views
 from rxstaff.warehouse.connection import WarehouseUnavailable, with_retries
 from rxstaff.warehouse.schema import latest_version
@@ -75,16 +81,41 @@ def test_descriptions_are_comments_in_postgres(pg_warehouse_3y: str) -> None:
     assert "anonymity" in found.d[0] and found.c[0]
 
 
-def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> None:
-    role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
+FORBIDDEN = (
+    "SELECT * FROM stg_survey_answer",
+    "SELECT * FROM stg_survey_respondent",
+    "SELECT * FROM stg_replaced_row",
+    "SELECT * FROM stg_roster",
+    "SELECT * FROM int_seat_tenure",
+    "DELETE FROM dim_job",
+    "INSERT INTO etl_batch (batch_id) VALUES (0)",
+    "CREATE TABLE sneaky (a int)",
+    "CREATE TEMPORARY TABLE sneaky (a int)",
+    "CREATE FUNCTION pg_temp.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    "CREATE VIEW sneaky AS SELECT 1 AS a",
+)
+
+
+@pytest.mark.parametrize(
+    ("grant", "allowed", "refused_too"),
+    [
+        (grant_bi_role, BI_RELATIONS, ("SELECT * FROM etl_quarantine",)),
+        (grant_audit_role, AUDIT_RELATIONS, ()),
+    ],
+    ids=["bi", "audit"],
+)
+def test_reader_role_reads_its_relations_and_nothing_else(
+    pg_warehouse_3y: str, grant, allowed: list[str], refused_too: tuple[str, ...]
+) -> None:
+    role = f"rxstaff_reader_{uuid.uuid4().hex[:8]}"
     owner = sa.create_engine(pg_warehouse_3y)
     try:
-        granted = grant_bi_role(owner, role, login=True, password="read-only-pw")
-        assert set(granted) == set(BI_RELATIONS)
+        granted = grant(owner, role, login=True, password="read-only-pw")
+        assert set(granted) == set(allowed)
         reader = make_url(pg_warehouse_3y).set(username=role, password="read-only-pw")
         engine = sa.create_engine(reader)
-        with engine.connect() as conn:  # every BI relation, the new marts included
-            for name in BI_RELATIONS:
+        with engine.connect() as conn:  # every relation it may read, views over etl_ too
+            for name in allowed:
                 conn.execute(sa.text(f"SELECT * FROM {name} LIMIT 1")).fetchall()
         with owner.connect() as conn:
             everything = conn.execute(
@@ -93,26 +124,15 @@ def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> N
                     "WHERE table_schema = current_schema()"
                 )
             ).scalars()
-            others = sorted(set(everything) - set(BI_RELATIONS))
-        assert {"int_career_path", "etl_batch", "stg_survey_answer"} <= set(others)
-        for other in others:  # staging, audit, internal models, seeds, settings: refused
+            others = sorted(set(everything) - set(allowed))
+        assert {"int_career_path", "stg_survey_answer", "stg_replaced_row"} <= set(others)
+        for other in others:  # staging, internal models, seeds, settings: refused
             with (
                 engine.connect() as conn,
                 pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
             ):
                 conn.execute(sa.text(f"SELECT * FROM {other} LIMIT 1"))
-        for forbidden in (
-            "SELECT * FROM stg_survey_answer",
-            "SELECT * FROM stg_roster",
-            "SELECT * FROM etl_quarantine",
-            "SELECT * FROM int_seat_tenure",
-            "DELETE FROM dim_job",
-            "INSERT INTO etl_batch (batch_id) VALUES (0)",
-            "CREATE TABLE sneaky (a int)",
-            "CREATE TEMPORARY TABLE sneaky (a int)",
-            "CREATE FUNCTION pg_temp.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-            "CREATE VIEW sneaky AS SELECT 1 AS a",
-        ):
+        for forbidden in (*FORBIDDEN, *refused_too):
             with (
                 engine.connect() as conn,
                 pytest.raises(sa.exc.ProgrammingError, match="permission denied"),
@@ -120,7 +140,22 @@ def test_bi_role_reads_the_interface_and_nothing_else(pg_warehouse_3y: str) -> N
                 conn.execute(sa.text(forbidden))
         engine.dispose()
         # grants survive the next run, which recreates the views
-        assert grant_bi_role(owner, role, login=True)
+        assert grant(owner, role, login=True)
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        owner.dispose()
+
+
+def test_one_role_is_one_kind_of_reader(pg_url: str, landing_small: Path) -> None:
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    role = f"rxstaff_reader_{uuid.uuid4().hex[:8]}"
+    owner = sa.create_engine(pg_url)
+    try:
+        grant_bi_role(owner, role)
+        with pytest.raises(AccessError, match="already a bi role"):
+            grant_audit_role(owner, role)
     finally:
         with owner.begin() as conn:
             conn.execute(sa.text(f"DROP OWNED BY {role}"))
@@ -162,6 +197,10 @@ def test_older_warehouse_is_upgraded_in_place(
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # make it a version-1 warehouse, as an older rxstaff left it
         drop_views(conn)
+        conn.execute(sa.text("DROP VIEW etl_metric_change"))
+        for later in ("etl_replaced_row", "stg_replaced_row", "etl_metric_snapshot"):
+            conn.execute(sa.text(f"DROP TABLE {later}"))
+        conn.execute(sa.text("DROP TABLE rxstaff_metric_change"))
         conn.execute(sa.text("DROP TABLE etl_run"))
         conn.execute(sa.text("DROP TABLE int_roster_change"))
         conn.execute(sa.text("ALTER TABLE int_employee_observation DROP COLUMN last_seen"))

@@ -95,6 +95,7 @@ SURVEY = Source(
     columns=SURVEY_COLUMNS,
     stage=stage_survey,
     tables=("stg_survey_respondent", "stg_survey_answer"),
+    private=True,
     repeating=QUESTION,
 )
 SURVEY_ITEMS = Source(

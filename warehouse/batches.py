@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from rxstaff.warehouse.corrections import replace_rows
+
 BATCH_COLUMNS = [
     "batch_id",
     "run_id",
@@ -61,11 +63,15 @@ def record_batch(conn: sa.Connection, row: dict[str, Any]) -> None:
 
 
 def supersede(
-    conn: sa.Connection, tables: tuple[str, ...], old_batch_id: int, new_batch_id: int
+    conn: sa.Connection,
+    tables: tuple[str, ...],
+    old_batch_id: int,
+    new_batch_id: int,
+    private: bool = False,
 ) -> None:
-    """A correction replaces everything the earlier version of the file contributed."""
-    for table in tables:
-        conn.execute(sa.text(f"DELETE FROM {table} WHERE batch_id = :b"), {"b": old_batch_id})
+    """A correction replaces everything the earlier version of the file contributed; the
+    replaced rows stay readable, marked with the new batch (``corrections``)."""
+    replace_rows(conn, tables, old_batch_id, new_batch_id, private)
     conn.execute(
         sa.text("UPDATE etl_batch SET superseded_by = :new WHERE batch_id = :old"),
         {"new": new_batch_id, "old": old_batch_id},

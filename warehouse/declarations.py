@@ -39,6 +39,7 @@ class Declaration:
     depends_on: tuple[str, ...] = ()
     unique: tuple[tuple[str, ...], ...] = ()
     sql: str | None = None
+    audit_view: bool = False  # an audit relation that is a view (created by its migration)
 
     @property
     def column_names(self) -> list[str]:
@@ -51,7 +52,7 @@ class Declaration:
 
     @property
     def comment_kind(self) -> str:
-        return "VIEW" if self.materialized == "view" else "TABLE"
+        return "VIEW" if self.materialized == "view" or self.audit_view else "TABLE"
 
     def create_table_sql(self) -> str:
         columns = ",\n    ".join(
@@ -100,6 +101,7 @@ def _parse(raw: dict[str, Any], folder: str) -> Declaration:
         depends_on=tuple(raw.get("depends_on") or ()),
         unique=tuple(tuple(key) for key in raw.get("unique") or ()),
         sql=sql,
+        audit_view=bool(raw.get("view")),
     )
 
 

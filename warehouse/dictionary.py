@@ -25,7 +25,8 @@ def apply_comments(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"COMMENT ON {decl.comment_kind} {decl.name} IS {text}"))
         for column in decl.columns:
             text = _literal(column.description)
-            conn.execute(sa.text(f"COMMENT ON COLUMN {decl.name}.{column.name} IS {text}"))
+            column_ref = f'{decl.name}."{column.name}"'  # quoted: etl_metric_change has "column"
+            conn.execute(sa.text(f"COMMENT ON COLUMN {column_ref} IS {text}"))
 
 
 def _literal(text: str) -> str:
@@ -46,7 +47,7 @@ def markdown() -> str:
         "",
     ]
     for decl in documented():
-        kind = "view" if decl.materialized == "view" else "table"
+        kind = decl.comment_kind.lower()
         lines += [f"## `{decl.name}` ({kind})", "", decl.description, ""]
         lines += ["| column | meaning |", "|---|---|"]
         lines += [f"| `{c.name}` | {c.description} |" for c in decl.columns]

@@ -26,6 +26,7 @@ from rxstaff.warehouse.batches import FileToLoad, record_failed_files
 from rxstaff.warehouse.connection import create_engine, with_retries
 from rxstaff.warehouse.dictionary import apply_comments
 from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
+from rxstaff.warehouse.published import keep_published
 from rxstaff.warehouse.runs import RunRecord, record_run
 from rxstaff.warehouse.schema import current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import check_secret
@@ -105,9 +106,12 @@ class RunTransaction:
         if self.copy is not None:
             self.conn.commit()
 
-    def commit(self, min_group_size: int) -> None:
-        """Views, descriptions and grants, then commit; a history copy replaces the file."""
-        build.refresh_views(self.conn, min_group_size)
+    def commit(self, min_group_size: int, run_id: str, rebuilt: bool) -> None:
+        """Views; the figures published, when the models were rebuilt or a view changed;
+        descriptions and grants; then commit. A history copy replaces the file."""
+        replaced = build.refresh_views(self.conn, min_group_size)
+        if rebuilt or replaced:
+            keep_published(self.conn, run_id)
         apply_comments(self.conn)
         apply_grants(self.conn)
         self.conn.commit()

@@ -1,0 +1,37 @@
+"""Reading a warehouse that must already be there: ``rxstaff metrics``, ``audit``, ``trace``.
+
+Reading never creates a warehouse: connecting DuckDB to a file that is not there would
+make an empty one, so a missing file is an error in one line, as is a database that
+holds no rxstaff schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from rxstaff.warehouse.connection import create_engine, describe_target, with_retries
+from rxstaff.warehouse.publish import duckdb_file
+from rxstaff.warehouse.schema import VERSION_TABLE
+
+
+class NoWarehouse(RuntimeError):
+    """There is no warehouse (or no built one) to read."""
+
+
+@contextmanager
+def existing_warehouse(url: str) -> Iterator[sa.Connection]:
+    """A connection to a built warehouse, or ``NoWarehouse``."""
+    target = duckdb_file(url)
+    if target is not None and not target.exists():
+        raise NoWarehouse(f"no warehouse at {target}: run `rxstaff nightly` (or `rxstaff demo`)")
+    engine = create_engine(url)
+    try:
+        with with_retries(engine.connect, url) as conn:
+            if not sa.inspect(conn).has_table(VERSION_TABLE):
+                raise NoWarehouse(f"{describe_target(url)} holds no rxstaff warehouse yet")
+            yield conn
+    finally:
+        engine.dispose()
