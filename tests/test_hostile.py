@@ -9,6 +9,8 @@ error or the console. Each case runs on a real DuckDB file and a real PostgreSQL
 from __future__ import annotations
 
 import csv
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -83,10 +85,16 @@ def plant(landing: Path) -> dict[str, object]:
 
 
 def test_hostile_rows_and_files_stay_where_they_belong(
-    landing_small: Path, url: str, capfd: pytest.CaptureFixture[str]
+    landing_small: Path, url: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     case = plant(landing_small)
-    code, summary = run_nightly(landing_small, url)
+    copies = {}
+    if url.startswith("duckdb"):  # copies are DuckDB files; PostgreSQL readers get roles
+        copies = {
+            "read_copy": str(tmp_path / "bi.duckdb"),
+            "audit_copy": str(tmp_path / "a.duckdb"),
+        }
+    code, summary = run_nightly(landing_small, url, **copies)
     console = capfd.readouterr()
     assert code == 1  # a file was rejected: the night loaded, and needs attention
     assert [r.split(":")[0] for r in summary.rejections] == [case["quoted"]]
@@ -124,16 +132,50 @@ def test_hostile_rows_and_files_stay_where_they_belong(
             .all()
         )
         assert departments == ['\'=HYPERLINK("http://evil.example/x","Pharmacy")']
-        everything = dump_text(conn)
+        flow_run_id = conn.execute(sa.text("SELECT flow_run_id FROM etl_run")).scalar()
+        stored = {"warehouse": values_of(conn)}
     engine.dispose()
-    said = console.out + console.err + str(summary)
-    for planted in (NAME, EMAIL, str(case["raw_id"])):
-        assert planted not in everything, f"{planted!r} reached the warehouse"
-        assert planted not in said, f"{planted!r} reached the console"
+    for name, path in copies.items():
+        copy = sa.create_engine(f"duckdb:///{path}")
+        with copy.connect() as conn:
+            stored[name] = values_of(conn)
+        copy.dispose()
+    stored["console"] = {console.out + console.err + str(summary)}
+    stored["prefect"] = prefect_records(flow_run_id)
+    personal = personal_values(landing_small) | {NAME, EMAIL}
+    assert case["raw_id"] in personal
+    for where, values in stored.items():
+        leaked = personal & values
+        text = "\n".join(values)
+        leaked |= {v for v in personal if "@" in v and v in text}
+        leaked |= set(RAW_ID.findall(text))
+        assert not leaked, f"personal values reached the {where}: {sorted(leaked)[:5]}"
 
 
-def dump_text(conn: sa.Connection) -> str:
-    """Every text value of every table and view of the warehouse, as one string."""
+RAW_ID = re.compile(r"\bE\d{4,}\b")  # a raw employee id as the HRIS writes it
+
+
+def personal_values(landing: Path) -> set[str]:
+    """Every name, e-mail and raw employee id of the landing folder's rosters, except a
+    value that is also an ordinary value of another column (a name that is a department)."""
+    personal, ordinary = set(), set()
+    for path in (landing / "roster").glob("*.csv"):
+        rows = rows_of(path)
+        header = [h.strip().lower() for h in rows[0]]
+        for row in rows[1:]:
+            if len(row) != len(header):
+                continue
+            for column, value in zip(header, row, strict=True):
+                value = value.strip()
+                if column in ("first_name", "last_name", "work_email", "employee_id"):
+                    personal.add(value)
+                else:
+                    ordinary.add(value)
+    return {v for v in personal - ordinary if v}
+
+
+def values_of(conn: sa.Connection) -> set[str]:
+    """Every value of every table and view, JSON text opened up, as text."""
     names = (
         conn.execute(
             sa.text(
@@ -144,11 +186,43 @@ def dump_text(conn: sa.Connection) -> str:
         .scalars()
         .all()
     )
-    parts = []
+    found: set[str] = set()
     for name in names:
         for row in conn.execute(sa.text(f'SELECT * FROM "{name}"')):
-            parts.extend(str(v) for v in row if v is not None)
-    return "\n".join(parts)
+            for value in row:
+                if value is None:
+                    continue
+                text = str(value)
+                found.add(text)
+                if text.startswith("{"):
+                    found |= {str(v) for v in json.loads(text).values()}
+    return found
+
+
+def prefect_records(flow_run_id: str | None) -> set[str]:
+    """What Prefect's database holds of the run: parameters, states and their messages,
+    task runs, and every log line."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    assert flow_run_id, "the run recorded no Prefect flow-run id"
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        states = client.read_flow_run_states(flow_run_id)
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        )
+    found = {str(run.parameters), str(run.state), *(f"{s.name} {s.message}" for s in states)}
+    found |= {f"{t.name} {t.state}" for t in tasks}
+    found |= {log.message for log in logs}
+    assert any("rejected" in line for line in found), "the run's logs were not found"
+    return found
 
 
 def test_a_file_gets_the_same_verdict_whatever_its_size(tmp_path: Path) -> None:
