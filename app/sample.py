@@ -30,6 +30,7 @@ from rxstaff.flows.landing import read_career_paths, read_job_catalog
 from rxstaff.transforms.catalog import move_type, stage_career_paths, stage_catalog
 from rxstaff.transforms.release import BUDGET
 from rxstaff.transforms.roster import ROSTER
+from rxstaff.transforms.training import TRAINING
 
 # Files are written in the contract's column order, as each source declares it.
 ROSTER_COLUMNS = ROSTER.column_names
@@ -854,6 +855,100 @@ def write_surveys(sim: Simulation, writer: Writer) -> int:
     return total
 
 
+TRAINING_COLUMNS = TRAINING.column_names
+GENERAL_COURSES = [("C900", "HIPAA privacy refresher"), ("C901", "Workplace safety")]
+
+
+def required_courses(job_code: str) -> list[tuple[str, str]]:
+    """Two or three courses each role requires (the same every run: numbered by code)."""
+    base = 100 + 10 * sorted(CATALOG["job_code"]).index(job_code)
+    count = 3 if EXPANSION[job_code] else 2
+    return [(f"C{base + i}", f"{job_code} core skills {i + 1}") for i in range(count)]
+
+
+def corrupt_training(rng: random.Random) -> tuple[str, str, str]:
+    return rng.choice(
+        [
+            ("status", "done", "bad_status"),
+            ("hours", "999", "hours_out_of_range"),
+            ("assigned_on", "2024/01/05", "bad_date"),
+            ("required", "maybe", "bad_boolean"),
+        ]
+    )
+
+
+def write_training(sim: Simulation, writer: Writer) -> int:
+    """The learning system: required courses assigned when someone starts a job (sometimes
+    before), completed at varied delays, some waived or cancelled, general courses too;
+    one file per day with the records created or changed that day."""
+    rng = random.Random(sim.o.seed + 4)
+    changes: dict[date, list[dict]] = {}
+    number = 0
+
+    def record(
+        employee_id: str, course: tuple[str, str], job: str | None, required: bool, assigned: date
+    ) -> None:
+        nonlocal number
+        number += 1
+        row = {
+            "record_id": f"TR-{number:07d}",
+            "employee_id": employee_id,
+            "course_id": course[0],
+            "course_title": course[1],
+            "job_code": job,
+            "required": "true" if required else "false",
+            "assigned_on": assigned.isoformat(),
+            "completed_on": None,
+            "hours": None,
+            "status": "assigned",
+            "record_updated_at": f"{assigned.isoformat()}T09:00:00",
+        }
+        changes.setdefault(assigned, []).append(dict(row))
+        fate = rng.random()
+        if fate < 0.06:
+            row.update(status="waived")
+        elif fate < 0.1:
+            row.update(status="cancelled")
+        else:
+            done = assigned + timedelta(days=int(rng.choice([12, 25, 40, 60, 85, 120, 160])))
+            row.update(
+                status="completed",
+                completed_on=done.isoformat(),
+                hours=f"{rng.choice([2, 4, 6, 8, 12, 16]):g}",
+            )
+            assigned = done
+        if row["status"] != "assigned":
+            when = assigned + timedelta(days=0 if row["status"] == "completed" else 20)
+            row["record_updated_at"] = f"{when.isoformat()}T16:30:00"
+            changes.setdefault(when, []).append(row)
+
+    starts = [e for e in sim.events if e["to_job_code"] and e["event_type"] != "separation"]
+    for event in starts:
+        began = date.fromisoformat(event["event_date"])
+        if began < sim.o.start:
+            continue
+        for course in required_courses(event["to_job_code"]):
+            early = int(rng.choice([0, 0, 0, 7, 14, 25]))
+            record(
+                event["employee_id"],
+                course,
+                event["to_job_code"],
+                True,
+                began - timedelta(days=early),
+            )
+        if rng.random() < 0.5:
+            record(event["employee_id"], rng.choice(GENERAL_COURSES), None, False, began)
+    written = 0
+    for day, rows in sorted(changes.items()):
+        if not sim.o.start <= day <= sim.o.end:
+            continue
+        frame = pd.DataFrame(rows, columns=TRAINING_COLUMNS)
+        path = sim.o.out / "training" / f"training_records_{day.isoformat()}.csv"
+        writer.write(path, frame, corrupt_training)
+        written += len(frame)
+    return written
+
+
 def generate(opts: Options) -> dict[str, int]:
     """Write a landing folder and its truth; counts of what was written."""
     if opts.end <= opts.start:
@@ -867,6 +962,7 @@ def generate(opts: Options) -> dict[str, int]:
     counts["budget_rows"] = write_budget(sim, writer)
     counts["budget_files"] = len(sim.budget_rows)
     counts["survey_responses"] = write_surveys(sim, writer)
+    counts["training_rows"] = write_training(sim, writer)
     _write_truth(sim, writer, last_snapshot)
     counts["events"] = sum(1 for e in sim.events if e["event_date"] <= sim.iso(last_snapshot))
     counts["bad_rows"] = len(writer.bad_rows)

@@ -57,7 +57,7 @@ def files_of(landing: Path, name: str) -> list[LandingFile]:
     return [f for f in discover(landing).files if f.source == name]
 
 
-@pytest.mark.parametrize("source", ["roster", "budget", "survey", "survey_items"])
+@pytest.mark.parametrize("source", list(SOURCES))
 def test_engines_agree_on_generated_extracts(
     landing_bad: Path, reference: Reference, source: str
 ) -> None:

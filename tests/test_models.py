@@ -554,3 +554,102 @@ def test_roles_by_model_and_roles_unique_to_one(conn: sa.Connection) -> None:
     assert rows[(2023, "PAS", "specialty")]["unique_to_model"] is True
     assert rows[(2023, "SPT1", "retail")]["models_with_role"] == 2
     assert rows[(2023, "SPT1", "retail")]["unique_to_model"] is False
+
+
+def training(
+    record: str,
+    employee: str,
+    course: str,
+    job: str | None,
+    assigned: str,
+    status: str,
+    completed: str | None = None,
+    hours: float | None = None,
+    file_date: str = "2023-01-01",
+    updated: str | None = None,
+) -> dict[str, Any]:
+    """One stg_training_record row (a change of a record, as one file carried it)."""
+    return {
+        "batch_id": 1, "row_number": 1, "file_date": D(file_date), "record_id": record,
+        "employee_key": employee, "course_id": course, "course_title": f"course {course}",
+        "job_code": job, "required": job is not None, "assigned_on": D(assigned),
+        "completed_on": D(completed) if completed else None, "hours": hours, "status": status,
+        "record_updated_at": pd.Timestamp(updated or file_date),
+    }  # fmt: skip
+
+
+def test_training_latest_state_spells_and_readiness(conn: sa.Connection) -> None:
+    given(
+        conn,
+        "fct_career_event",
+        [
+            event("t1", "2023-01-02", "hire", None, "SHIP"),
+            event("t2", "2023-02-01", "hire", None, "SHIP"),
+            event("t2", "2023-05-01", "promotion", "SHIP", "SPT1"),
+        ],
+    )
+    given(
+        conn,
+        "stg_training_record",
+        [
+            # t1's SHIP spell: R1 assigned 13 days before the start (counts), first sent as
+            # assigned, then corrected in a later file as completed.
+            training("TR-1", "t1", "C101", "SHIP", "2022-12-20", "assigned",
+                     file_date="2022-12-20"),
+            training("TR-1", "t1", "C101", "SHIP", "2022-12-20", "completed", "2023-02-10", 4,
+                     file_date="2023-02-10"),
+            training("TR-2", "t1", "C102", "SHIP", "2023-01-02", "waived",
+                     file_date="2023-01-20"),  # waived: not a requirement
+            training("TR-3", "t1", "C103", "SHIP", "2023-01-02", "completed", "2023-03-15", 6,
+                     file_date="2023-03-15"),
+            training("TR-4", "t1", "C900", None, "2022-12-01", "completed", "2022-12-28", 2,
+                     file_date="2022-12-28"),  # completed before the spell started
+            training("TR-5", "t1", "C901", None, "2023-05-01", "completed", "2023-06-01", 3,
+                     file_date="2023-06-01"),
+            # t2: SHIP's course never completed; SPT1's assigned 26 days before the move.
+            training("TR-6", "t2", "C101", "SHIP", "2023-02-01", "assigned",
+                     file_date="2023-02-01"),
+            training("TR-7", "t2", "C111", "SPT1", "2023-04-05", "completed", "2023-07-01", 8,
+                     file_date="2023-07-01"),
+            training("TR-8", "t2", "C112", "SPT1", "2023-04-05", "cancelled",
+                     file_date="2023-04-20"),
+        ],
+    )  # fmt: skip
+    loaded_roster(conn, "2023-01-02", "2024-06-30")  # as_of_date 2024-06-30
+    records = {r["record_id"]: r for r in built(conn, "fct_training", "record_id")}
+    assert (records["TR-1"]["status"], records["TR-1"]["days_to_complete"]) == ("completed", 52)
+    spells = built(conn, "fct_role_spell", "employee_key, started_on")
+    assert [
+        (s["employee_key"], s["job_code"], s["required_courses"], s["proficient_on"],
+         s["days_to_proficiency"], s["training_hours_first_180"])
+        for s in spells
+    ] == [
+        ("t1", "SHIP", 2, D("2023-03-15"), 72, 13.0),  # TR-1 and TR-3; hours 4 + 6 + 3
+        ("t2", "SHIP", 1, None, None, 8.0),  # TR-6 open; TR-7's hours fall in its 180 days
+        ("t2", "SPT1", 1, D("2023-07-01"), 61, 8.0),  # TR-8 cancelled
+    ]  # fmt: skip
+    readiness = {(r["year"], r["job_code"]): r for r in built(conn, "mart_role_readiness", "year")}
+    ship = readiness[(2023, "SHIP")]
+    assert {k: ship[k] for k in (
+        "entries", "entries_with_requirements", "proficient_within_90", "proficiency_rate_90",
+        "median_days_to_proficiency", "avg_training_hours_first_180",
+    )} == {
+        "entries": 2, "entries_with_requirements": 2, "proficient_within_90": 1,
+        "proficiency_rate_90": 0.5, "median_days_to_proficiency": 72.0,
+        "avg_training_hours_first_180": 10.5,
+    }  # fmt: skip
+    assert readiness[(2023, "SPT1")]["proficiency_rate_90"] == 1.0
+
+
+def test_without_training_files_training_figures_are_empty_not_zero(conn: sa.Connection) -> None:
+    given(conn, "fct_career_event", [event("t1", "2023-01-02", "hire", None, "SHIP")])
+    loaded_roster(conn, "2023-01-02", "2024-06-30")
+    built(conn, "fct_training", "record_id")
+    spell = built(conn, "fct_role_spell", "employee_key")[0]
+    assert (spell["required_courses"], spell["training_hours_first_180"]) == (None, None)
+    row = built(conn, "mart_role_readiness", "year")[0]
+    assert (row["entries"], row["entries_with_requirements"], row["proficiency_rate_90"]) == (
+        1,
+        None,
+        None,
+    )

@@ -280,7 +280,9 @@ def test_file_missing_a_column_is_rejected_by_name(landing_small: Path, tmp_path
     assert "hire_date" in rejected.error.iloc[0]
     loaded = batches[batches.status == "loaded"]
     extracts = [
-        p for d in ("roster", "budget", "survey") for p in (landing_small / d).glob("*.csv")
+        p
+        for d in ("roster", "budget", "survey", "training")
+        for p in (landing_small / d).glob("*.csv")
     ]
     assert len(loaded) == len(extracts) - 1
     assert (

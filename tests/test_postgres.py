@@ -198,7 +198,12 @@ def test_older_warehouse_is_upgraded_in_place(
     with engine.begin() as conn:  # make it a version-1 warehouse, as an older rxstaff left it
         drop_views(conn)
         conn.execute(sa.text("DROP VIEW etl_metric_change"))
-        for later in ("etl_replaced_row", "stg_replaced_row", "etl_metric_snapshot"):
+        for later in (
+            "etl_replaced_row",
+            "stg_replaced_row",
+            "etl_metric_snapshot",
+            "stg_training_record",
+        ):
             conn.execute(sa.text(f"DROP TABLE {later}"))
         conn.execute(sa.text("DROP TABLE rxstaff_metric_change"))
         conn.execute(sa.text("DROP TABLE etl_run"))

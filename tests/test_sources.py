@@ -48,12 +48,19 @@ GOOD = {
         "q01": "4", "q02": "", "q03": "5",
     },
     "survey_items": {"question_id": "Q01", "dimension": "Engagement", "text": "I am proud"},
+    "training": {
+        "record_id": "TR-1", "employee_id": "E100", "course_id": "C101",
+        "course_title": "SPT core skills", "job_code": "SPT1", "required": "true",
+        "assigned_on": "2024-02-01", "completed_on": "2024-03-01", "hours": "4.5",
+        "status": "completed", "record_updated_at": "2024-03-01T16:30:00",
+    },
 }  # fmt: skip
 FILE_DATES = {
     "roster": date(2024, 3, 1),
     "budget": date(2024, 2, 1),
     "survey": date(2024, 1, 1),
     "survey_items": date(2024, 1, 1),
+    "training": date(2024, 3, 1),
 }
 # A second row's own identity (ids are unique within a file: duplicates are both set aside).
 OTHER = {"roster": {"employee_id": "E101"}, "survey": {"response_id": "R2"}}
@@ -63,6 +70,7 @@ BAD = {
     "budget": ("status", "approved", "status_in_allowed_values"),
     "survey": ("q01", "7", "answer_between_1_and_5"),
     "survey_items": ("question_id", "x1", "question_id_format"),
+    "training": ("hours", "250", "hours_between_0_and_200"),
 }
 
 

@@ -6,8 +6,9 @@ from rxstaff.transforms.release import BUDGET
 from rxstaff.transforms.roster import ROSTER
 from rxstaff.transforms.source import Source
 from rxstaff.transforms.survey import SURVEY, SURVEY_ITEMS
+from rxstaff.transforms.training import TRAINING
 
-SOURCES: dict[str, Source] = {s.name: s for s in (ROSTER, BUDGET, SURVEY_ITEMS, SURVEY)}
+SOURCES: dict[str, Source] = {s.name: s for s in (ROSTER, BUDGET, SURVEY_ITEMS, SURVEY, TRAINING)}
 
 
 def source(name: str) -> Source:

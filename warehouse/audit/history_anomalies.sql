@@ -61,3 +61,13 @@ SELECT :run_id, batch_id, 'rehire_without_observed_separation', employee_key, sn
        'history'
 FROM compared
 WHERE p_spell IS NOT NULL AND spell_no <> p_spell AND p_spell_status <> 'terminated';
+
+-- Training records of an employee no loaded roster ever showed: kept (sources.md v2).
+INSERT INTO etl_anomaly (run_id, batch_id, kind, employee_key, observed_on, detail, origin)
+SELECT :run_id, MIN(t.source_batch_id), 'training_employee_not_in_roster', t.employee_key,
+       MIN(t.assigned_on),
+       CAST(COUNT(*) AS TEXT) || ' training record(s) of an employee no loaded roster shows, kept',
+       'history'
+FROM fct_training AS t
+WHERE NOT EXISTS (SELECT 1 FROM stg_roster AS r WHERE r.employee_key = t.employee_key)
+GROUP BY t.employee_key;
