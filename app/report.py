@@ -58,14 +58,42 @@ HEADLINES = [
         ORDER BY CASE WHEN state = 'ALL' THEN 1 ELSE 0 END, open_vacancies DESC, state""",
     ),
     (
-        "Engagement trend (whole organisation)",
+        "Engagement trend (whole organisation; like for like: the items asked both years)",
         """
-        SELECT survey_year AS year, respondents, engagement_index AS engagement,
+        SELECT survey_year AS year, respondents, response_rate AS "response rate",
+               engagement_index AS engagement,
+               engagement_index_comparable AS "like for like",
+               engagement_change AS change,
                career_growth_index AS "career growth", favorable_pct AS favorable
         FROM mart_engagement WHERE group_by = 'ALL' {survey_year_and} ORDER BY survey_year""",
     ),
+    (
+        "Top drivers of engagement (correlation with the engagement score)",
+        """
+        SELECT survey_year AS year, item_text AS item, dimension, respondents, impact,
+               mean_score AS score
+        FROM (
+            SELECT d.*, ROW_NUMBER() OVER (
+                PARTITION BY survey_year ORDER BY impact DESC NULLS LAST, item_key) AS rank
+            FROM mart_engagement_drivers AS d WHERE impact IS NOT NULL {survey_year_and}
+        ) AS ranked
+        WHERE rank <= 3 ORDER BY survey_year, impact DESC""",
+    ),
+    (
+        "Readiness in the new roles (required training, proficiency within 90 days)",
+        """
+        SELECT year, job_code, job_title, entries, entries_with_requirements AS "with training",
+               proficiency_rate_90 AS "proficient in 90 days",
+               median_days_to_proficiency AS "median days",
+               avg_training_hours_first_180 AS "hours, first 180 days"
+        FROM mart_role_readiness WHERE created_in_expansion {year_and}
+        ORDER BY year, job_code""",
+    ),
 ]
-RATES = {"turnover", "voluntary", "retained", "favorable", "vacancy rate"}
+RATES = {
+    "turnover", "voluntary", "retained", "favorable", "vacancy rate", "response rate",
+    "proficient in 90 days",
+}  # fmt: skip
 
 
 def headline_frames(conn: sa.Connection, year: int | None = None) -> list[tuple[str, pd.DataFrame]]:

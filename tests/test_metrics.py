@@ -516,6 +516,8 @@ def expected_engagement(min_size: int = 5) -> list[dict]:
         for r in rows_:
             if r["suppressed"]:
                 r.update(engagement_index=None, career_growth_index=None, favorable_pct=None)
+            if r["respondents"] < min_size:  # v2: under the minimum, the count is hidden too
+                r["respondents"] = None
         out += rows_
     return out
 

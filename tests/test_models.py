@@ -653,3 +653,155 @@ def test_without_training_files_training_figures_are_empty_not_zero(conn: sa.Con
         None,
         None,
     )
+
+
+SPT, SHIPPING = "Specialty Pharmacy Technician", "Shipping"
+
+
+def survey(
+    conn: sa.Connection,
+    year: int,
+    items: list[tuple[str, str, str]],
+    people: list[tuple[str, str, dict[str, int]]],
+    close: str,
+) -> None:
+    """A year's codebook (question_id, dimension, text) and its responses (family, day,
+    answers by question_id); batch = the year, row = the respondent's place."""
+    given(conn, "stg_survey_item", [
+        {"batch_id": year, "row_number": n, "survey_year": year, "question_id": q,
+         "dimension": d, "text": t}
+        for n, (q, d, t) in enumerate(items, start=1)
+    ])  # fmt: skip
+    given(conn, "stg_survey_respondent", [
+        {"batch_id": year, "row_number": n, "survey_year": year, "response_id": f"R{year}-{n}",
+         "submitted_at": pd.Timestamp(day), "department": "Specialty Pharmacy Operations",
+         "pharmacy_model": "specialty", "job_family": family, "tenure_band": "1-3"}
+        for n, (family, day, _) in enumerate(people, start=1)
+    ])  # fmt: skip
+    given(conn, "stg_survey_answer", [
+        {"batch_id": year, "row_number": n, "question_id": q, "answer": a}
+        for n, (_, _, answers) in enumerate(people, start=1)
+        for q, a in answers.items()
+    ])  # fmt: skip
+    assert max(day for _, day, _ in people) == close
+
+
+def employee(key: str, job: str, hired: str) -> dict[str, Any]:
+    return {
+        "employee_key": key, "job_code": job, "position_id": f"P-{key}",
+        "pharmacy_model": "specialty", "department": "Specialty Pharmacy Operations",
+        "fte": 1.0, "employment_status": "active", "hire_date": D(hired),
+        "valid_from": D(hired), "valid_to": None, "is_current": True,
+        "source_batch_id": 1, "source_row_number": 1,
+    }  # fmt: skip
+
+
+def test_engagement_like_for_like_items_suppression_and_retention(conn: sa.Connection) -> None:
+    # 2023: proud and recommend (engagement), the ladder (career growth), a manager item.
+    survey(conn, 2023, [
+        ("q01", "engagement", "I am proud to work here"),
+        ("q02", "engagement", "I would recommend this pharmacy"),
+        ("q03", "career_growth", "The career ladder is clear to me"),
+        ("q04", "manager", "My supervisor supports me"),
+    ], [
+        (SPT, "2023-10-15", {"q01": 4, "q02": 2, "q03": 5, "q04": 3}) for _ in range(5)
+    ], close="2023-10-15")  # fmt: skip
+    # 2024: the ladder renumbered q01; proud renumbered and respaced; a new engagement
+    # item; the manager item's text changed (a different item); five SPT and four
+    # Shipping respondents (a group of 4, and its complement).
+    answers = {"q01": 4, "q02": 5, "q03": 1, "q04": 2, "q05": 3}
+    survey(conn, 2024, [
+        ("q01", "career_growth", "The career ladder is clear to me"),
+        ("q02", "engagement", "  I am PROUD   to work here "),
+        ("q03", "engagement", "I feel valued"),
+        ("q04", "manager", "My supervisor supports me!"),
+        ("q05", "engagement", "I would recommend this pharmacy"),
+    ], [(SPT, "2024-10-20", answers) for _ in range(5)]
+       + [(SHIPPING, "2024-10-01", answers) for _ in range(4)],
+       close="2024-10-20")  # fmt: skip
+    # Ten SPT employees on both close dates; one leaves within a year of the 2023 close
+    # (voluntary), one 400 days after it.
+    staff = [employee(f"e{n}", "SPT1", "2020-01-01") for n in range(10)]
+    staff[1] = {**staff[1], "valid_to": D("2024-03-01"), "is_current": False}
+    left = {"employment_status": "terminated", "valid_from": D("2024-03-01")}
+    given(conn, "dim_employee", [*staff, {**employee("e1", "SPT1", "2020-01-01"), **left}])
+    given(conn, "fct_career_event", [
+        event("e1", "2024-03-01", "separation", "SPT1", None, termination_type="voluntary"),
+        event("e2", "2024-11-18", "separation", "SPT1", None, termination_type="voluntary"),
+    ])  # fmt: skip
+    loaded_roster(conn, "2023-01-02", "2024-12-31")  # as_of_date 2024-12-31
+    for model in ("dim_survey_item", "int_survey_population"):
+        built(conn, model, "survey_year")
+
+    items = built(conn, "dim_survey_item", "survey_year, question_id")
+    key = {(i["survey_year"], i["question_id"]): i["item_key"] for i in items}
+    assert key[(2023, "q01")] == key[(2024, "q02")]  # proud: case and spaces ignored
+    assert key[(2023, "q03")] == key[(2024, "q01")]  # the ladder, renumbered
+    assert key[(2023, "q04")] != key[(2024, "q04")]  # "!" counts: a changed text
+
+    rows = built(conn, "mart_engagement", "survey_year, group_by, group_value")
+    engagement = {(r["survey_year"], r["group_by"], r["group_value"]): r for r in rows}
+    all_2024 = engagement[(2024, "ALL", "ALL")]
+    # Each 2024 respondent: engagement (5 + 1 + 3) / 3 = 3 -> 50.0; over the items also
+    # asked in 2023 (proud 5, recommend 3): 4 -> 75.0. 2023 over the same items: 3 -> 50.0.
+    assert (all_2024["engagement_index"], all_2024["engagement_index_comparable"]) == (50, 75)
+    assert all_2024["engagement_change"] == 25
+    assert all_2024["favorable_pct"] == 9 / 27
+    assert (all_2024["respondents"], all_2024["headcount_at_close"]) == (9, 9)
+    assert all_2024["response_rate"] == 1.0  # e1 left in March: 9 employees on 2024-10-20
+    assert engagement[(2023, "ALL", "ALL")]["engagement_index_comparable"] is None
+    assert engagement[(2023, "ALL", "ALL")]["response_rate"] == 5 / 10
+    shipping = engagement[(2024, "job_family", SHIPPING)]
+    spt = engagement[(2024, "job_family", SPT)]
+    assert (shipping["suppressed"], shipping["respondents"], shipping["engagement_index"]) == (
+        True, None, None)  # fmt: skip
+    assert (spt["suppressed"], spt["respondents"], spt["engagement_index"]) == (True, 5, None)
+    assert spt["engagement_change"] is None and spt["response_rate"] is None
+
+    by_item = {
+        (r["survey_year"], r["group_by"], r["group_value"], r["item_key"]): r
+        for r in built(conn, "mart_engagement_item", "survey_year")
+    }
+    proud = by_item[(2024, "ALL", "ALL", key[(2024, "q02")])]
+    assert (proud["answered"], proud["mean_score"], proud["favorable_pct"]) == (9, 100, 1.0)
+    assert proud["change_vs_prior"] == 25  # 2023: (4 - 1) * 25 = 75.0
+    ladder = by_item[(2024, "ALL", "ALL", key[(2024, "q01")])]
+    assert (ladder["mean_score"], ladder["change_vs_prior"]) == (75, -25)
+    assert by_item[(2024, "ALL", "ALL", key[(2024, "q04")])]["change_vs_prior"] is None
+    hidden = by_item[(2024, "job_family", SHIPPING, key[(2024, "q02")])]
+    assert hidden["suppressed"] and hidden["answered"] is None and hidden["mean_score"] is None
+
+    retention = {
+        (r["survey_year"], r["group_by"], r["group_value"]): r
+        for r in built(conn, "mart_engagement_retention", "survey_year")
+    }
+    after_2023 = retention[(2023, "ALL", "ALL")]
+    assert after_2023["complete"] and after_2023["headcount_at_close"] == 10
+    assert (after_2023["separations_next_12m"], after_2023["retention_next_12m"]) == (1, 0.9)
+    assert after_2023["voluntary_separations_next_12m"] == 1
+    after_2024 = retention[(2024, "ALL", "ALL")]
+    assert not after_2024["complete"] and after_2024["separations_next_12m"] is None
+    assert (2023, "department", "Specialty Pharmacy Operations") not in retention
+
+
+@pytest.mark.parametrize("size", [29, 30])
+def test_drivers_need_thirty_respondents(conn: sa.Connection, size: int) -> None:
+    # The manager item rises with engagement exactly (1..5 cycling): Pearson r = 1; the
+    # workload item falls as engagement rises: r = -1.
+    people = [
+        (SPT, "2024-10-01", {"q01": n % 5 + 1, "q02": n % 5 + 1, "q03": 5 - n % 5})
+        for n in range(size)
+    ]
+    items = [
+        ("q01", "engagement", "Proud"),
+        ("q02", "manager", "Boss"),
+        ("q03", "workload", "Load"),
+    ]
+    survey(conn, 2024, items, people, close="2024-10-01")
+    built(conn, "dim_survey_item", "survey_year")
+    built(conn, "int_survey_population", "survey_year")
+    drivers = {r["item_text"]: r for r in built(conn, "mart_engagement_drivers", "item_text")}
+    assert set(drivers) == {"Boss", "Load"}  # never an engagement item
+    assert drivers["Boss"]["respondents"] == size
+    expected = (1.0, -1.0) if size >= 30 else (None, None)
+    assert (drivers["Boss"]["impact"], drivers["Load"]["impact"]) == expected
