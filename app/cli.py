@@ -30,7 +30,8 @@ app = typer.Typer(
     name="rxstaff",
     help=(
         "Specialty pharmacy staffing warehouse.\n\n"
-        "Loads HRIS roster snapshots, position-control budget releases and engagement surveys "
+        "Loads HRIS roster snapshots, position-control budget releases, engagement surveys and "
+        "learning-system training records "
         "from a landing folder into a star-schema warehouse (DuckDB by default, PostgreSQL in "
         "production) that BI tools and auditors query.\n\n"
         "Start with `rxstaff demo`, then `rxstaff metrics`."
@@ -44,7 +45,10 @@ errors = Console(stderr=True, soft_wrap=True)
 
 LandingOpt = Annotated[
     Path,
-    typer.Option("--landing", help="Landing folder with roster/, budget/ and survey/ sub-folders."),
+    typer.Option(
+        "--landing",
+        help="Landing folder with roster/, budget/, survey/ and (optional) training/ sub-folders.",
+    ),
 ]
 WarehouseOpt = Annotated[
     str | None,

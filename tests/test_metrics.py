@@ -781,6 +781,8 @@ def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
         "Backfill delays",
         "Open vacancies now",
         "Engagement trend",
+        "Top drivers of engagement",
+        "Readiness in the new roles",
     ):
         assert title in result.output
     assert "SPT1 -> SPT2" in result.output and "Shipping Associate" in result.output

@@ -604,3 +604,21 @@ def test_a_bi_process_holding_the_copy_open_neither_blocks_the_run_nor_sees_half
         copy, "SELECT MAX(latest_file_date) AS d FROM mart_freshness WHERE source = 'roster'"
     )
     assert str(pd.Timestamp(fresh.d[0]).date()) > seen  # a new session sees tonight
+
+
+def test_a_landing_folder_without_training_loads_as_before(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    """Training is optional (sources.md v2): without it the run is normal and the training
+    figures are empty, never zero."""
+    assert any((landing_small / "training").glob("*.csv"))
+    shutil.rmtree(landing_small / "training")
+    db = tmp_path / "w.duckdb"
+    code, summary = run_nightly(landing_small, db)
+    assert code == 0 and not summary.rejections
+    assert query(db, "SELECT COUNT(*) AS n FROM fct_training").n[0] == 0
+    spells = query(db, "SELECT required_courses, training_hours_first_180 FROM fct_role_spell")
+    assert len(spells) and spells.isna().all().all()
+    readiness = query(db, "SELECT entries, proficiency_rate_90 FROM mart_role_readiness")
+    assert readiness.entries.sum() > 0 and readiness.proficiency_rate_90.isna().all()
+    assert "training" not in set(query(db, "SELECT source FROM mart_freshness").source)
