@@ -129,6 +129,14 @@ def nightly(
             "gx unless one source brings over 64 MiB in a run.",
         ),
     ] = "auto",
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="After a committed run, write the staffing report (HTML and PDF) into this "
+            f"folder (or ${settings.REPORT_DIR_ENV}); see `rxstaff report`.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly load: every new or corrected extract, validated, into the warehouse.
 
@@ -153,6 +161,7 @@ def nightly(
         paths,
         max_roster_age,
         audit_copy,
+        report,
     )
     raise typer.Exit(code)
 
@@ -214,8 +223,12 @@ def demo(
     ] = Path("sample_landing"),
     warehouse: WarehouseOpt = None,
     employees: Annotated[int, typer.Option("--employees", help="Sample workforce size.")] = 300,
+    report: Annotated[
+        Path, typer.Option("--report", help="Folder for the staffing report (HTML and PDF).")
+    ] = Path("report"),
 ) -> None:
-    """Generate a sample landing folder (once), run the nightly load, show the headline metrics."""
+    """Generate a sample landing folder (once), run the nightly load, write the staffing
+    report, show the headline metrics."""
     from rxstaff.sample import Options
     from rxstaff.sample import generate as run_generator
 
@@ -238,7 +251,7 @@ def demo(
             )
         )
     url = settings.warehouse_url(warehouse)
-    code = _run_nightly(landing, url, date(2024, 12, 31), None, None, None)
+    code = _run_nightly(landing, url, date(2024, 12, 31), None, None, None, report=report)
     if code == 0:
         _show_metrics(url, None)
     raise typer.Exit(code)
@@ -348,6 +361,46 @@ def audit(
 
 
 @app.command()
+def report(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for staffing_report.html and .pdf.")
+    ] = Path("report"),
+    warehouse: WarehouseOpt = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Only this year (default: all years).")
+    ] = None,
+    as_of_run: Annotated[
+        str | None,
+        typer.Option("--as-of-run", help="The marts as that run (etl_run.run_id) published them."),
+    ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also print a PDF (needs Chromium).")
+    ] = True,
+) -> None:
+    """Write the staffing report: one self-contained HTML file (charts inlined as SVG; opens
+    offline) and a PDF of the same pages. Career ladder, new roles, backfill and budget,
+    turnover, engagement, training, and the data quality and provenance an auditor
+    attaches. Reads the BI relations, plus the audit trail where the reader may see it:
+    a warehouse, an `--audit-copy` or a `--read-copy` file."""
+    from rxstaff.staffing_report import write_report
+    from rxstaff.warehouse.connection import describe_target
+    from rxstaff.warehouse.published import UnknownRun
+
+    url = settings.warehouse_url(warehouse)
+    try:
+        with _reading(url) as conn:
+            files = write_report(conn, out, describe_target(url), year, as_of_run, pdf)
+    except UnknownRun as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    console.print(f"wrote {files.html}")
+    if files.pdf:
+        console.print(f"wrote {files.pdf}")
+    elif files.pdf_problem:
+        errors.print(f"[yellow]warning:[/] {files.pdf_problem}")
+
+
+@app.command()
 def trace(
     vacancy_id: Annotated[
         str | None,
@@ -440,6 +493,7 @@ def _run_nightly(
     paths: Path | None = None,
     max_roster_age: int | None = None,
     audit_copy: Path | None = None,
+    report: Path | None = None,
 ) -> int:
     # Imported here, not at the top: Prefect and pandas take seconds to import, and
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
@@ -463,6 +517,7 @@ def _run_nightly(
             paths=str(paths) if paths else None,
             max_roster_age_days=max_roster_age,
             audit_copy=str(audit_copy) if audit_copy else None,
+            report_dir=str(report) if report else None,
             return_state=True,
         )
     result = state.result(raise_on_failure=False)
@@ -526,6 +581,10 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.landing_problem:
         kind, message = summary.landing_problem
         errors.print(f"[red]{kind}:[/] {message}")
+    if summary.report:
+        console.print(f"staffing report: {summary.report}")
+    if summary.report_problem:
+        errors.print(f"[yellow]warning:[/] {summary.report_problem}")
 
 
 def _grant_reader(

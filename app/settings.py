@@ -135,6 +135,15 @@ def copies(read_copy: str | None, audit_copy: str | None) -> tuple[str | None, s
     )
 
 
+REPORT_DIR_ENV = "RXSTAFF_REPORT_DIR"
+
+
+def report_dir(given: str | None) -> str | None:
+    """Where a successful run writes the staffing report: the parameter, then the
+    environment; none by default."""
+    return given or os.environ.get(REPORT_DIR_ENV) or None
+
+
 @contextmanager
 def by_reference(url: str | None) -> Iterator[str | None]:
     """The warehouse as a flow parameter: Prefect records parameters (its database, its

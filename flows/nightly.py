@@ -113,6 +113,20 @@ def publish_for_readers(url: str, read_copy: str | None, audit_copy: str | None)
         publish_for_audit(url, Path(audit_copy))
 
 
+@task(cache_policy=NO_CACHE)
+def write_staffing_report(url: str, out: str) -> str:
+    """The staffing report of the warehouse as this run left it; the HTML file's path."""
+    from rxstaff.staffing_report import write_report
+    from rxstaff.warehouse.connection import describe_target
+    from rxstaff.warehouse.reading import existing_warehouse
+
+    with existing_warehouse(url) as conn:
+        files = write_report(conn, Path(out), describe_target(url))
+    if files.pdf_problem:
+        get_run_logger().warning(files.pdf_problem)
+    return str(files.html)
+
+
 @flow(name="nightly", log_prints=False)
 def nightly(
     landing: str,
@@ -125,6 +139,7 @@ def nightly(
     paths: str | None = None,
     max_roster_age_days: int | None = None,
     audit_copy: str | None = None,
+    report_dir: str | None = None,
 ) -> RunSummary:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
@@ -134,7 +149,8 @@ def nightly(
     trail too. A landing folder with no file the contract knows, or whose
     newest roster is older than ``max_roster_age_days`` (default 10) on the run date, ends
     the run failed once what is there is loaded. The pseudonymisation key comes from
-    RXSTAFF_ID_SECRET, never from a parameter (Prefect records parameters).
+    RXSTAFF_ID_SECRET, never from a parameter (Prefect records parameters). ``report_dir``
+    (or $RXSTAFF_REPORT_DIR) writes the staffing report there after a committed run.
     """
     logger = get_run_logger()
     run = resolve(warehouse, run_date, min_group_size, catalog, validation, paths)
@@ -160,6 +176,13 @@ def nightly(
         except Exception as error:
             summary.failed = f"the run committed, but publishing its copies failed: {error}"
             raise PublicationFailed(summary.failed) from error
+    out = settings.report_dir(report_dir)
+    if out:
+        try:
+            summary.report = write_staffing_report(run.url, out)
+        except Exception as error:  # the run committed: a report problem does not undo it
+            summary.report_problem = f"the run committed, but its report failed: {error}"
+            logger.error(summary.report_problem)
     if summary.attention:
         raise RunNeedsAttention(summary)
     return summary

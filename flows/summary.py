@@ -51,6 +51,8 @@ class RunSummary:
     failed: str | None = None
     # A landing folder that needs attention: ("stale landing" | "empty landing", message).
     landing_problem: tuple[str, str] | None = None
+    report: str | None = None  # the staffing report this run wrote (its HTML file)
+    report_problem: str | None = None  # why it could not be written (the run still stands)
 
     def source(self, name: str) -> SourceSummary:
         return self.sources.setdefault(name, SourceSummary())

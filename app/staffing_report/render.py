@@ -1,0 +1,136 @@
+"""Draw the pages: charts to inline SVG (Vega-Lite through vl-convert, no JavaScript), one
+self-contained HTML file (Jinja2; no CDN, no server, a policy that forbids any request),
+and a PDF of the same HTML printed by a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import sqlalchemy as sa
+import vl_convert
+
+from rxstaff.staffing_report.data import read_figures
+from rxstaff.staffing_report.pages import Page, build_pages
+
+CHROMIUM_ENV = "RXSTAFF_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+PDF_TIMEOUT = 120
+
+
+class PdfUnavailable(RuntimeError):
+    """No Chromium to print the PDF with."""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    pdf: Path | None
+    pdf_problem: str | None = None
+
+
+def write_report(
+    conn: sa.Connection,
+    out: Path,
+    source: str,
+    year: int | None = None,
+    as_of_run: str | None = None,
+    pdf: bool = True,
+) -> ReportFiles:
+    """Write ``out/staffing_report.html`` (and ``.pdf``); the files written."""
+    figures = read_figures(conn, as_of_run)
+    pages = build_pages(figures, year)
+    html = render_html(pages, source, year, figures.as_of_run)
+    out.mkdir(parents=True, exist_ok=True)
+    html_path = out / "staffing_report.html"
+    partial = html_path.with_name(f".{html_path.name}.partial")
+    partial.write_text(html, encoding="utf-8")
+    os.replace(partial, html_path)
+    if not pdf:
+        return ReportFiles(html_path, None)
+    try:
+        return ReportFiles(html_path, print_pdf(html_path, out / "staffing_report.pdf"))
+    except PdfUnavailable as problem:
+        return ReportFiles(html_path, None, str(problem))
+
+
+def render_html(pages: list[Page], source: str, year: int | None, as_of_run: str | None) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    scope = f"year {year}" if year else "all years"
+    basis = f"the figures run {as_of_run} published" if as_of_run else "the latest figures"
+    return env.get_template("template.html.j2").render(
+        title="Specialty pharmacy staffing report",
+        subtitle=f"Career ladder, new roles, backfill, retention, engagement and training: "
+        f"{scope}, {basis}.",
+        written=datetime.now().strftime("%Y-%m-%d %H:%M"),
+        version=metadata.version("rxstaff"),
+        source=source,
+        pages=[_page_view(p) for p in pages],
+    )
+
+
+def _template(name: str) -> str:
+    return resources.files("rxstaff.staffing_report").joinpath(name).read_text("utf-8")
+
+
+def _page_view(page: Page) -> dict[str, Any]:
+    return {
+        "slug": page.slug,
+        "title": page.title,
+        "sections": [
+            {
+                "title": s.title,
+                "svg": chart_svg(s.chart) if s.chart and s.chart["data"]["values"] else None,
+                "alt": s.alt,
+                "note": s.note,
+                "columns": list(s.table.columns),
+                "rows": s.table.astype(str).values.tolist(),
+            }
+            for s in page.sections
+        ],
+    }
+
+
+def chart_svg(spec: dict[str, Any]) -> str:
+    """A Vega-Lite chart as an SVG element (vl-convert runs Vega itself: no browser)."""
+    svg = vl_convert.vegalite_to_svg(spec)
+    return svg[svg.index("<svg") :]  # drop any XML prolog: the SVG sits inside HTML
+
+
+def find_chromium() -> str | None:
+    named = os.environ.get(CHROMIUM_ENV)
+    if named:
+        return named
+    return next((path for n in CHROMIUM_NAMES if (path := shutil.which(n))), None)
+
+
+def print_pdf(html: Path, pdf: Path) -> Path:
+    """The HTML printed to PDF by a headless Chromium, offline."""
+    browser = find_chromium()
+    if browser is None:
+        raise PdfUnavailable(
+            f"no PDF: no Chromium found (install Debian's chromium, or set ${CHROMIUM_ENV})"
+        )
+    partial = pdf.with_name(f".{pdf.name}.partial")
+    with tempfile.TemporaryDirectory(prefix="rxstaff-chromium-") as profile:
+        command = [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-extensions", "--disable-background-networking", "--no-pdf-header-footer",
+            f"--user-data-dir={profile}", f"--print-to-pdf={partial}",
+            html.resolve().as_uri(),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, timeout=PDF_TIMEOUT, check=False)
+    if done.returncode != 0 or not partial.exists():
+        raise PdfUnavailable(f"no PDF: Chromium exited with {done.returncode}")
+    os.replace(partial, pdf)
+    return pdf

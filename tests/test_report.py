@@ -1,0 +1,211 @@
+"""The staffing report, looked at as a person would: in a real headless Chromium
+(Debian's chromium), offline, every chart drawn, nothing fetched, nothing logged in red.
+A screenshot of each page is kept in build/test-artifacts/report/ for a human to see."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html import unescape
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from rxstaff.cli import app
+from rxstaff.staffing_report.render import find_chromium
+from tests.helpers import run_nightly
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts" / "report"
+PAGES = ["ladder", "roles", "backfill", "turnover", "engagement", "training", "provenance"]
+needs_chromium = pytest.mark.skipif(
+    find_chromium() is None,
+    reason="no Chromium: install Debian's chromium (.ci/run does) or set RXSTAFF_CHROMIUM",
+)
+
+
+@pytest.fixture(scope="module")
+def written(warehouse_3y: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    result = CliRunner().invoke(
+        app, ["report", "--warehouse", f"duckdb:///{warehouse_3y}", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@needs_chromium
+def test_the_report_renders_offline_with_every_chart_drawn(written: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    html = written / "staffing_report.html"
+    errors: list[str] = []
+    requests: list[str] = []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        context = browser.new_context(offline=True, viewport={"width": 1100, "height": 1400})
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(html.as_uri())
+        page.wait_for_load_state("load")
+        drawn = page.eval_on_selector_all(
+            ".chart svg",
+            "svgs => svgs.map(s => { const b = s.getBoundingClientRect();"
+            " return [b.width, b.height, s.querySelectorAll('path, rect, line').length]; })",
+        )
+        for slug in PAGES:
+            page.locator(f"#{slug}").screenshot(path=str(ARTIFACTS / f"{slug}.png"))
+        browser.close()
+    assert errors == []
+    assert requests == [html.as_uri()]  # the page itself, and nothing else
+    assert len(drawn) >= 12
+    assert all(w > 100 and h > 100 and marks > 3 for w, h, marks in drawn), drawn
+    assert all((ARTIFACTS / f"{slug}.png").stat().st_size > 5000 for slug in PAGES)
+
+
+@needs_chromium
+def test_the_pdf_has_the_same_pages(written: Path) -> None:
+    pdf = (written / "staffing_report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= len(PAGES)
+
+
+def test_every_page_every_finding_and_no_suppressed_number(written: Path) -> None:
+    html = (written / "staffing_report.html").read_text(encoding="utf-8")
+    for slug in PAGES:
+        assert f'id="{slug}"' in html
+    assert "<script" not in html and "http" not in html.split("<svg", 1)[0].split("</style>")[1]
+    charts = html.count('class="chart"')
+    assert charts == html.count("<figcaption>") and charts >= 12  # each chart has its alt text
+    # The engagement table by family: a suppressed group shows no score.
+    table = html.split("Engagement by job family", 1)[1].split("</table>", 1)[0]
+    for row in re.findall(r"<tr>(.*?)</tr>", table)[1:]:
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        if cells[-1] == "yes":
+            assert cells[3] == "-", row
+
+
+def test_a_bi_copy_makes_a_report_without_the_audit_trail(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    db, copy, out = tmp_path / "w.duckdb", tmp_path / "bi.duckdb", tmp_path / "out"
+    code, summary = run_nightly(landing_small, db, read_copy=str(copy), report_dir=str(out))
+    assert code == 0 and summary.report == str(out / "staffing_report.html")
+    # the run's own report reads the warehouse: the audit trail is there
+    assert "The runs behind these figures" in (out / "staffing_report.html").read_text("utf-8")
+    result = CliRunner().invoke(
+        app, ["report", "--warehouse", f"duckdb:///{copy}", "--out", str(tmp_path / "bi"),
+              "--no-pdf"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "bi" / "staffing_report.html").read_text(encoding="utf-8")
+    assert "The audit trail is not readable by this reader" in html
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert not con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name LIKE 'etl_%'"
+        ).fetchall()
+
+
+# --- the tables hold the marts' figures ----------------------------------------------------
+
+
+def table_with(html: str, column: str) -> list[dict[str, str]]:
+    """The rows of the report table that has ``column`` among its headers."""
+    for figure in html.split("<figure")[1:]:
+        figure = figure.split("</figure>", 1)[0]
+        header = [unescape(h) for h in re.findall(r'<th scope="col">(.*?)</th>', figure)]
+        if column in header:
+            body = figure.split("<tbody>", 1)[1]
+            return [
+                dict(zip(header, [unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)],
+                         strict=True))
+                for row in re.findall(r"<tr>(.*?)</tr>", body)
+            ]  # fmt: skip
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def number(cell: str) -> float | None:
+    if cell == "-":
+        return None
+    value = float(cell.replace(",", "").replace("$", "").rstrip("%"))
+    return value / 100 if cell.endswith("%") else value
+
+
+def same(cell: str, figure: object, places: float) -> bool:
+    if figure is None or pd.isna(figure):  # type: ignore[call-overload]
+        return cell == "-"
+    shown = number(cell)
+    return shown is not None and abs(shown - float(figure)) <= places  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_the_tables_hold_the_mart_rows(
+    backend: str, warehouse_3y: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        f"duckdb:///{warehouse_3y}"
+        if backend == "duckdb"
+        else request.getfixturevalue("pg_warehouse_3y")
+    )
+    result = CliRunner().invoke(
+        app, ["report", "--warehouse", url, "--out", str(tmp_path), "--no-pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "staffing_report.html").read_text(encoding="utf-8")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        delays = pd.read_sql(sa.text(
+            "SELECT * FROM mart_backfill_delays WHERE job_family = 'ALL' "
+            "AND pharmacy_model = 'ALL'"), conn).set_index("year")  # fmt: skip
+        retention = pd.read_sql(sa.text(
+            "SELECT * FROM mart_retention_annual WHERE pharmacy_model = 'ALL'"), conn
+        ).set_index(["year", "job_family"])  # fmt: skip
+        engagement = pd.read_sql(sa.text(
+            "SELECT * FROM mart_engagement WHERE group_by = 'ALL'"), conn
+        ).set_index("survey_year")  # fmt: skip
+    engine.dispose()
+
+    shown = table_with(html, "request to release")
+    assert len(shown) == len(delays)
+    for row in shown:
+        mart = delays.loc[int(row["year"])]
+        assert same(row["opened"], mart.vacancies_opened, 0)
+        assert same(row["request to release"], mart.median_days_waiting_for_budget, 0.05)
+        assert same(row["open to fill"], mart.median_days_to_fill, 0.05)
+    shown = table_with(html, "first-year leavers")
+    assert len(shown) == len(retention)
+    for row in shown:
+        mart = retention.loc[(int(row["year"]), row["family"])]
+        assert same(row["turnover"], mart.turnover_rate, 0.0005)
+        assert same(row["retention"], mart.retention_rate, 0.0005)
+        assert same(row["first-year leavers"], mart.first_year_separations, 0)
+    shown = table_with(html, "like for like")
+    assert len(shown) == len(engagement) > 0
+    for row in shown:
+        mart = engagement.loc[int(row["year"])]
+        assert same(row["engagement"], mart.engagement_index, 0.05)
+        assert same(row["like for like"], mart.engagement_index_comparable, 0.05)
+        assert same(row["response rate"], mart.response_rate, 0.0005)
+
+
+def test_no_survey_and_no_training_say_so(landing_small: Path, tmp_path: Path) -> None:
+    for folder in ("survey", "training"):
+        shutil.rmtree(landing_small / folder, ignore_errors=True)
+    db = tmp_path / "w.duckdb"
+    assert run_nightly(landing_small, db)[0] == 0
+    result = CliRunner().invoke(
+        app, ["report", "--warehouse", f"duckdb:///{db}", "--out", str(tmp_path), "--no-pdf"]
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "staffing_report.html").read_text(encoding="utf-8")
+    assert "No engagement survey loaded" in html
+    assert "No training records loaded" in html
+    engagement = html.split('id="engagement"', 1)[1].split('id="training"', 1)[0]
+    assert "<svg" not in engagement  # nothing drawn where there is nothing to draw
