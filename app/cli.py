@@ -238,6 +238,8 @@ def demo(
             "public key. Never do this with real employee data."
         )
         os.environ[settings.SECRET_ENV] = settings.DEMO_SECRET
+    # The demo wrote its files a moment ago: they are complete, no need to let them settle.
+    os.environ.setdefault(settings.SETTLE_ENV, "0")
     if not (landing / "roster").is_dir():
         console.print(f"generating a sample pharmacy of {employees} employees into {landing}/")
         run_generator(
@@ -502,6 +504,8 @@ def _run_nightly(
     try:  # what can be checked before Prefect starts is checked here: one line, no trace
         settings.id_secret()
         settings.warehouse_url(warehouse)
+        settings.settle_seconds()
+        settings.run_lock_wait()
     except settings.ConfigurationError as error:
         errors.print(f"[red]error (nothing was changed):[/] {error}")
         return 2
@@ -571,11 +575,18 @@ def _print_summary(summary: RunSummary) -> None:
             f"{s.rows_quarantined:,}",
         )
     console.print(table)
+    waiting = sum(s.files_deferred for s in summary.sources.values())
+    if waiting:
+        console.print(
+            f"{waiting} file(s) still arriving or changing under the run: left for the next run"
+        )
     if summary.anomalies:
         console.print(
             "anomalies kept for review (etl_anomaly): "
             + ", ".join(f"{k} {v}" for k, v in summary.anomalies.items())
         )
+    if summary.busy:
+        errors.print(f"[red]not started:[/] {summary.busy}")
     for rejection in summary.rejections:
         errors.print(f"[red]rejected[/] {rejection}")
     if summary.landing_problem:

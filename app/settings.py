@@ -123,6 +123,39 @@ def max_roster_age_days(explicit: int | None = None) -> int:
     return value
 
 
+RUN_LOCK_WAIT_ENV = "RXSTAFF_RUN_LOCK_WAIT"
+DEFAULT_RUN_LOCK_WAIT_SECONDS = 60
+
+
+def run_lock_wait() -> float:
+    """How long a run waits for another run of the same warehouse to finish."""
+    raw = os.environ.get(RUN_LOCK_WAIT_ENV)
+    try:
+        value = float(raw) if raw is not None else DEFAULT_RUN_LOCK_WAIT_SECONDS
+    except ValueError:
+        raise ConfigurationError(f"${RUN_LOCK_WAIT_ENV} must be a number of seconds") from None
+    if value < 0:
+        raise ConfigurationError(f"${RUN_LOCK_WAIT_ENV} must be 0 seconds or more")
+    return value
+
+
+SETTLE_ENV = "RXSTAFF_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 30
+
+
+def settle_seconds() -> float:
+    """How long a landing file must have stayed unmodified before a run loads it (a file
+    an SFTP transfer or an export is still writing waits for the next run)."""
+    raw = os.environ.get(SETTLE_ENV)
+    try:
+        value = float(raw) if raw is not None else DEFAULT_SETTLE_SECONDS
+    except ValueError:
+        raise ConfigurationError(f"${SETTLE_ENV} must be a number of seconds") from None
+    if value < 0:
+        raise ConfigurationError(f"${SETTLE_ENV} must be 0 seconds or more")
+    return value
+
+
 READ_COPY_ENV = "RXSTAFF_READ_COPY"
 AUDIT_COPY_ENV = "RXSTAFF_AUDIT_COPY"
 

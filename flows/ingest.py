@@ -16,7 +16,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rxstaff.expectations.suite import validate_chunk
-from rxstaff.flows.landing import LandingFile, MalformedCsv, MisnamedFile, read_extract
+from rxstaff.flows.landing import (
+    FileMoved,
+    LandingFile,
+    MalformedCsv,
+    MisnamedFile,
+    read_extract,
+    read_landing_file,
+)
 from rxstaff.flows.summary import RunContext
 from rxstaff.transforms import staging
 from rxstaff.transforms.source import FILE_NO, Source
@@ -111,7 +118,12 @@ class _ChunkLoader:
 
     def add(self, arrival: Arrival[LandingFile]) -> None:
         try:
-            extract = read_extract(arrival.file.path)
+            extract = read_extract(read_landing_file(arrival.file))
+        except FileMoved as moved:  # not this night's to load: the next run will see it
+            self.logger.warning(f"{arrival.file.file_name}: {moved}; left for the next run")
+            self.ctx.summary.source(arrival.file.source).files_deferred += 1
+            self.done += 1
+            return
         except UNREADABLE as error:
             problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
             self._record(arrival, FileOutcome(arrival.file, file_errors=[problem]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -25,10 +27,11 @@ class LandingFile:
     file_name: str  # relative to the landing folder, e.g. roster/roster_2024-01-05.csv
     file_date: date  # the date in the name; 1 January for a survey year
     sha256: str
+    size: int = 0  # bytes, as discovered
 
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
+
+class FileMoved(OSError):
+    """A file vanished or changed between discovery and reading: left for the next run."""
 
 
 @dataclass(frozen=True)
@@ -48,24 +51,50 @@ class Landing:
     files: list[LandingFile]
     unrecognised: list[str]
     misnamed: list[MisnamedFile] = field(default_factory=list)
+    # Still arriving: a temporary suffix, no "done" marker where the folder uses them, or
+    # modified within the settle time. Each waits for a later run.
+    arriving: list[tuple[str, str]] = field(default_factory=list)  # (source, file name)
 
 
-def discover(landing: Path) -> Landing:
-    """Every extract in the landing folder, in load order: by source, then oldest first."""
+IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".filepart")
+DONE_SUFFIX = ".done"
+
+
+def discover(landing: Path, settle_seconds: float = 0, now: float | None = None) -> Landing:
+    """Every extract in the landing folder, in load order: by source, then oldest first.
+
+    Files still arriving are left for a later run: a name with a temporary suffix
+    (``.part``, ``.tmp``), a file modified less than ``settle_seconds`` ago, and, in a
+    folder where the sender writes ``<file>.done`` markers, a file without its marker.
+    """
     if not landing.is_dir():
         raise LandingError(f"landing folder {landing} does not exist or is not a folder")
     order = list(SOURCES)
-    files, claimed, misnamed = [], set(), []
+    now = time.time() if now is None else now
+    files, claimed, misnamed, arriving = [], set(), [], []
     for src in SOURCES.values():
-        for path in sorted((landing / src.folder).glob("*")):
-            match = src.pattern.match(path.name)
-            if match and path.is_file():
+        folder = landing / src.folder
+        done = {p.name[: -len(DONE_SUFFIX)] for p in folder.glob(f"*{DONE_SUFFIX}")}
+        for path in sorted(folder.glob("*")):
+            if path.name.endswith((*IN_PROGRESS_SUFFIXES, DONE_SUFFIX)):
                 claimed.add(path)
-                try:
-                    files.append(_landing_file(src.name, path, landing, match.group(1)))
-                except LandingError as error:
-                    name = path.relative_to(landing).as_posix()
-                    misnamed.append(MisnamedFile(src.name, name, sha256(path), str(error)))
+                if not path.name.endswith(DONE_SUFFIX):
+                    arriving.append((src.name, path.relative_to(landing).as_posix()))
+                continue
+            match = src.pattern.match(path.name)
+            if not (match and path.is_file()):
+                continue
+            claimed.add(path)
+            name = path.relative_to(landing).as_posix()
+            if (done and path.name not in done) or _settling(path, settle_seconds, now):
+                arriving.append((src.name, name))
+                continue
+            try:
+                files.append(_landing_file(src.name, path, landing, match.group(1)))
+            except LandingError as error:
+                misnamed.append(MisnamedFile(src.name, name, sha256(path), str(error)))
+            except FileNotFoundError:
+                continue  # gone between listing and hashing: nothing to load
     unrecognised = [
         str(path.relative_to(landing))
         for folder in sorted({s.folder for s in SOURCES.values()})
@@ -73,7 +102,14 @@ def discover(landing: Path) -> Landing:
         if path not in claimed and path.is_file()
     ]
     files.sort(key=lambda f: (order.index(f.source), f.file_date, f.file_name))
-    return Landing(files, unrecognised, misnamed)
+    return Landing(files, unrecognised, misnamed, arriving)
+
+
+def _settling(path: Path, settle_seconds: float, now: float) -> bool:
+    try:
+        return settle_seconds > 0 and now - path.stat().st_mtime < settle_seconds
+    except FileNotFoundError:
+        return True
 
 
 def due_by(found: Landing, run_date: date) -> list[LandingFile]:
@@ -110,7 +146,20 @@ def _landing_file(source: str, path: Path, landing: Path, stamp: str) -> Landing
         when = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 1, 1)
     except ValueError as error:
         raise LandingError(f"the date in the file name is not a real date ({error})") from None
-    return LandingFile(source, path, path.relative_to(landing).as_posix(), when, sha256(path))
+    data = path.read_bytes()
+    name = path.relative_to(landing).as_posix()
+    return LandingFile(source, path, name, when, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def read_landing_file(file: LandingFile) -> bytes:
+    """The file's bytes, exactly as discovered: the bytes parsed are the bytes hashed."""
+    try:
+        data = file.path.read_bytes()
+    except FileNotFoundError:
+        raise FileMoved("vanished after the run found it") from None
+    if hashlib.sha256(data).hexdigest() != file.sha256:
+        raise FileMoved("changed after the run found it (still being written?)")
+    return data
 
 
 def sha256(path: Path) -> str:
@@ -136,7 +185,7 @@ class Extract:
     misshapen: list[tuple[int, int]] = field(default_factory=list)  # (data row, fields)
 
 
-def read_extract(path: Path) -> Extract:
+def read_extract(source: Path | bytes) -> Extract:
     """An extract as text: RFC 4180, UTF-8 with or without BOM, LF or CRLF.
 
     A large file goes through Arrow (4x faster than Python's reader, but ~15 ms to start:
@@ -145,10 +194,13 @@ def read_extract(path: Path) -> Extract:
     unbalanced quote) is read again row by row, so every file gets the same verdict
     whatever its size, and no parser message ever quotes a row's values.
     """
-    if path.stat().st_size > ARROW_MIN_BYTES and _distinct_headers(path) and _even_quotes(path):
+    data = source.read_bytes() if isinstance(source, Path) else source
+    if len(data) > ARROW_MIN_BYTES and _distinct_headers(data) and data.count(b'"') % 2 == 0:
+        # RFC 4180 quotes come in pairs (an escaped one is doubled): an odd count is a
+        # quote never closed, which Arrow would read as one long value spanning rows.
         try:
             frame = pd.read_csv(
-                path,
+                io.BytesIO(data),
                 dtype=str,
                 keep_default_na=False,
                 engine="pyarrow",
@@ -157,53 +209,45 @@ def read_extract(path: Path) -> Extract:
             return Extract(frame)
         except (pd.errors.ParserError, ValueError):
             pass  # Arrow's messages quote the offending row: read it row by row instead
-    return _read_row_by_row(path)
+    return _read_row_by_row(data)
 
 
-def _even_quotes(path: Path) -> bool:
-    """RFC 4180 quotes come in pairs (an escaped one is doubled). An odd count is a quote
-    never closed, which Arrow would read as one long value spanning rows, silently."""
-    count = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 23):
-            count += block.count(b'"')
-    return count % 2 == 0
+def _text(data: bytes) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
 
 
-def _distinct_headers(path: Path) -> bool:
+def _distinct_headers(data: bytes) -> bool:
     """Arrow renames a repeated header (a, a.1): such a file goes row by row, where the
     repeat is seen and the file rejected by name."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
+    header = next(csv.reader(_text(data)), [])
     return len({h.strip().lower() for h in header}) == len(header)
 
 
-def _read_row_by_row(path: Path) -> Extract:
+def _read_row_by_row(data: bytes) -> Extract:
     rows: list[list[str]] = []
     numbers: list[int] = []
     misshapen: list[tuple[int, int]] = []
     number = 0
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, strict=True)
-        try:
-            header = next(reader, None)
-            if header is None:
-                raise pd.errors.EmptyDataError("the file is empty: no header row")
-            for row in reader:
-                if not row:
-                    continue  # a blank line is no row (as Arrow and pandas count them)
-                number += 1
-                if len(row) == len(header):
-                    rows.append(row)
-                    numbers.append(number)
-                else:
-                    misshapen.append((number, len(row)))
-        except csv.Error:
-            # Python's own message differs with the field's length; the verdict must not.
-            raise MalformedCsv(
-                f"malformed CSV: a quoted field after data row {number} is not closed "
-                "where RFC 4180 expects (an unbalanced quote)"
-            ) from None
+    reader = csv.reader(_text(data), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise pd.errors.EmptyDataError("the file is empty: no header row")
+        for row in reader:
+            if not row:
+                continue  # a blank line is no row (as Arrow and pandas count them)
+            number += 1
+            if len(row) == len(header):
+                rows.append(row)
+                numbers.append(number)
+            else:
+                misshapen.append((number, len(row)))
+    except csv.Error:
+        # Python's own message differs with the field's length; the verdict must not.
+        raise MalformedCsv(
+            f"malformed CSV: a quoted field after data row {number} is not closed "
+            "where RFC 4180 expects (an unbalanced quote)"
+        ) from None
     frame = pd.DataFrame(rows, columns=header, dtype="object")
     return Extract(frame, numbers, misshapen)
 

@@ -29,7 +29,7 @@ from rxstaff.flows.landing import (
     due_by,
     landing_problem,
 )
-from rxstaff.flows.options import resolve
+from rxstaff.flows.options import RunOptions, resolve
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
     PublicationFailed,
@@ -43,6 +43,7 @@ from rxstaff.warehouse import anomalies, arrivals, batches, build, roster_histor
 from rxstaff.warehouse.arrivals import Arrival
 from rxstaff.warehouse.connection import WarehouseUnavailable
 from rxstaff.warehouse.publish import publish_for_audit, publish_for_bi
+from rxstaff.warehouse.run_lock import RunLockBusy, run_lock
 from rxstaff.warehouse.transaction import RunTransaction, Setup, record_after_failure
 
 Arrivals = list[Arrival[LandingFile]]
@@ -53,6 +54,7 @@ class Discovery:
     judged: Arrivals
     problem: tuple[str, str] | None  # a stale or empty landing folder
     misnamed: list[Arrival[MisnamedFile]]  # no real date in the name: rejected by name
+    arriving: list[tuple[str, str]]  # (source, file name) still arriving: for a later run
 
 
 def transient_io(task: object, task_run: object, state: State) -> bool:
@@ -73,9 +75,11 @@ def transient_io(task: object, task_run: object, state: State) -> bool:
 def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Discovery:
     """List and hash the landing folder; judge each file due by the run date; say whether
     the folder is stale or empty (I/O: retried)."""
-    logger, found = get_run_logger(), discover(landing)
+    logger, found = get_run_logger(), discover(landing, settings.settle_seconds())
     for name in found.unrecognised:
         logger.warning(f"ignored {name}: not a file name the landing contract knows")
+    for _, name in found.arriving:
+        logger.info(f"{name} is still arriving: left for a later run")
     files = due_by(found, run_date)
     if len(files) < len(found.files):
         logger.info(f"{len(found.files) - len(files)} file(s) dated later wait for their night")
@@ -84,7 +88,9 @@ def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Dis
     problem = landing_problem(found, rosters, run_date, max_age)
     if problem:
         logger.error(f"{problem[0]}: {problem[1]}")
-    return Discovery(arrivals.judge(files, known), problem, arrivals.judge(found.misnamed, known))
+    return Discovery(
+        arrivals.judge(files, known), problem, arrivals.judge(found.misnamed, known), found.arriving
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -157,8 +163,32 @@ def nightly(
     ctx, summary = run.ctx, run.ctx.summary
     ctx.flow_run_id = flow_run.get_id()
     max_age = settings.max_roster_age_days(max_roster_age_days)
+    try:
+        with run_lock(run.url, ctx.run_id, settings.run_lock_wait()):
+            load_publish_report(run, landing, max_age, read_copy, audit_copy, report_dir)
+    except RunLockBusy as busy:  # nothing was read or changed: the holder's run goes on
+        summary.busy = str(busy)
+        logger.error(f"run {ctx.run_id} did not start: {busy}")
+    if summary.attention:
+        raise RunNeedsAttention(summary)
+    return summary
+
+
+def load_publish_report(
+    run: RunOptions,
+    landing: str,
+    max_age: int,
+    read_copy: str | None,
+    audit_copy: str | None,
+    report_dir: str | None,
+) -> None:
+    """Under the run lock: discover, load and commit, publish the copies, write the report."""
+    logger, ctx = get_run_logger(), run.ctx
+    summary = ctx.summary
     found = discover_files(Path(landing), run.url, ctx.run_date, max_age)
     judged, summary.landing_problem = found.judged, found.problem
+    for source, _ in found.arriving:
+        summary.source(source).files_deferred += 1
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
     try:
         load_and_commit(run.url, found, run.setup, ctx)
@@ -183,9 +213,6 @@ def nightly(
         except Exception as error:  # the run committed: a report problem does not undo it
             summary.report_problem = f"the run committed, but its report failed: {error}"
             logger.error(summary.report_problem)
-    if summary.attention:
-        raise RunNeedsAttention(summary)
-    return summary
 
 
 def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -> None:

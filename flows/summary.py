@@ -37,6 +37,7 @@ class SourceSummary:
     files_loaded: int = 0
     files_skipped: int = 0
     files_rejected: int = 0
+    files_deferred: int = 0  # still arriving, or moved under the run: for a later run
     rows_loaded: int = 0
     rows_quarantined: int = 0
 
@@ -52,6 +53,7 @@ class RunSummary:
     # A landing folder that needs attention: ("stale landing" | "empty landing", message).
     landing_problem: tuple[str, str] | None = None
     report: str | None = None  # the staffing report this run wrote (its HTML file)
+    busy: str | None = None  # another run held the warehouse: this one did not start
     report_problem: str | None = None  # why it could not be written (the run still stands)
 
     def source(self, name: str) -> SourceSummary:
@@ -64,6 +66,8 @@ class RunSummary:
     @property
     def status(self) -> str:
         """The outcome as ``etl_run.status`` records it (a failure is recorded apart)."""
+        if self.busy:
+            return "busy"
         if self.rejections:
             return "rejected files"
         if self.landing_problem:
@@ -73,7 +77,11 @@ class RunSummary:
     @property
     def attention(self) -> str | None:
         """What an operator must look at, in words; None when nothing."""
-        found = [*self.rejections, *([self.landing_problem[1]] if self.landing_problem else [])]
+        found = [
+            *([self.busy] if self.busy else []),
+            *self.rejections,
+            *([self.landing_problem[1]] if self.landing_problem else []),
+        ]
         return "; ".join(found) or None
 
     @property

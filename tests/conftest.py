@@ -29,6 +29,7 @@ os.environ.update(
     }
 )  # fmt: skip
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["RXSTAFF_SETTLE_SECONDS"] = "0"  # fixtures write files and load them at once
 os.environ["RXSTAFF_CONNECT_RETRY_PAUSE"] = "0.1"  # the retries still happen, faster
 
 from rxstaff.sample import Options, generate

@@ -32,11 +32,14 @@ def describe_target(url: str | URL) -> str:
     return f"{parsed.get_backend_name()} at {host}/{parsed.database}"
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, application_name: str | None = None) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         # Fail fast on a dead host: a nightly job should alert, not hang.
-        return sa.create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True)
+        args: dict[str, object] = {"connect_timeout": 10}
+        if application_name:  # what pg_stat_activity shows of this session
+            args["application_name"] = application_name[:63]
+        return sa.create_engine(parsed, connect_args=args, pool_pre_ping=True)
     if parsed.get_backend_name() == "duckdb":
         limit = os.environ.get(DUCKDB_MEMORY_ENV, DUCKDB_MEMORY_DEFAULT)
         return sa.create_engine(parsed, connect_args={"config": {"memory_limit": limit}})

@@ -1,0 +1,121 @@
+"""Files that move under the run: landing folders are filled by SFTP and exports that take
+time. A file that vanishes or changes between discovery and reading is left for the next
+run (the bytes parsed are the bytes hashed); a file still being written waits; the rest
+of the night loads. On a real DuckDB file and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from rxstaff.flows import landing as landing_module
+from rxstaff.flows import nightly as nightly_module
+from rxstaff.flows.landing import discover
+from tests.helpers import CONTRACT, comparable, run_nightly
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'w.duckdb'}"
+    return request.getfixturevalue("pg_url")
+
+
+def after_discovery(monkeypatch: pytest.MonkeyPatch, act) -> None:
+    """Let the real discovery run, then change the real folder, as a sender would."""
+
+    def discover_then_act(*args, **kwargs):
+        found = landing_module.discover(*args, **kwargs)
+        act()
+        return found
+
+    monkeypatch.setattr(nightly_module, "discover", discover_then_act)
+
+
+def read(url: str, sql: str) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(sql), conn)
+    finally:
+        engine.dispose()
+
+
+def test_a_file_that_vanishes_is_skipped_and_the_rest_loads(
+    landing_small: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    gone = rosters[4]
+    after_discovery(monkeypatch, gone.unlink)
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0
+    assert summary.sources["roster"].files_loaded == len(rosters) - 1
+    assert summary.sources["roster"].files_deferred == 1
+    names = set(read(url, "SELECT file_name FROM etl_batch").file_name)
+    assert f"roster/{gone.name}" not in names and len(names) > len(rosters)
+
+
+def test_a_file_rewritten_under_the_run_loads_next_night_as_its_final_version(
+    landing_small: Path, url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    moving = rosters[6]
+    final = moving.read_bytes()
+    half = final[: len(final) // 2]  # the sender's first half; discovery sees it
+    moving.write_bytes(half)
+    after_discovery(monkeypatch, lambda: moving.write_bytes(final))
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0 and summary.sources["roster"].files_deferred == 1
+    monkeypatch.undo()
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0 and summary.sources["roster"].files_loaded == 1
+    batch = read(url, f"SELECT sha256 FROM etl_batch WHERE file_name = 'roster/{moving.name}'")
+    assert len(batch) == 1  # never loaded half-written
+    # Same rows as a clean load of the final folder.
+    clean = f"duckdb:///{tmp_path / 'clean.duckdb'}"
+    assert run_nightly(landing_small, clean)[0] == 0
+    for name in ("dim_employee", "fct_career_event", "etl_quarantine"):
+        columns = ", ".join(CONTRACT[name]) if name in CONTRACT else "rule, row_number"
+        sql = f"SELECT {columns} FROM {name}"
+        pd.testing.assert_frame_equal(
+            comparable(read(url, sql)), comparable(read(clean, sql)), check_dtype=False, obj=name
+        )
+
+
+def test_files_still_arriving_wait_for_a_later_run(
+    landing_small: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rosters = sorted((landing_small / "roster").glob("*.csv"))
+    old = time.time() - 3600
+    for path in landing_small.rglob("*.csv"):
+        os.utime(path, (old, old))
+    fresh = rosters[-1]
+    fresh.touch()  # written a moment ago
+    (landing_small / "roster" / "roster_2030-01-01.csv.part").write_text("snapshot_date\n")
+    monkeypatch.setenv("RXSTAFF_SETTLE_SECONDS", "600")
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0
+    assert summary.sources["roster"].files_loaded == len(rosters) - 1
+    assert summary.sources["roster"].files_deferred == 2  # the fresh file and the .part
+    os.utime(fresh, (old, old))  # it has settled
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0 and summary.sources["roster"].files_loaded == 1
+
+
+def test_done_markers_are_honoured_where_the_sender_writes_them(tmp_path: Path) -> None:
+    roster = tmp_path / "roster"
+    roster.mkdir()
+    for day in ("2024-01-01", "2024-01-08"):
+        (roster / f"roster_{day}.csv").write_text("snapshot_date\n")
+    (roster / "roster_2024-01-01.csv.done").write_text("")
+    found = discover(tmp_path)
+    assert [f.file_name for f in found.files] == ["roster/roster_2024-01-01.csv"]
+    assert found.arriving == [("roster", "roster/roster_2024-01-08.csv")]
+    assert found.unrecognised == []  # markers and partial files are expected, not strangers
