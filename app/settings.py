@@ -61,6 +61,33 @@ def warehouse_url(explicit: str | None = None) -> str:
     return url
 
 
+LANDING_ENV = "RXSTAFF_LANDING"
+
+
+def landing(explicit: str | None = None) -> str:
+    """The landing folder: the parameter, then $RXSTAFF_LANDING (a worker's setting)."""
+    found = explicit or os.environ.get(LANDING_ENV)
+    if not found:
+        raise ConfigurationError(
+            f"no landing folder: pass --landing (a deployment's `landing` parameter) or set "
+            f"${LANDING_ENV}"
+        )
+    return found
+
+
+def relative_duckdb_path(url: str) -> bool:
+    """A DuckDB file named relative to the working directory (a worker's is temporary)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "duckdb"
+        and database not in ("", ":memory:")
+        and not database.startswith("/")
+    )
+
+
 def id_secret(explicit: str | None = None) -> str:
     """The pseudonymisation key: $RXSTAFF_ID_SECRET, or the Prefect Secret block named in
     $RXSTAFF_ID_SECRET_BLOCK. Never a flow parameter: Prefect records parameters."""
@@ -137,6 +164,19 @@ def run_lock_wait() -> float:
     if value < 0:
         raise ConfigurationError(f"${RUN_LOCK_WAIT_ENV} must be 0 seconds or more")
     return value
+
+
+RUN_TIMEOUT_ENV = "RXSTAFF_RUN_TIMEOUT"
+DEFAULT_RUN_TIMEOUT_SECONDS = 6 * 3600
+
+
+def run_timeout_seconds() -> int:
+    """How long a run may take before Prefect stops it (read when the flow is defined)."""
+    raw = os.environ.get(RUN_TIMEOUT_ENV)
+    try:
+        return int(raw) if raw else DEFAULT_RUN_TIMEOUT_SECONDS
+    except ValueError:
+        raise ConfigurationError(f"${RUN_TIMEOUT_ENV} must be a whole number of seconds") from None
 
 
 SETTLE_ENV = "RXSTAFF_SETTLE_SECONDS"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.runtime import deployment, flow_run
 from prefect.states import State
 
 from rxstaff import settings
@@ -30,6 +30,7 @@ from rxstaff.flows.landing import (
     landing_problem,
 )
 from rxstaff.flows.options import RunOptions, resolve
+from rxstaff.flows.run_report import publish_artifacts, run_name
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
     PublicationFailed,
@@ -93,7 +94,7 @@ def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Dis
     )
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, task_run_name="load {source}")
 def load_source(tx: RunTransaction, source: str, judged: Arrivals, ctx: RunContext) -> int:
     """Validate and stage one source's new and corrected files; the batches loaded."""
     mine = [a for a in judged if a.file.source == source]
@@ -133,9 +134,15 @@ def write_staffing_report(url: str, out: str) -> str:
     return str(files.html)
 
 
-@flow(name="nightly", log_prints=False)
+@flow(
+    name="nightly",
+    log_prints=False,
+    flow_run_name=run_name,
+    # A hung run must not hold the deployment's single slot (and the run lock) forever.
+    timeout_seconds=settings.run_timeout_seconds(),
+)
 def nightly(
-    landing: str,
+    landing: str | None = None,
     warehouse: str | None = None,
     run_date: date | None = None,
     min_group_size: int | None = None,
@@ -149,6 +156,9 @@ def nightly(
 ) -> RunSummary:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
+    ``landing`` defaults to $RXSTAFF_LANDING and ``warehouse`` to $RXSTAFF_WAREHOUSE_URL (a
+    worker's settings); a deployment refuses a relative DuckDB path.
+
     Files dated after ``run_date`` (default: today) wait for a later run, so a past night
     can be replayed exactly. ``read_copy`` (or $RXSTAFF_READ_COPY) publishes a DuckDB file of
     the BI relations for BI tools, ``audit_copy`` (or $RXSTAFF_AUDIT_COPY) one with the audit
@@ -159,16 +169,23 @@ def nightly(
     (or $RXSTAFF_REPORT_DIR) writes the staffing report there after a committed run.
     """
     logger = get_run_logger()
-    run = resolve(warehouse, run_date, min_group_size, catalog, validation, paths)
+    in_deployment = deployment.id is not None
+    run = resolve(warehouse, run_date, min_group_size, catalog, validation, paths, in_deployment)
+    landing = settings.landing(landing)
     ctx, summary = run.ctx, run.ctx.summary
     ctx.flow_run_id = flow_run.get_id()
     max_age = settings.max_roster_age_days(max_roster_age_days)
     try:
-        with run_lock(run.url, ctx.run_id, settings.run_lock_wait()):
+        with (
+            tags(f"warehouse:{warehouse_kind(run.url)}"),
+            run_lock(run.url, ctx.run_id, settings.run_lock_wait()),
+        ):
             load_publish_report(run, landing, max_age, read_copy, audit_copy, report_dir)
     except RunLockBusy as busy:  # nothing was read or changed: the holder's run goes on
         summary.busy = str(busy)
         logger.error(f"run {ctx.run_id} did not start: {busy}")
+    finally:
+        publish_artifacts(summary)
     if summary.attention:
         raise RunNeedsAttention(summary)
     return summary
@@ -213,6 +230,12 @@ def load_publish_report(
         except Exception as error:  # the run committed: a report problem does not undo it
             summary.report_problem = f"the run committed, but its report failed: {error}"
             logger.error(summary.report_problem)
+
+
+def warehouse_kind(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).get_backend_name()
 
 
 def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -> None:

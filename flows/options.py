@@ -34,6 +34,7 @@ def resolve(
     catalog: str | None,
     validation: str,
     paths: str | None = None,
+    in_deployment: bool = False,
 ) -> RunOptions:
     """Settings by precedence (parameter, environment, default) and a new run's context."""
     if validation not in VALIDATION_CHOICES:
@@ -41,6 +42,13 @@ def resolve(
             f"validation must be one of {', '.join(VALIDATION_CHOICES)}, not {validation!r}"
         )
     url, secret = settings.warehouse_url(warehouse), settings.id_secret()
+    if in_deployment and settings.relative_duckdb_path(url):
+        raise settings.ConfigurationError(
+            f"{url} is relative: a deployment's run would put it in the worker's working "
+            "folder (a temporary one, for a pulled deployment) and lose it. Set "
+            f"${settings.WAREHOUSE_ENV} to an absolute path, e.g. "
+            "duckdb:////srv/rxstaff/warehouse.duckdb"
+        )
     catalog_file, paths_file = (
         settings.reference_file("catalog", catalog),
         settings.reference_file("paths", paths),

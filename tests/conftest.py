@@ -16,15 +16,15 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 os.environ["RXSTAFF_ID_SECRET"] = "rxstaff-test-secret"
 os.environ.pop("RXSTAFF_WAREHOUSE_URL", None)
 os.environ.pop("PREFECT_API_URL", None)  # never a real server of the user's
-# The test server's background services (scheduling, late runs, automations, event and
-# task-run recording, telemetry) compete with the tests for the CPU; no test needs them.
+# The test server's background services (scheduling, late runs, automations, event
+# recording, telemetry) compete with the tests for the CPU; no test needs them. Task runs
+# are recorded: a test reads them back (test_run_report.py).
 os.environ.update(
     {
         f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
         for service in (
             "CANCELLATION_CLEANUP", "EVENT_PERSISTER", "FOREMAN", "LATE_RUNS", "SCHEDULER",
-            "PAUSE_EXPIRATIONS", "REPOSSESSOR", "CLEANUP_RECONCILER", "TASK_RUN_RECORDER",
-            "TRIGGERS",
+            "PAUSE_EXPIRATIONS", "REPOSSESSOR", "CLEANUP_RECONCILER", "TRIGGERS",
         )
     }
 )  # fmt: skip
