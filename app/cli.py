@@ -443,6 +443,49 @@ def trace(
     _print_chain(chain)
 
 
+@app.command("setup-alerts")
+def setup_alerts(
+    webhook: Annotated[
+        str | None,
+        typer.Option("--webhook", help="URL that takes a JSON POST (Slack, Teams, any receiver)."),
+    ] = None,
+    email_to: Annotated[
+        str | None, typer.Option("--email-to", help="Address to e-mail (needs --smtp).")
+    ] = None,
+    smtp: Annotated[
+        str | None, typer.Option("--smtp", help="SMTP relay as host:port (no login).")
+    ] = None,
+    email_from: Annotated[
+        str, typer.Option("--email-from", help="Sender address.")
+    ] = "rxstaff@localhost",
+    test: Annotated[
+        bool, typer.Option("--test", help="Send a test alert now, and say where it went.")
+    ] = False,
+) -> None:
+    """Who hears of a failed, crashed or stale run: stored in the Prefect server
+    ($PREFECT_API_URL) as the variable `rxstaff_alerts`, for every worker. A worker's own
+    RXSTAFF_ALERT_WEBHOOK / RXSTAFF_ALERT_EMAIL_TO / RXSTAFF_ALERT_SMTP take precedence."""
+    from rxstaff.flows import alerts
+
+    chosen = alerts.AlertSettings(webhook, email_to, email_from, smtp)
+    if email_to and not smtp:
+        raise typer.BadParameter("an e-mail alert needs --smtp host:port", param_hint="--smtp")
+    if not chosen.any:
+        raise typer.BadParameter("give --webhook, or --email-to with --smtp")
+    alerts.store(chosen)
+    console.print(f"alerts stored in Prefect as the variable {alerts.VARIABLE}")
+    if test:
+        sample = {
+            "subject": "rxstaff test alert", "run": "(test)", "flow_run_id": "-",
+            "state": "Test", "what": "a test of `rxstaff setup-alerts`",
+            "where_to_look": "nowhere: all is well",
+        }  # fmt: skip
+        reached = alerts.send(sample, chosen)
+        console.print(f"test alert sent by: {', '.join(reached) or 'nothing (see the errors)'}")
+        if len(reached) < (bool(webhook) + bool(email_to)):
+            raise typer.Exit(1)
+
+
 @app.command()
 def bench(
     employees: Annotated[int, typer.Option("--employees", help="Workforce size.")] = 50000,

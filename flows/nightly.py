@@ -20,6 +20,7 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import State
 
 from rxstaff import settings
+from rxstaff.flows import alerts
 from rxstaff.flows.ingest import ingest_source, reject_misnamed
 from rxstaff.flows.landing import (
     LandingError,
@@ -140,6 +141,8 @@ def write_staffing_report(url: str, out: str) -> str:
     flow_run_name=run_name,
     # A hung run must not hold the deployment's single slot (and the run lock) forever.
     timeout_seconds=settings.run_timeout_seconds(),
+    on_failure=[alerts.on_failure],
+    on_crashed=[alerts.on_failure],
 )
 def nightly(
     landing: str | None = None,

@@ -1,0 +1,127 @@
+"""Someone hears of a failed, crashed or stale run: a webhook and an e-mail.
+
+The flow's failure and crash hooks send one message naming the run, what failed and
+where to look. Where to send is a Prefect Variable written by ``rxstaff setup-alerts``
+(so every worker of the server knows it) or the worker's environment:
+``RXSTAFF_ALERT_WEBHOOK`` (a URL that takes a JSON POST: Slack, Teams or any receiver),
+``RXSTAFF_ALERT_EMAIL_TO`` with ``RXSTAFF_ALERT_SMTP`` (host:port) and
+``RXSTAFF_ALERT_EMAIL_FROM``. A stale or empty landing folder and rejected files end the
+run failed, so they alert too. An alert that cannot be sent is logged, never raised: the
+run's own outcome stands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+
+VARIABLE = "rxstaff_alerts"
+TIMEOUT = 10
+log = logging.getLogger("rxstaff.alerts")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    webhook: str | None = None
+    email_to: str | None = None
+    email_from: str = "rxstaff@localhost"
+    smtp: str | None = None  # host:port
+
+    @property
+    def any(self) -> bool:
+        return bool(self.webhook or (self.email_to and self.smtp))
+
+
+def from_environment() -> AlertSettings:
+    return AlertSettings(
+        webhook=os.environ.get("RXSTAFF_ALERT_WEBHOOK") or None,
+        email_to=os.environ.get("RXSTAFF_ALERT_EMAIL_TO") or None,
+        email_from=os.environ.get("RXSTAFF_ALERT_EMAIL_FROM") or "rxstaff@localhost",
+        smtp=os.environ.get("RXSTAFF_ALERT_SMTP") or None,
+    )
+
+
+def configured() -> AlertSettings:
+    """The worker's environment wins; else what `rxstaff setup-alerts` stored in Prefect."""
+    found = from_environment()
+    if found.any:
+        return found
+    try:
+        from prefect.variables import Variable
+
+        stored = Variable.get(VARIABLE, default=None)
+    except Exception:  # no Prefect API to ask: no stored settings
+        return found
+    return AlertSettings(**stored) if isinstance(stored, dict) else found
+
+
+def store(settings: AlertSettings) -> None:
+    """Keep the alert settings in Prefect, for every worker of the server."""
+    from prefect.variables import Variable
+
+    Variable.set(VARIABLE, asdict(settings), overwrite=True)
+
+
+def message(flow_run: Any, state: Any) -> dict[str, str]:
+    """What failed, in which run, and where to look."""
+    from prefect.settings import PREFECT_UI_URL
+
+    ui = PREFECT_UI_URL.value()
+    where = f"{ui}/runs/flow-run/{flow_run.id}" if ui else f"Prefect flow run {flow_run.id}"
+    return {
+        "subject": f"rxstaff run '{flow_run.name}' {state.name.lower()}",
+        "run": flow_run.name,
+        "flow_run_id": str(flow_run.id),
+        "state": state.name,
+        "what": state.message or "(no message)",
+        "where_to_look": f"{where}; the warehouse's etl_run and etl_batch rows of this run",
+    }
+
+
+def send(alert: dict[str, str], settings: AlertSettings) -> list[str]:
+    """Send the alert everywhere configured; the channels it reached."""
+    reached = []
+    if settings.webhook:
+        try:
+            response = httpx.post(
+                settings.webhook, json={"text": _text(alert), **alert}, timeout=TIMEOUT
+            )
+            response.raise_for_status()
+            reached.append("webhook")
+        except httpx.HTTPError as error:
+            log.error(f"the alert webhook failed: {type(error).__name__}")
+    if settings.email_to and settings.smtp:
+        try:
+            host, _, port = settings.smtp.partition(":")
+            mail = EmailMessage()
+            mail["Subject"], mail["From"], mail["To"] = (
+                alert["subject"], settings.email_from, settings.email_to,
+            )  # fmt: skip
+            mail.set_content(_text(alert))
+            with smtplib.SMTP(host, int(port or 25), timeout=TIMEOUT) as smtp:
+                smtp.send_message(mail)
+            reached.append("email")
+        except (OSError, smtplib.SMTPException) as error:
+            log.error(f"the alert e-mail failed: {type(error).__name__}")
+    return reached
+
+
+def _text(alert: dict[str, str]) -> str:
+    return (
+        f"{alert['subject']}\n\nWhat happened: {alert['what']}\n"
+        f"Where to look: {alert['where_to_look']}\n\n{json.dumps(alert, indent=1)}"
+    )
+
+
+def on_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect's failure and crash hook."""
+    settings = configured()
+    if settings.any:
+        send(message(flow_run, state), settings)

@@ -1,0 +1,119 @@
+"""A failed or stale run notifies someone: a webhook receiver and an SMTP sink on
+127.0.0.1 (real sockets, real protocols) receive the alert a real run sends."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from rxstaff.cli import app
+from rxstaff.flows import alerts
+from tests.helpers import run_nightly
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:  # the name http.server calls
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class SmtpSink(socketserver.StreamRequestHandler):
+    """Just enough SMTP (RFC 5321) to take one message."""
+
+    mails: ClassVar[list[bytes]] = []
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 sink ready\r\n")
+        data, in_data = b"", False
+        for line in self.rfile:
+            if in_data:
+                if line == b".\r\n":
+                    SmtpSink.mails.append(data)
+                    in_data = False
+                    self.wfile.write(b"250 queued\r\n")
+                else:
+                    data += line
+                continue
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                in_data = True
+                self.wfile.write(b"354 go on\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[dict], list[bytes]]]:
+    Receiver.received, SmtpSink.mails = [], []
+    web = HTTPServer(("127.0.0.1", 0), Receiver)
+    smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpSink)
+    for server in (web, smtp):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", f"http://127.0.0.1:{web.server_port}/hook")
+    monkeypatch.setenv("RXSTAFF_ALERT_EMAIL_TO", "pharmacy-data@example.org")
+    monkeypatch.setenv("RXSTAFF_ALERT_SMTP", f"127.0.0.1:{smtp.server_address[1]}")
+    yield Receiver.received, SmtpSink.mails
+    web.shutdown()
+    smtp.shutdown()
+
+
+def test_a_stale_run_alerts_by_webhook_and_email(
+    landing_small: Path, tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
+) -> None:
+    posted, mails = receivers
+    code, summary = run_nightly(landing_small, tmp_path / "w.duckdb", max_roster_age_days=10)
+    assert code == 1 and summary.landing_problem  # stale on the run date 2030-01-01
+    assert len(posted) == 1 and len(mails) == 1
+    alert = posted[0]
+    assert alert["run"] == "nightly 2030-01-01" and alert["state"] == "Failed"
+    assert "stale" in alert["what"] or "roster snapshot" in alert["what"]
+    assert "etl_run" in alert["where_to_look"] and alert["flow_run_id"] in alert["where_to_look"]
+    mail = message_from_bytes(mails[0])
+    assert mail["To"] == "pharmacy-data@example.org"
+    assert "nightly 2030-01-01" in mail["Subject"]
+    assert "roster snapshot" in mail.get_payload()
+
+
+def test_a_good_run_sends_nothing(
+    landing_small: Path, tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
+) -> None:
+    assert run_nightly(landing_small, tmp_path / "w.duckdb")[0] == 0
+    assert receivers == ([], [])
+
+
+def test_setup_alerts_stores_them_in_prefect_and_tests_them(
+    receivers: tuple[list[dict], list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posted, mails = receivers
+    webhook = alerts.from_environment().webhook
+    smtp = alerts.from_environment().smtp
+    for name in ("RXSTAFF_ALERT_WEBHOOK", "RXSTAFF_ALERT_EMAIL_TO", "RXSTAFF_ALERT_SMTP"):
+        monkeypatch.delenv(name)
+    result = CliRunner().invoke(
+        app, ["setup-alerts", "--webhook", str(webhook), "--email-to", "ops@example.org",
+              "--smtp", str(smtp), "--test"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "webhook, email" in result.output and len(posted) == 1 and len(mails) == 1
+    assert alerts.configured().email_to == "ops@example.org"  # read back from Prefect
