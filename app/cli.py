@@ -25,6 +25,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 # A staffing pipeline does not phone home: Prefect's usage telemetry is off unless the
 # operator turns it on (and on a closed network it only logs errors).
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# rxstaff's own log lines (a connection retried, ...) belong in the run's Prefect log.
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "rxstaff")
 
 app = typer.Typer(
     name="rxstaff",

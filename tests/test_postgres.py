@@ -260,7 +260,9 @@ def test_refused_login_is_not_retried(pg_url: str) -> None:
     assert "does not exist" in str(error.value) and "s3cret-pw" not in str(error.value)
 
 
-def test_transient_errors_are_retried_a_bounded_number_of_times() -> None:
+def test_transient_errors_are_retried_a_bounded_number_of_times(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     url = "postgresql+psycopg://etl:pw@127.0.0.1:1/rxstaff"
     engine = sa.create_engine(url)
     attempts = []
@@ -272,6 +274,9 @@ def test_transient_errors_are_retried_a_bounded_number_of_times() -> None:
     with pytest.raises(WarehouseUnavailable, match=r"127\.0\.0\.1:1"):
         with_retries(connect, url, attempts=3, pause=0)
     assert len(attempts) == 3
+    retries = [r.message for r in caplog.records if r.name == "rxstaff.warehouse.connection"]
+    assert len(retries) == 2 and "retry 1 of 2" in retries[0]  # each one is logged
+    assert "pw" not in " ".join(retries)  # never the password
 
 
 def test_a_bi_query_held_open_does_not_hold_the_run(

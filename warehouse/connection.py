@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -46,6 +47,9 @@ def create_engine(url: str, application_name: str | None = None) -> Engine:
     return sa.create_engine(parsed)
 
 
+log = logging.getLogger("rxstaff.warehouse.connection")
+
+
 def with_retries(
     action: Callable[[], T], url: str, attempts: int = 3, pause: float | None = None
 ) -> T:
@@ -65,6 +69,11 @@ def with_retries(
                 raise WarehouseUnavailable(
                     f"cannot open the warehouse ({describe_target(url)}): {cause}"
                 ) from None
+            # Seen in the run's log (Prefect forwards the "rxstaff" loggers): no silent loop.
+            log.warning(
+                f"cannot reach the warehouse ({describe_target(url)}): {cause}; "
+                f"retry {attempt} of {attempts - 1} in {pause * attempt:g} s"
+            )
             time.sleep(pause * attempt)
     raise AssertionError("unreachable")
 
