@@ -27,6 +27,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # rxstaff's own log lines (a connection retried, ...) belong in the run's Prefect log.
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "rxstaff")
+# ... and outside a run (`rxstaff metrics` retrying a connection) they stay on the console.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 app = typer.Typer(
     name="rxstaff",

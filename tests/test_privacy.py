@@ -80,7 +80,7 @@ def published(people: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         ]
         if answers:
             bulk_insert(conn, "stg_survey_answer", pd.DataFrame(answers))
-        for name in ("dim_survey_item", "int_survey_population"):
+        for name in ("dim_survey_item", "int_survey_population", "int_survey_group_member"):
             build.build_table(conn, declarations()[name])
         build.refresh_views(conn, min_group_size=MIN_GROUP)
         marts = {

@@ -1,15 +1,7 @@
 -- Engagement and career-growth indexes per survey year and group, with anonymity, the
 -- like-for-like trend and the response rate (warehouse.md v2).
 -- {min_group_size} is bound when the view is (re)created (default 5).
-WITH respondents AS (
-    SELECT
-        batch_id, row_number, survey_year,
-        COALESCE(job_family, '(not stated)') AS job_family,
-        COALESCE(pharmacy_model, '(not stated)') AS pharmacy_model,
-        COALESCE(department, '(not stated)') AS department
-    FROM stg_survey_respondent
-),
-answers AS (
+WITH answers AS (
     SELECT a.batch_id, a.row_number, r.survey_year, i.dimension, i.item_key, a.answer
     FROM stg_survey_answer AS a
     JOIN stg_survey_respondent AS r ON r.batch_id = a.batch_id AND r.row_number = a.row_number
@@ -51,15 +43,6 @@ respondent_scores AS (
     FROM flagged
     GROUP BY batch_id, row_number
 ),
-grouped AS (
-    SELECT survey_year, 'ALL' AS group_by, 'ALL' AS group_value, batch_id, row_number FROM respondents
-    UNION ALL
-    SELECT survey_year, 'job_family', job_family, batch_id, row_number FROM respondents
-    UNION ALL
-    SELECT survey_year, 'pharmacy_model', pharmacy_model, batch_id, row_number FROM respondents
-    UNION ALL
-    SELECT survey_year, 'department', department, batch_id, row_number FROM respondents
-),
 groups AS (
     SELECT
         g.survey_year,
@@ -75,7 +58,7 @@ groups AS (
             AS comparable_index,
         ROUND(CAST(AVG((s.engagement_vs_next - 1) * 25) AS NUMERIC(18, 6)), 1)
             AS next_year_base_index
-    FROM grouped AS g
+    FROM int_survey_group_member AS g
     LEFT JOIN respondent_scores AS s ON s.batch_id = g.batch_id AND s.row_number = g.row_number
     GROUP BY g.survey_year, g.group_by, g.group_value
 ),

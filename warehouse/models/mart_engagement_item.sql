@@ -3,24 +3,7 @@
 -- Every group has a row for every item of its year, answered or not: were a suppressed
 -- group's row missing where nobody in it answered, the ALL row minus the published rows
 -- would give away the other suppressed group's figures for that item.
-WITH respondents AS (
-    SELECT
-        batch_id, row_number, survey_year,
-        COALESCE(job_family, '(not stated)') AS job_family,
-        COALESCE(pharmacy_model, '(not stated)') AS pharmacy_model,
-        COALESCE(department, '(not stated)') AS department
-    FROM stg_survey_respondent
-),
-grouped AS (
-    SELECT survey_year, 'ALL' AS group_by, 'ALL' AS group_value, batch_id, row_number FROM respondents
-    UNION ALL
-    SELECT survey_year, 'job_family', job_family, batch_id, row_number FROM respondents
-    UNION ALL
-    SELECT survey_year, 'pharmacy_model', pharmacy_model, batch_id, row_number FROM respondents
-    UNION ALL
-    SELECT survey_year, 'department', department, batch_id, row_number FROM respondents
-),
-answered AS (
+WITH answered AS (
     SELECT
         g.survey_year, g.group_by, g.group_value, i.item_key,
         CAST(COUNT(*) AS INTEGER) AS answered,
@@ -32,7 +15,7 @@ answered AS (
             AS neutral_pct,
         CAST(SUM(CASE WHEN a.answer <= 2 THEN 1 ELSE 0 END) AS DOUBLE PRECISION) / COUNT(*)
             AS unfavorable_pct
-    FROM grouped AS g
+    FROM int_survey_group_member AS g
     JOIN stg_survey_answer AS a ON a.batch_id = g.batch_id AND a.row_number = g.row_number
     JOIN dim_survey_item AS i ON i.survey_year = g.survey_year AND i.question_id = a.question_id
     GROUP BY g.survey_year, g.group_by, g.group_value, i.item_key
