@@ -260,6 +260,7 @@ def demo(
     code = _run_nightly(landing, url, date(2024, 12, 31), None, None, None, report=report)
     if code == 0:
         _show_metrics(url, None)
+        console.print(f"staffing report: {report / 'staffing_report.html'} (and .pdf)")
     raise typer.Exit(code)
 
 
