@@ -260,7 +260,9 @@ def demo(
     code = _run_nightly(landing, url, date(2024, 12, 31), None, None, None, report=report)
     if code == 0:
         _show_metrics(url, None)
-        console.print(f"staffing report: {report / 'staffing_report.html'} (and .pdf)")
+        written = [report / f"staffing_report.{kind}" for kind in ("html", "pdf")]
+        shown = " and ".join(str(path) for path in written if path.exists())
+        console.print(f"staffing report: {shown or 'not written (see the warnings above)'}")
     raise typer.Exit(code)
 
 
