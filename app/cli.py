@@ -38,7 +38,8 @@ app = typer.Typer(
         "learning-system training records "
         "from a landing folder into a star-schema warehouse (DuckDB by default, PostgreSQL in "
         "production) that BI tools and auditors query.\n\n"
-        "Start with `rxstaff demo`, then `rxstaff metrics`."
+        "Start with `rxstaff demo` (a sample pharmacy, loaded, with its staffing report), then "
+        "`rxstaff metrics`; auditors use `rxstaff audit` and `rxstaff trace`."
     ),
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -309,8 +310,8 @@ def grant_bi(
     login: RoleLoginOpt = True,
     password_env: PasswordEnvOpt = None,
 ) -> None:
-    """PostgreSQL: create or update a read-only role that sees the BI views and dimensions only
-    (dim_*, fct_*, mart_*). For DuckDB, publish `--read-copy` instead."""
+    """PostgreSQL: create or update a read-only role that sees the BI relations only (the
+    `dim_*`, `fct_*` and `mart_*` relations). For DuckDB, publish `--read-copy` instead."""
     _grant_reader("bi", role, warehouse, login, password_env)
 
 
