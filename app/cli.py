@@ -643,6 +643,8 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.landing_problem:
         kind, message = summary.landing_problem
         errors.print(f"[red]{kind}:[/] {message}")
+    if summary.validation_docs:
+        console.print(f"validation results (Data Docs): {summary.validation_docs}")
     if summary.report:
         console.print(f"staffing report: {summary.report}")
     if summary.report_problem:

@@ -179,6 +179,33 @@ def run_timeout_seconds() -> int:
         raise ConfigurationError(f"${RUN_TIMEOUT_ENV} must be a whole number of seconds") from None
 
 
+GX_DIR_ENV = "RXSTAFF_GX_DIR"
+GX_HOME_ENV = "RXSTAFF_GX_HOME"
+VALIDATION_DOCS_ENV = "RXSTAFF_VALIDATION_DOCS"
+
+
+def validation_project(url: str) -> Path | None:
+    """Where a run keeps its Great Expectations results and Data Docs: $RXSTAFF_GX_DIR;
+    else beside a DuckDB file (``<name>.gx/``); else $RXSTAFF_GX_HOME (default
+    ~/.rxstaff/gx) / <database>. None when $RXSTAFF_VALIDATION_DOCS is ``off`` or the
+    warehouse is in memory."""
+    from sqlalchemy.engine import make_url
+
+    if os.environ.get(VALIDATION_DOCS_ENV, "on").lower() in ("off", "0", "false", "no"):
+        return None
+    if os.environ.get(GX_DIR_ENV):
+        return Path(os.environ[GX_DIR_ENV])
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "duckdb":
+        if database in ("", ":memory:"):
+            return None
+        target = Path(database)
+        return target.with_name(target.stem + ".gx")
+    home = Path(os.environ.get(GX_HOME_ENV) or Path.home() / ".rxstaff" / "gx")
+    return home / f"{parsed.host or 'local'}_{database}"
+
+
 SETTLE_ENV = "RXSTAFF_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 30
 

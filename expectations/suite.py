@@ -1,12 +1,13 @@
 """Great Expectations suites kept as data, one per source, and how they are run.
 
-A suite file is a GX ``ExpectationSuite`` in JSON, named by its source's declaration
-(transforms/<source>.py, which also says which columns must exist), with two additions:
+A suite file is a standard GX ``ExpectationSuite`` in JSON (it loads with
+``gx.ExpectationSuite(**document)``), named by its source's declaration
+(transforms/<source>.py, which also says which columns must exist):
 
-* ``{"$param": NAME}`` anywhere in kwargs is bound at run time (the job codes of
-  the catalog);
-* ``{"$each": NAME}`` as a ``column`` expands one expectation per column listed
-  under NAME (the survey's ``qNN`` columns, which change every year).
+* ``{"$PARAMETER": NAME}`` in kwargs is GX's own run-time parameter, bound here (the job
+  codes of the catalog);
+* ``meta.each_repeating_column``, where present, is an expectation applied to each of
+  the source's repeating columns (the survey's ``qNN``, which change every year).
 
 Values that belong to a file (the date in its name) are *binding columns* the caller
 adds to each frame (``_file_no``, ``_file_date``, ...), so one bound suite validates
@@ -73,6 +74,7 @@ class Outcome:
     row_failures: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["index", "rule", "detail"])
     )
+    rules: list[Rule] = field(default_factory=list)  # the bound suite that was run
 
 
 @cache
@@ -83,26 +85,25 @@ def load_suite(name: str) -> dict[str, Any]:
 
 
 def bind_rules(name: str, params: dict[str, Any]) -> list[Rule]:
-    """The suite's expectations with parameters bound and ``$each`` expanded."""
+    """The suite's expectations with parameters bound, and the repeating columns' one."""
+    document = load_suite(name)
     rules: list[Rule] = []
-    for raw in load_suite(name)["expectations"]:
+    for raw in document["expectations"]:
         meta = raw.get("meta", {})
         kwargs = _bind(copy.deepcopy(raw["kwargs"]), params)
-        columns = kwargs.get("column")
-        for column in columns if isinstance(columns, list) else [columns]:
-            bound = dict(kwargs)
-            if column is not None:
-                bound["column"] = column
-            rules.append(Rule(raw["type"], bound, meta["rule"], meta.get("level", "row")))
+        rules.append(Rule(raw["type"], kwargs, meta["rule"], meta.get("level", "row")))
+    each = document.get("meta", {}).get("each_repeating_column")
+    if each:
+        for column in params.get("question_columns", []):
+            kwargs = {"column": column, **_bind(copy.deepcopy(each["kwargs"]), params)}
+            rules.append(Rule(each["type"], kwargs, each["meta"]["rule"]))
     return rules
 
 
 def _bind(value: Any, params: dict[str, Any]) -> Any:
     if isinstance(value, dict):
-        if set(value) == {"$param"}:
-            return params.get(value["$param"])
-        if set(value) == {"$each"}:
-            return list(params.get(value["$each"], []))
+        if set(value) == {"$PARAMETER"}:
+            return params.get(value["$PARAMETER"])
         return {k: _bind(v, params) for k, v in value.items()}
     if isinstance(value, list):
         return [_bind(v, params) for v in value]
@@ -110,7 +111,7 @@ def _bind(value: Any, params: dict[str, Any]) -> Any:
 
 
 def parameters(src: Source, chunk: pd.DataFrame, ref: Reference) -> dict[str, Any]:
-    """The values a suite's ``$param`` and ``$each`` refer to, for this chunk."""
+    """The values a suite's ``$PARAMETER``s and repeating columns refer to, for this chunk."""
     return {
         "job_codes": ref.job_codes,
         "job_families": ref.job_families,
@@ -133,7 +134,9 @@ def validate_chunk(src: Source, chunk: pd.DataFrame, ref: Reference, engine: str
     rules = bind_rules(src.name, parameters(src, chunk, ref))
     chunk = chunk.drop(columns=["row_number"], errors="ignore").reset_index(drop=True)
     failed = _run_gx(chunk, rules) if engine == "gx" else _run_vectorised(chunk, rules)
-    return _judge(chunk, rules, failed, src.echoable_columns)
+    outcome = _judge(chunk, rules, failed, src.echoable_columns)
+    outcome.rules = rules
+    return outcome
 
 
 def _judge(

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.expectations.suite import validate_chunk
+from rxstaff.expectations.results import per_file
+from rxstaff.expectations.suite import Outcome, validate_chunk
 from rxstaff.flows.landing import (
     FileMoved,
     LandingFile,
@@ -173,6 +174,7 @@ class _ChunkLoader:
             self.ctx.reference,
             [p.misshapen for _, p in self.pending],
         )
+        self._keep_validation(outcome)
         batch_of: dict[int, int] = {}
         for number, (arrival, prepared) in enumerate(self.pending):
             result = FileOutcome(
@@ -188,6 +190,30 @@ class _ChunkLoader:
                 batch_of[number] = batch_id
         for table, frame in [*staged.tables.items(), ("etl_quarantine", staged.quarantine)]:
             bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
+
+    def _keep_validation(self, outcome: Outcome) -> None:
+        """Each file's results in the run's Great Expectations store (counts only)."""
+        store = self.ctx.validation_store
+        if store is None:
+            return
+        for number, (arrival, prepared) in enumerate(self.pending):
+            failures = per_file(outcome.row_failures, number)
+            rejected_by = " ".join(outcome.file_errors.get(number, []))
+            whole = [r.rule for r in outcome.rules if f"rule {r.rule} failed" in rejected_by]
+            if whole:  # a file rejected by a rule failed it on every row
+                extra = pd.DataFrame(
+                    {"rule": [w for w in whole for _ in range(prepared.rows_read)]}
+                )
+                failures = pd.concat([failures, extra], ignore_index=True)
+            store.record(
+                self.src.suite.removesuffix(".json"),
+                outcome.rules,
+                failures,
+                prepared.rows_read,
+                self.ctx.run_id,
+                arrival.file.file_name,
+                self.validator,
+            )
 
     def _record(self, arrival: Arrival[LandingFile], result: FileOutcome) -> int:
         self.done += 1

@@ -20,6 +20,7 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import State
 
 from rxstaff import settings
+from rxstaff.expectations.results import ValidationStore
 from rxstaff.flows import alerts
 from rxstaff.flows.ingest import ingest_source, reject_misnamed
 from rxstaff.flows.landing import (
@@ -210,6 +211,8 @@ def load_publish_report(
     for source, _ in found.arriving:
         summary.source(source).files_deferred += 1
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
+    project = settings.validation_project(run.url)
+    ctx.validation_store = ValidationStore(project) if project else None
     try:
         load_and_commit(run.url, found, run.setup, ctx)
     except NOTHING_STARTED:
@@ -219,6 +222,9 @@ def load_publish_report(
         logger.error(f"run {ctx.run_id} failed and was rolled back: {summary.failed}")
         record_failure(run.url, judged, ctx)
         raise RunRolledBack(summary.failed) from error
+    if ctx.validation_store is not None and ctx.validation_store.keys:
+        summary.validation_docs = str(ctx.validation_store.build_docs())
+        logger.info(f"validation results: {summary.validation_docs}")
     read_copy, audit_copy = settings.copies(read_copy, audit_copy)
     if read_copy or audit_copy:
         try:

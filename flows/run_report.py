@@ -53,6 +53,11 @@ def summary_markdown(summary: RunSummary) -> str:
     if summary.anomalies:
         lines += ["", "## Anomalies kept for review (etl_anomaly)", ""]
         lines += [f"- {kind}: {n}" for kind, n in summary.anomalies.items()]
+    if summary.validation_docs:
+        lines += [
+            "",
+            f"Validation results (Great Expectations Data Docs): `{summary.validation_docs}`",
+        ]
     if summary.report:
         lines += ["", f"Staffing report: `{summary.report}`"]
     return "\n".join(lines)

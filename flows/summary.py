@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from rxstaff.settings import ConfigurationError
 from rxstaff.transforms.catalog import CatalogError
@@ -54,6 +55,7 @@ class RunSummary:
     landing_problem: tuple[str, str] | None = None
     report: str | None = None  # the staffing report this run wrote (its HTML file)
     busy: str | None = None  # another run held the warehouse: this one did not start
+    validation_docs: str | None = None  # the Great Expectations Data Docs index of the run
     report_problem: str | None = None  # why it could not be written (the run still stands)
 
     def source(self, name: str) -> SourceSummary:
@@ -105,6 +107,7 @@ class RunContext:
     roster_dates: list[date] = field(default_factory=list)  # snapshots staged this run
     roster_corrected: bool = False  # a loaded roster file was replaced
     flow_run_id: str | None = None
+    validation_store: Any = None  # expectations.results.ValidationStore, when kept
 
     def record(self, status: str, error: str | None = None) -> RunRecord:
         """The run's ``etl_run`` row as it stands."""

@@ -29,6 +29,10 @@ os.environ.update(
     }
 )  # fmt: skip
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["RXSTAFF_GX_HOME"] = tempfile.mkdtemp(prefix="rxstaff-gx-")  # PostgreSQL runs' GX
+# Storing results and building Data Docs costs each run seconds: the tests of that turn it
+# on (test_validation_docs.py); the end-to-end deployment runs with the default (on).
+os.environ["RXSTAFF_VALIDATION_DOCS"] = "off"
 os.environ["RXSTAFF_SETTLE_SECONDS"] = "0"  # fixtures write files and load them at once
 os.environ["RXSTAFF_CONNECT_RETRY_PAUSE"] = "0.1"  # the retries still happen, faster
 

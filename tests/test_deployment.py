@@ -119,6 +119,9 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
             loaded = con.execute("SELECT COUNT(*) FROM fct_career_event").fetchone()[0]
         assert [r[0] for r in runs_recorded] == ["succeeded", "nothing new"]
         assert loaded > 0
+        # By default each run keeps its validation results and Data Docs beside the file.
+        docs = list((data / "warehouse.gx").rglob("data_docs/local_site/index.html"))
+        assert len(docs) == 1
         assert not _ran_together(env, runs), "the concurrency limit let two runs overlap"
         # A relative DuckDB path would land in the worker's working folder: refused.
         relative = _trigger(env, "2030-01-03", "warehouse=duckdb:///warehouse.duckdb")

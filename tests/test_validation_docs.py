@@ -1,0 +1,72 @@
+"""Great Expectations as its users know it: standard suites, results stored per file in a
+file-backed GX project, and Data Docs a person can open (in Debian's chromium, offline)
+that show the run's expectations with the failed ones."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rxstaff.staffing_report.render import find_chromium
+from rxstaff.transforms.sources import SOURCES
+from tests.helpers import run_nightly
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "build" / "test-artifacts" / "data-docs"
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_each_suite_file_is_a_standard_gx_expectation_suite(name: str) -> None:
+    import great_expectations as gx
+
+    document = json.loads((ROOT / "expectations" / SOURCES[name].suite).read_text("utf-8"))
+    suite = gx.ExpectationSuite(**document)
+    assert len(suite.expectations) == len(document["expectations"]) > 0
+    assert "$param" not in json.dumps(document) and "$each" not in json.dumps(document)
+
+
+@pytest.mark.usefixtures("prefect_server")
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium (install Debian's chromium)")
+def test_data_docs_show_the_failed_expectations_of_a_file_with_bad_rows(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")  # the default, which conftest turns off
+    target = sorted((landing_small / "roster").glob("*.csv"))[3]
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    fte = [h.strip().lower() for h in rows[0]].index("fte")
+    rows[1][fte] = "1.5"  # a bad row: FTE above 1
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    db = tmp_path / "w.duckdb"
+    code, summary = run_nightly(landing_small, db)
+    assert code == 0 and summary.validation_docs
+    index = Path(summary.validation_docs)
+    project = db.with_name("w.gx")
+    assert index.is_file() and project in index.parents
+    pages = [p for p in index.parent.rglob("*.html") if target.stem in p.name]
+    assert len(pages) == 1, pages
+    stored = "\n".join(p.read_text("utf-8") for p in project.rglob("*.json"))
+    assert not re.search(r"\bE\d{4,}\b", stored)  # counts only: no employee id is kept
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        page = browser.new_context(offline=True).new_page()
+        page.goto(index.as_uri())
+        listing = page.inner_text("body")
+        page.goto(pages[0].as_uri())
+        shown = page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "roster_file.png"), full_page=True)
+        browser.close()
+    # The index lists every run (its table is drawn by Bootstrap from a CDN, which an
+    # offline browser does not fetch; the run is in the page's data all the same).
+    assert summary.run_id in index.read_text("utf-8") and "Validation Results" in listing
+    assert "fte" in shown and "Failed" in shown
+    assert "1 unexpected" in shown or "unexpected" in shown
