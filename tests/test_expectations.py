@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from rxstaff.expectations.suite import bind_rules, load_suite, validate_chunk
+from rxstaff.expectations.suite import (
+    SAMPLE_ROWS_PER_FILE,
+    EnginesDisagree,
+    bind_rules,
+    cross_check,
+    load_suite,
+    validate_chunk,
+)
 from rxstaff.flows.landing import LandingFile, discover, read_extract, read_job_catalog
 from rxstaff.transforms import staging
 from rxstaff.transforms.catalog import reference as catalog_reference
@@ -158,3 +166,34 @@ def test_missing_column_names_the_column() -> None:
     header = pd.DataFrame(columns=["snapshot_date", "employee_id"])
     errors = staging.missing_columns(SOURCES["roster"], header)
     assert any("'hire_date'" in e for e in errors)
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_great_expectations_checks_a_sample_of_what_the_vectorised_engine_judged(
+    landing_bad: Path, reference: Reference, source: str
+) -> None:
+    files = files_of(landing_bad, source)
+    src = SOURCES[source]
+    prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
+    chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
+    assert cross_check(src, chunk, reference) == min(len(chunk), sum(
+        min(len(p.frame), SAMPLE_ROWS_PER_FILE) for p in prepared
+    ))  # fmt: skip
+
+
+def test_a_vectorised_engine_that_strays_from_gx_fails_the_check(
+    landing_bad: Path, reference: Reference, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rxstaff.expectations.suite as suite_module
+
+    files = files_of(landing_bad, "roster")
+    src = SOURCES["roster"]
+    prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
+    chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
+    real = suite_module._run_vectorised
+    # An injected fault: the twin forgets one rule's failures (as a drifted engine would).
+    monkeypatch.setattr(
+        suite_module, "_run_vectorised", lambda f, r: {**real(f, r), **{0: np.array([0])}}
+    )
+    with pytest.raises(EnginesDisagree, match="Great Expectations found"):
+        cross_check(src, chunk, reference)

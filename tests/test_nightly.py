@@ -622,3 +622,13 @@ def test_a_landing_folder_without_training_loads_as_before(
     readiness = query(db, "SELECT entries, proficiency_rate_90 FROM mart_role_readiness")
     assert readiness.entries.sum() > 0 and readiness.proficiency_rate_90.isna().all()
     assert "training" not in set(query(db, "SELECT source FROM mart_freshness").source)
+
+
+def test_a_vectorised_run_is_checked_by_great_expectations_on_a_sample(
+    landing_small: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.duckdb"
+    code, _ = run_nightly(landing_small, db, validation="vectorised")
+    assert code == 0
+    said = capfd.readouterr()
+    assert "Great Expectations agreed on" in said.out + said.err
