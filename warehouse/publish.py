@@ -102,7 +102,11 @@ class LoadingCopy:
         cls._remove(work)
         if target.exists():
             _checkpoint(target)
-            shutil.copyfile(target, work)
+            try:
+                shutil.copyfile(target, work)
+            except OSError:  # a full disk: leave no half copy behind
+                cls._remove(work)
+                raise
         return cls(target, work)
 
     @property
