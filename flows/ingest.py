@@ -168,6 +168,7 @@ class _ChunkLoader:
         outcome = validate_chunk(self.src, chunk, self.ctx.reference, self.validator)
         if self.validator == "vectorised":  # GX still judges a sample of every file
             checked = cross_check(self.src, chunk, self.ctx.reference)
+            self.ctx.summary.source(self.src.name).gx_sample_rows += checked
             self.logger.info(
                 f"{self.src.name}: Great Expectations agreed on {checked:,} sampled rows"
             )
