@@ -43,6 +43,8 @@ def test_quick_benchmark_figures_follow_from_what_it_ran(tmp_path: Path) -> None
     assert ratios["rebuild_vs_floor"] == ratio("rebuild_duckdb", "floor")
     assert ratios["increment_5y_vs_1y"] == ratio("increment_5y", "increment_1y")
     assert ratios["postgres_vs_duckdb"] == ratio("rebuild_postgres", "rebuild_duckdb")
+    assert ratios["gx_alone_vs_default"] == ratio("rebuild_duckdb_gx", "rebuild_duckdb")
+    assert figures["rebuild_duckdb_gx"].seconds > 0  # GX's own cost, measured
     assert ratios["rebuild_peak_rss_gib"] == pytest.approx(
         written["rebuild_duckdb"]["peak_rss_mib"] / 1024, abs=0.01
     )
