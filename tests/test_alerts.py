@@ -117,3 +117,23 @@ def test_setup_alerts_stores_them_in_prefect_and_tests_them(
     assert result.exit_code == 0, result.output
     assert "webhook, email" in result.output and len(posted) == 1 and len(mails) == 1
     assert alerts.configured().email_to == "ops@example.org"  # read back from Prefect
+
+
+def test_a_crashed_run_alerts_too(
+    landing_small: Path,
+    tmp_path: Path,
+    receivers: tuple[list[dict], list[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run whose process is brought down (an injected SystemExit, as a signal would)."""
+    from rxstaff.flows import nightly as nightly_module
+
+    def bring_down(*args: object, **kwargs: object) -> None:
+        raise SystemExit("the worker's process was told to stop")
+
+    monkeypatch.setattr(nightly_module, "load_publish_report", bring_down)
+    with pytest.raises(BaseException):  # noqa: B017 - whatever Prefect re-raises of it
+        run_nightly(landing_small, tmp_path / "w.duckdb")
+    posted, mails = receivers
+    assert len(posted) == 1 and posted[0]["state"] == "Crashed"
+    assert len(mails) == 1
