@@ -674,6 +674,8 @@ def _grant_reader(
 @contextmanager
 def _reading(url: str) -> Iterator[Any]:
     """A connection to a warehouse that exists; a missing one fails in one line."""
+    import sqlalchemy as sa
+
     from rxstaff.warehouse.connection import WarehouseUnavailable
     from rxstaff.warehouse.reading import NoWarehouse, existing_warehouse
 
@@ -682,6 +684,15 @@ def _reading(url: str) -> Iterator[Any]:
             yield conn
     except (NoWarehouse, WarehouseUnavailable) as error:
         errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+    except sa.exc.ProgrammingError as error:
+        if "permission denied" not in str(error.orig):
+            raise
+        first = str(error.orig).strip().splitlines()[0]
+        errors.print(
+            f"[red]error:[/] this role may not read what the command needs ({first}); "
+            "auditors' commands need a role made by `rxstaff grant-audit`"
+        )
         raise typer.Exit(2) from None
 
 

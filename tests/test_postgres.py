@@ -386,3 +386,24 @@ def test_hostile_files_cost_one_file_or_one_row_never_the_night(
         loaded = conn.execute(sa.text("SELECT COUNT(*) FROM fct_career_event")).scalar()
     engine.dispose()
     assert "department_has_no_nul_byte" in rules and loaded > 0
+
+
+def test_an_auditors_command_under_a_bi_role_says_so_in_one_line(pg_warehouse_3y: str) -> None:
+    role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
+    owner = sa.create_engine(pg_warehouse_3y)
+    try:
+        grant_bi_role(owner, role)
+        with owner.connect() as conn:
+            release = conn.execute(
+                sa.text("SELECT MIN(release_id) FROM fct_budget_release")
+            ).scalar()
+        reader = make_url(pg_warehouse_3y).set(username=role).render_as_string(hide_password=False)
+        result = CliRunner().invoke(app, ["trace", "--release", release, "--warehouse", reader])
+        assert result.exit_code == 2
+        assert "rxstaff grant-audit" in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        owner.dispose()
