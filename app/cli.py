@@ -584,7 +584,6 @@ def _report(result: object) -> int:
     from rxstaff.flows.summary import (
         NOTHING_STARTED,
         PublicationFailed,
-        RunNeedsAttention,
         RunRolledBack,
         RunSummary,
     )
@@ -592,9 +591,6 @@ def _report(result: object) -> int:
     if isinstance(result, RunSummary):
         _print_summary(result)
         return result.exit_code
-    if isinstance(result, RunNeedsAttention):
-        _print_summary(result.summary)
-        return result.summary.exit_code
     if isinstance(result, NOTHING_STARTED):
         errors.print(f"[red]error (nothing was changed):[/] {result}")
     elif isinstance(result, RunRolledBack):

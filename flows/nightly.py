@@ -17,7 +17,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
-from prefect.states import State
+from prefect.states import Failed, State
 
 from rxstaff import settings
 from rxstaff.expectations.results import ValidationStore
@@ -37,7 +37,6 @@ from rxstaff.flows.summary import (
     NOTHING_STARTED,
     PublicationFailed,
     RunContext,
-    RunNeedsAttention,
     RunRolledBack,
     RunSummary,
 )
@@ -157,7 +156,7 @@ def nightly(
     max_roster_age_days: int | None = None,
     audit_copy: str | None = None,
     report_dir: str | None = None,
-) -> RunSummary:
+) -> RunSummary | State:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
     ``landing`` defaults to $RXSTAFF_LANDING and ``warehouse`` to $RXSTAFF_WAREHOUSE_URL (a
@@ -191,7 +190,9 @@ def nightly(
     finally:
         publish_artifacts(summary)
     if summary.attention:
-        raise RunNeedsAttention(summary)
+        # Failed, so the scheduler alerts; returned, not raised: what needs attention is
+        # the message, and nothing broke that a traceback could explain.
+        return Failed(message=f"needs attention: {summary.attention}", data=summary)
     return summary
 
 

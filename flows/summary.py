@@ -129,15 +129,6 @@ class RunContext:
         )
 
 
-class RunNeedsAttention(RuntimeError):
-    """Raised at the end of a committed run that rejected files or found its landing folder
-    stale or empty: what was there is loaded, and the scheduler's run fails so it alerts."""
-
-    def __init__(self, summary: RunSummary) -> None:
-        super().__init__(summary.attention or "")
-        self.summary = summary
-
-
 class RunRolledBack(RuntimeError):
     """The run failed after it began changing the warehouse; every change was undone."""
 
