@@ -9,8 +9,10 @@ two runs apart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -93,8 +95,11 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
     def start(line: str, name: str) -> None:
         out = (logs / f"{name}.log").open("wb")
         background.append(
-            subprocess.Popen(line, shell=True, cwd=ROOT, env=env, stdout=out, stderr=out)
-        )
+            subprocess.Popen(  # its own process group: the shell and what it starts
+                line, shell=True, cwd=ROOT, env=env, stdout=out, stderr=out,
+                start_new_session=True,
+            )
+        )  # fmt: skip
 
     try:
         for line in scheduling_steps():
@@ -127,14 +132,21 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
         relative = _trigger(env, "2030-01-03", "warehouse=duckdb:///warehouse.duckdb")
         assert wait_for(lambda: _final_states(env, [relative]), 240, "the refusal") == ["FAILED"]
         assert "is relative" in _state_message(env, relative)
-    finally:
+    finally:  # stop the server and the worker, not only the shells that started them
         for process in background:
-            process.terminate()
+            _signal_group(process, signal.SIGTERM)
         for process in background:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
+        for process in background:
+            _signal_group(process, signal.SIGKILL)  # anything left of the group
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)
 
 
 def _healthy(port: int) -> bool:
