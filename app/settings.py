@@ -156,13 +156,18 @@ DEFAULT_RUN_LOCK_WAIT_SECONDS = 60
 
 def run_lock_wait() -> float:
     """How long a run waits for another run of the same warehouse to finish."""
-    raw = os.environ.get(RUN_LOCK_WAIT_ENV)
+    return _seconds(RUN_LOCK_WAIT_ENV, DEFAULT_RUN_LOCK_WAIT_SECONDS)
+
+
+def _seconds(env: str, default: float) -> float:
+    """A duration setting: 0 seconds or more, the default when the variable is unset."""
+    raw = os.environ.get(env)
     try:
-        value = float(raw) if raw is not None else DEFAULT_RUN_LOCK_WAIT_SECONDS
+        value = float(raw) if raw is not None else default
     except ValueError:
-        raise ConfigurationError(f"${RUN_LOCK_WAIT_ENV} must be a number of seconds") from None
+        raise ConfigurationError(f"${env} must be a number of seconds") from None
     if value < 0:
-        raise ConfigurationError(f"${RUN_LOCK_WAIT_ENV} must be 0 seconds or more")
+        raise ConfigurationError(f"${env} must be 0 seconds or more")
     return value
 
 
@@ -213,14 +218,7 @@ DEFAULT_SETTLE_SECONDS = 30
 def settle_seconds() -> float:
     """How long a landing file must have stayed unmodified before a run loads it (a file
     an SFTP transfer or an export is still writing waits for the next run)."""
-    raw = os.environ.get(SETTLE_ENV)
-    try:
-        value = float(raw) if raw is not None else DEFAULT_SETTLE_SECONDS
-    except ValueError:
-        raise ConfigurationError(f"${SETTLE_ENV} must be a number of seconds") from None
-    if value < 0:
-        raise ConfigurationError(f"${SETTLE_ENV} must be 0 seconds or more")
-    return value
+    return _seconds(SETTLE_ENV, DEFAULT_SETTLE_SECONDS)
 
 
 READ_COPY_ENV = "RXSTAFF_READ_COPY"
