@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,26 +31,35 @@ class ValidationStore:
     """A file-backed GX project that keeps each run's results and its Data Docs."""
 
     def __init__(self, root: Path) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-        import great_expectations as gx
-
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        root.mkdir(parents=True, exist_ok=True)
         self.root = root
-        self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.keys: list[Any] = []
+        self._context: Any = None
+
+    @property
+    def context(self) -> Any:
+        """The GX project, opened on first use: a night with nothing new to validate pays
+        neither GX's import nor its configuration."""
+        if self._context is None:
+            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+            import great_expectations as gx
+
+            logging.getLogger("great_expectations").setLevel(logging.WARNING)
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._context = gx.get_context(mode="file", project_root_dir=str(self.root))
+        return self._context
 
     def record(
         self,
         suite_name: str,
         rules: list[Rule],
-        failures: pd.DataFrame,
+        unexpected: Mapping[str, int],
         rows: int,
         run_id: str,
         file_name: str,
         engine: str,
     ) -> None:
-        """One file's validation: each rule with how many of its rows it found unexpected."""
+        """One file's validation: each rule with how many of its rows it found unexpected
+        (``unexpected``: rows by rule name)."""
         from great_expectations.core import (
             ExpectationSuiteValidationResult,
             ExpectationValidationResult,
@@ -63,7 +73,6 @@ class ValidationStore:
             ExpectationConfiguration,
         )
 
-        unexpected = Counter(failures["rule"]) if len(failures) else Counter()
         results = []
         for rule in rules:
             count = int(unexpected.get(rule.rule, 0))
@@ -133,7 +142,8 @@ def _shown(kwargs: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def per_file(failures: pd.DataFrame, file_no: int) -> pd.DataFrame:
+def unexpected_by_rule(failures: pd.DataFrame, file_no: int) -> Counter[str]:
+    """Rows each rule found unexpected in one file of a validated chunk."""
     if not len(failures):
-        return failures
-    return failures[failures["_file_no"] == file_no]
+        return Counter()
+    return Counter(failures.loc[failures["_file_no"] == file_no, "rule"])

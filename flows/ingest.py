@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.expectations.results import per_file
+from rxstaff.expectations.results import unexpected_by_rule
 from rxstaff.expectations.suite import Outcome, cross_check, validate_chunk
 from rxstaff.flows.landing import (
     FileMoved,
@@ -203,18 +203,15 @@ class _ChunkLoader:
         if store is None:
             return
         for number, (arrival, prepared) in enumerate(self.pending):
-            failures = per_file(outcome.row_failures, number)
+            unexpected = unexpected_by_rule(outcome.row_failures, number)
             rejected_by = " ".join(outcome.file_errors.get(number, []))
-            whole = [r.rule for r in outcome.rules if f"rule {r.rule} failed" in rejected_by]
-            if whole:  # a file rejected by a rule failed it on every row
-                extra = pd.DataFrame(
-                    {"rule": [w for w in whole for _ in range(prepared.rows_read)]}
-                )
-                failures = pd.concat([failures, extra], ignore_index=True)
+            for rule in outcome.rules:  # a file rejected by a rule failed it on every row
+                if f"rule {rule.rule} failed" in rejected_by:
+                    unexpected[rule.rule] += prepared.rows_read
             store.record(
                 self.src.suite.removesuffix(".json"),
                 outcome.rules,
-                failures,
+                unexpected,
                 prepared.rows_read,
                 self.ctx.run_id,
                 arrival.file.file_name,
