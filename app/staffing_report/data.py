@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.warehouse.published import UnknownRun, as_published
+from rxstaff.warehouse.published import as_published
 
 QUERIES = {
     "vacancies_waiting": """
@@ -111,6 +111,3 @@ def _schema_version(conn: sa.Connection) -> int | None:
     if not _may_read(conn, "rxstaff_schema_version"):
         return None
     return conn.execute(sa.text("SELECT MAX(version) FROM rxstaff_schema_version")).scalar()
-
-
-__all__ = ["Figures", "UnknownRun", "read_figures"]
