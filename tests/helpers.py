@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import sqlalchemy as sa
 
 from rxstaff.flows.summary import RunSummary
 from rxstaff.warehouse.dictionary import documented
@@ -57,6 +58,17 @@ def run_nightly(landing: Path, db: Path | str, **options) -> tuple[int, RunSumma
 def query(db: Path, sql: str) -> pd.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql).df()
+
+
+def read(url: str, sql: str) -> pd.DataFrame:
+    """A query's rows from any warehouse URL (DuckDB or PostgreSQL), the engine closed
+    after (DuckDB: the next run may open the file)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(sql), conn)
+    finally:
+        engine.dispose()
 
 
 def table(db: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:

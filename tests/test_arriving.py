@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from rxstaff.flows import landing as landing_module
 from rxstaff.flows import nightly as nightly_module
 from rxstaff.flows.landing import discover
-from tests.helpers import CONTRACT, comparable, run_nightly
+from tests.helpers import CONTRACT, comparable, read, run_nightly
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -37,15 +36,6 @@ def after_discovery(monkeypatch: pytest.MonkeyPatch, act) -> None:
         return found
 
     monkeypatch.setattr(nightly_module, "discover", discover_then_act)
-
-
-def read(url: str, sql: str) -> pd.DataFrame:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql(sa.text(sql), conn)
-    finally:
-        engine.dispose()
 
 
 def test_a_file_that_vanishes_is_skipped_and_the_rest_loads(

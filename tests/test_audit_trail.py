@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from rxstaff.cli import app
 from rxstaff.warehouse.json_text import plain
 from rxstaff.warehouse.published import as_published, grain, marts
-from tests.helpers import run_nightly
+from tests.helpers import read, run_nightly
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -81,13 +81,7 @@ def canonical(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def run_ids(url: str) -> list[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT run_id FROM etl_run ORDER BY started_at"))
-            return [r for (r,) in rows]
-    finally:
-        engine.dispose()
+    return read(url, "SELECT run_id FROM etl_run ORDER BY started_at").run_id.tolist()
 
 
 def test_three_nights_with_a_correction_read_back_exactly(landing_small: Path, url: str) -> None:

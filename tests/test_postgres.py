@@ -33,20 +33,12 @@ from tests.helpers import (
     hold_back_rosters,
     key_violations,
     query,
+    read,
     run_nightly,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("prefect_server")]
 BI = [n for n in CONTRACT if n.startswith(("dim_", "fct_", "mart_"))]
-
-
-def read(url: str, sql: str) -> pd.DataFrame:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return pd.read_sql(sa.text(sql), conn)
-    finally:
-        engine.dispose()
 
 
 def test_same_rows_as_duckdb_for_every_contract_relation(
