@@ -16,7 +16,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rxstaff.expectations.results import unexpected_by_rule
-from rxstaff.expectations.suite import Outcome, cross_check, validate_chunk
+from rxstaff.expectations.suite import (
+    Outcome,
+    cross_check,
+    sample_for_cross_check,
+    validate_chunk,
+)
 from rxstaff.flows.landing import (
     FileMoved,
     LandingFile,
@@ -68,7 +73,7 @@ def ingest_source(
     logger: logging.Logger | logging.LoggerAdapter[Any],
 ) -> int:
     """Load every due file of one source; the number of batches loaded."""
-    due = _count_skipped(arrivals, ctx, logger)
+    due = count_skipped(arrivals, ctx, logger)
     if not due:
         return 0
     validator = choose_validator(ctx.validation, [a.file for a in due])
@@ -77,10 +82,11 @@ def ingest_source(
     for arrival in due:
         loader.add(arrival)
     loader.flush()
+    loader.cross_check()
     return loader.loaded
 
 
-def _count_skipped(
+def count_skipped(
     arrivals: list[Arrival[Any]],
     ctx: RunContext,
     logger: logging.Logger | logging.LoggerAdapter[Any],
@@ -116,6 +122,16 @@ class _ChunkLoader:
         self.pending: list[tuple[Arrival[LandingFile], staging.PreparedFile]] = []
         self.records: list[dict[str, Any]] = []
         self.pending_rows = self.done = self.loaded = 0
+        self.samples: list[pd.DataFrame] = []  # of the chunks the vectorised engine judged
+        self.files_sampled = 0
+
+    def cross_check(self) -> None:
+        """Great Expectations' word on a sample of every file the vectorised engine judged."""
+        if not self.samples:
+            return
+        checked = cross_check(self.src, pd.concat(self.samples), self.ctx.reference)
+        self.ctx.summary.source(self.src.name).gx_sample_rows += checked
+        self.logger.info(f"{self.src.name}: Great Expectations agreed on {checked:,} sampled rows")
 
     def add(self, arrival: Arrival[LandingFile]) -> None:
         try:
@@ -167,11 +183,8 @@ class _ChunkLoader:
         )
         outcome = validate_chunk(self.src, chunk, self.ctx.reference, self.validator)
         if self.validator == "vectorised":  # GX still judges a sample of every file
-            checked = cross_check(self.src, chunk, self.ctx.reference)
-            self.ctx.summary.source(self.src.name).gx_sample_rows += checked
-            self.logger.info(
-                f"{self.src.name}: Great Expectations agreed on {checked:,} sampled rows"
-            )
+            self.samples.append(sample_for_cross_check(chunk, self.files_sampled))
+            self.files_sampled += len(self.pending)
         staged = staging.stage(
             self.src,
             chunk,
@@ -303,7 +316,7 @@ def reject_misnamed(
 ) -> None:
     """Files named like an extract but with no real date in the name: each is rejected by
     name with its reason (once; an unchanged copy sent again is skipped)."""
-    for arrival in _count_skipped(arrivals, ctx, logger):
+    for arrival in count_skipped(arrivals, ctx, logger):
         file, tally = arrival.file, ctx.summary.source(arrival.file.source)
         batch_id = next(ctx.batch_ids)
         if arrival.prior:

@@ -8,7 +8,7 @@ import pandas as pd
 def normalise_headers(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names are matched case-insensitively after trimming."""
     renamed = frame.copy(deep=False)
-    renamed.columns = [str(c).strip().lower() for c in frame.columns]
+    renamed.columns = header_names(frame)
     return renamed
 
 
@@ -21,19 +21,14 @@ def trim_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cleaned, index=frame.index)
 
 
+def header_names(frame: pd.DataFrame) -> list[str]:
+    """The frame's headers as matched: trimmed and case-folded."""
+    return [str(c).strip().lower() for c in frame.columns]
+
+
 def drop_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Drop personal columns at the edge, before anything else sees them."""
     return frame.drop(columns=[c for c in columns if c in frame.columns])
-
-
-def extra_columns(frame: pd.DataFrame, expected: list[str], ignored: list[str]) -> list[str]:
-    """Columns the contract does not know: ignored, and reported once per batch."""
-    known = set(expected) | set(ignored)
-    return [c for c in frame.columns if c not in known]
-
-
-def keep_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return frame[[c for c in columns if c in frame.columns]]
 
 
 # A cell starting with one of these is run as a formula when a BI export is opened in a
