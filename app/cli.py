@@ -142,6 +142,24 @@ def nightly(
             f"folder (or ${settings.REPORT_DIR_ENV}); see `rxstaff report`.",
         ),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Where a history load's staging runs: auto (a local Dask cluster, one worker "
+            "per core, for 512 MB or more of new files), off, local, or the address of a "
+            f"running Dask scheduler, tcp://host:8786 (or ${settings.DASK_ENV}).",
+        ),
+    ] = None,
+    staging_area: Annotated[
+        str | None,
+        typer.Option(
+            "--staging-area",
+            help="Where Dask workers write staged Parquet: a folder or fsspec URL the workers "
+            f"and this machine share (or ${settings.STAGING_AREA_ENV}; default a private "
+            "temporary folder). This run's part is removed when it ends.",
+        ),
+    ] = None,
 ) -> None:
     """Run the nightly load: every new or corrected extract, validated, into the warehouse.
 
@@ -167,6 +185,8 @@ def nightly(
         max_roster_age,
         audit_copy,
         report,
+        dask=dask,
+        staging_area=staging_area,
     )
     raise typer.Exit(code)
 
@@ -547,6 +567,8 @@ def _run_nightly(
     max_roster_age: int | None = None,
     audit_copy: Path | None = None,
     report: Path | None = None,
+    dask: str | None = None,
+    staging_area: str | None = None,
 ) -> int:
     # Imported here, not at the top: Prefect and pandas take seconds to import, and
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
@@ -557,6 +579,7 @@ def _run_nightly(
         settings.warehouse_url(warehouse)
         settings.settle_seconds()
         settings.run_lock_wait()
+        settings.dask(dask)
     except settings.ConfigurationError as error:
         errors.print(f"[red]error (nothing was changed):[/] {error}")
         return 2
@@ -573,6 +596,8 @@ def _run_nightly(
             max_roster_age_days=max_roster_age,
             audit_copy=str(audit_copy) if audit_copy else None,
             report_dir=str(report) if report else None,
+            dask=dask,
+            staging_area=staging_area,
             return_state=True,
         )
     result = state.result(raise_on_failure=False)

@@ -280,3 +280,28 @@ def date_bounds() -> tuple[date, date] | None:
     if earliest >= latest:
         raise ConfigurationError(f"{BOUNDS_ENV[0]} must come before {BOUNDS_ENV[1]}")
     return earliest, latest
+
+
+DASK_ENV = "RXSTAFF_DASK"
+STAGING_AREA_ENV = "RXSTAFF_STAGING_AREA"
+DASK_CHOICES = ("auto", "off", "local")
+
+
+def dask(given: str | None = None) -> str:
+    """Where a history load's staging runs: ``auto`` (a local Dask cluster for a history
+    load, in the flow's process otherwise), ``off``, ``local`` (always a local cluster), or
+    the address of a running ``dask.distributed`` scheduler (``tcp://host:8786``)."""
+    value = (given or os.environ.get(DASK_ENV) or "auto").strip()
+    if value not in DASK_CHOICES and "://" not in value:
+        raise ConfigurationError(
+            f"dask must be one of {', '.join(DASK_CHOICES)} or a scheduler address such as "
+            f"tcp://127.0.0.1:8786, not {value!r} (${DASK_ENV})"
+        )
+    return value
+
+
+def staging_area(given: str | None = None) -> str | None:
+    """Where Dask workers write staged Parquet: a folder or any fsspec URL the cluster's
+    workers and the flow share (``s3://bucket/rxstaff``). None: a private temporary folder
+    on this machine, which only a local cluster can share."""
+    return given or os.environ.get(STAGING_AREA_ENV) or None

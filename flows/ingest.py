@@ -1,60 +1,43 @@
-"""Loading one source: read, prepare, validate and stage its due files, a chunk at a time.
+"""Loading one source: its due files staged a chunk at a time, then written.
 
 Per chunk: one validation, one bulk insert per staging table, one insert of the chunk's
-``etl_batch`` rows, one progress line. What a file's arrival means (new, unchanged,
+``etl_batch`` rows, one progress line. Staging (``flows/staging_chunk.py``) runs here, or
+on a Dask cluster for a history load (``flows/parallel.py``); writing is always here, in
+file order, inside the run's transaction. What a file's arrival means (new, unchanged,
 correction) is decided once, by ``warehouse.arrivals``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.expectations.results import unexpected_by_rule
-from rxstaff.expectations.suite import (
-    Outcome,
-    cross_check,
-    sample_for_cross_check,
-    validate_chunk,
-)
-from rxstaff.flows.landing import (
-    FileMoved,
-    LandingFile,
-    MalformedCsv,
-    MisnamedFile,
-    read_extract,
-    read_landing_file,
-)
+from rxstaff.expectations.suite import cross_check
+from rxstaff.flows.landing import LandingFile, MisnamedFile
+from rxstaff.flows.staging_chunk import FileOutcome, StagedFile, StagedFiles, plan_chunks
+from rxstaff.flows.staging_chunk import stage_chunk as stage_here
 from rxstaff.flows.summary import RunContext
-from rxstaff.transforms import staging
 from rxstaff.transforms.source import FILE_NO, Source
 from rxstaff.warehouse import anomalies, batches
 from rxstaff.warehouse.arrivals import Arrival
 from rxstaff.warehouse.loader import bulk_insert
 
-UNREADABLE = (MalformedCsv, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError)
-# Files of one source are validated together: GX costs ~0.7 s per validation whatever its size.
-CHUNK_ROWS = 250_000
+# Files of one source are validated together: GX costs ~0.7 s per validation whatever its
+# size. About 230,000 roster rows; a night's hundreds of one-line files make one chunk.
+CHUNK_BYTES = 40 * 1024 * 1024
 # "auto" validation: Great Expectations up to this much new data per source, the vectorised
 # engine (same suite) above it, where GX would take minutes (docs/decisions.md).
 AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
 
-
-@dataclass
-class FileOutcome:
-    """One file's fate: rejected with reasons, or loaded with its counts."""
-
-    file: LandingFile
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    file_errors: list[str] = field(default_factory=list)
-    extra_columns: list[str] = field(default_factory=list)
+# Stages chunks of one source somewhere (here, or on a cluster), yielding them in order.
+# A cluster's stager submits every chunk when called (from the flow, not from a task).
+Chunks = list[list[Arrival[LandingFile]]]
+Stager = Callable[[Source, Chunks, RunContext, str], Iterator[StagedFiles]]
 
 
 def choose_validator(choice: str, files: list[LandingFile]) -> str:
@@ -64,26 +47,57 @@ def choose_validator(choice: str, files: list[LandingFile]) -> str:
     return "gx" if sum(f.size for f in files) <= AUTO_GX_MAX_BYTES else "vectorised"
 
 
-def ingest_source(
-    conn: sa.Connection,
+def stage_in_process(
+    src: Source, chunks: Chunks, ctx: RunContext, validator: str
+) -> Iterator[StagedFiles]:
+    """Each chunk staged in the flow's own process, one after the other."""
+    for chunk in chunks:
+        yield stage_here(src, chunk, ctx.reference, validator)
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """A source's due files, cut into chunks, and the engine that validates them."""
+
+    source: Source
+    due: list[Arrival[LandingFile]]
+    chunks: Chunks
+    validator: str
+
+
+def plan_source(
     src: Source,
     arrivals: list[Arrival[LandingFile]],
+    ctx: RunContext,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> SourcePlan | None:
+    """What of a source this run loads, and how; None when nothing of it is due."""
+    due = count_skipped(arrivals, ctx, logger)
+    if not due:
+        return None
+    validator = choose_validator(ctx.validation, [a.file for a in due])
+    return SourcePlan(src, due, plan_chunks(due, CHUNK_BYTES), validator)
+
+
+def ingest_source(
+    conn: sa.Connection,
+    plan: SourcePlan,
+    staged_chunks: Iterable[StagedFiles],
     ctx: RunContext,
     checkpoint: Callable[[], None],
     logger: logging.Logger | logging.LoggerAdapter[Any],
 ) -> int:
-    """Load every due file of one source; the number of batches loaded."""
-    due = count_skipped(arrivals, ctx, logger)
-    if not due:
-        return 0
-    validator = choose_validator(ctx.validation, [a.file for a in due])
-    logger.info(f"{src.name}: {len(due)} new or corrected file(s), validated with {validator}")
-    loader = _ChunkLoader(conn, src, ctx, validator, len(due), checkpoint, logger)
-    for arrival in due:
-        loader.add(arrival)
-    loader.flush()
-    loader.cross_check()
-    return loader.loaded
+    """Write a source's staged chunks, in order; the number of batches loaded."""
+    src = plan.source
+    logger.info(
+        f"{src.name}: {len(plan.due)} new or corrected file(s) in {len(plan.chunks)} "
+        f"chunk(s), validated with {plan.validator}"
+    )
+    writer = _ChunkWriter(conn, src, ctx, plan.validator, len(plan.due), checkpoint, logger)
+    for staged in staged_chunks:
+        writer.write(staged)
+    writer.cross_check()
+    return writer.loaded
 
 
 def count_skipped(
@@ -103,8 +117,8 @@ def count_skipped(
     return [a for a in arrivals if a.due]
 
 
-class _ChunkLoader:
-    """Gathers a source's files into validation chunks and writes their batches."""
+class _ChunkWriter:
+    """Writes staged chunks, in file order: batches, staging rows, quarantine, progress."""
 
     def __init__(
         self,
@@ -119,11 +133,35 @@ class _ChunkLoader:
         self.conn, self.src, self.ctx, self.validator = conn, src, ctx, validator
         self.total, self.checkpoint, self.logger = total, checkpoint, logger
         self.newest = batches.newest_file_date(conn, src.name)
-        self.pending: list[tuple[Arrival[LandingFile], staging.PreparedFile]] = []
         self.records: list[dict[str, Any]] = []
-        self.pending_rows = self.done = self.loaded = 0
+        self.done = self.loaded = 0
         self.samples: list[pd.DataFrame] = []  # of the chunks the vectorised engine judged
         self.files_sampled = 0
+
+    def write(self, staged: StagedFiles) -> None:
+        """One chunk: each file's batch, then its tables with batch ids, then progress."""
+        batch_of: dict[int, int] = {}
+        for file in staged.files:
+            batch_id = self._write_file(file)
+            if batch_id is not None and file.number is not None and file.loaded:
+                batch_of[file.number] = batch_id
+        self._keep_validation(staged)
+        for table, frame in staged.tables.items():
+            bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
+        if self.records:
+            bulk_insert(self.conn, "etl_batch", pd.DataFrame(self.records))
+        if staged.sample is not None:
+            self.samples.append(
+                staged.sample.assign(**{FILE_NO: staged.sample[FILE_NO] + self.files_sampled})
+            )
+            self.files_sampled += len(staged.files)
+        self.checkpoint()
+        tally = self.ctx.summary.source(self.src.name)
+        self.logger.info(
+            f"{self.src.name}: {self.done}/{self.total} files, {tally.rows_loaded:,} rows loaded, "
+            f"{tally.rows_quarantined:,} quarantined, {tally.files_rejected} file(s) rejected"
+        )
+        self.records = []
 
     def cross_check(self) -> None:
         """Great Expectations' word on a sample of every file the vectorised engine judged."""
@@ -133,101 +171,32 @@ class _ChunkLoader:
         self.ctx.summary.source(self.src.name).gx_sample_rows += checked
         self.logger.info(f"{self.src.name}: Great Expectations agreed on {checked:,} sampled rows")
 
-    def add(self, arrival: Arrival[LandingFile]) -> None:
-        try:
-            extract = read_extract(read_landing_file(arrival.file))
-        except FileMoved as moved:  # not this night's to load: the next run will see it
-            self.logger.warning(f"{arrival.file.file_name}: {moved}; left for the next run")
-            self.ctx.summary.source(arrival.file.source).files_deferred += 1
+    def _write_file(self, file: StagedFile) -> int | None:
+        """A judged file's batch id (new); a deferred one is only counted and told."""
+        if file.outcome is None:
+            self.logger.warning(
+                f"{file.arrival.file.file_name}: {file.moved}; left for the next run"
+            )
+            self.ctx.summary.source(file.arrival.file.source).files_deferred += 1
             self.done += 1
-            return
-        except UNREADABLE as error:
-            problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
-            self._record(arrival, FileOutcome(arrival.file, file_errors=[problem]))
-            return
-        prepared = staging.prepare(self.src, extract.frame, extract.row_numbers, extract.misshapen)
-        if prepared.missing:
-            outcome = FileOutcome(
-                arrival.file,
-                rows_read=prepared.rows_read,
-                file_errors=prepared.missing,
-                extra_columns=prepared.extra_columns,
-            )
-            self._record(arrival, outcome)
-            return
-        self.pending.append((arrival, prepared))
-        self.pending_rows += prepared.rows_read
-        if self.pending_rows >= CHUNK_ROWS:
-            self.flush()
+            return None
+        return self._record(file.arrival, file.outcome)
 
-    def flush(self) -> None:
-        """Validate and stage the pending chunk, then write it and its batches."""
-        if self.pending:
-            self._stage_pending()
-        if self.records:
-            bulk_insert(self.conn, "etl_batch", pd.DataFrame(self.records))
-        self.checkpoint()
-        tally = self.ctx.summary.source(self.src.name)
-        self.logger.info(
-            f"{self.src.name}: {self.done}/{self.total} files, {tally.rows_loaded:,} rows loaded, "
-            f"{tally.rows_quarantined:,} quarantined, {tally.files_rejected} file(s) rejected"
-        )
-        self.pending, self.records, self.pending_rows = [], [], 0
-
-    def _stage_pending(self) -> None:
-        frames = [p.frame for _, p in self.pending]
-        chunk = staging.combine(
-            frames,
-            [a.file.file_date for a, _ in self.pending],
-            [p.row_numbers for _, p in self.pending],
-        )
-        outcome = validate_chunk(self.src, chunk, self.ctx.reference, self.validator)
-        if self.validator == "vectorised":  # GX still judges a sample of every file
-            self.samples.append(sample_for_cross_check(chunk, self.files_sampled))
-            self.files_sampled += len(self.pending)
-        staged = staging.stage(
-            self.src,
-            chunk,
-            outcome.row_failures,
-            set(outcome.file_errors),
-            self.ctx.reference,
-            [p.misshapen for _, p in self.pending],
-        )
-        self._keep_validation(outcome)
-        batch_of: dict[int, int] = {}
-        for number, (arrival, prepared) in enumerate(self.pending):
-            result = FileOutcome(
-                arrival.file,
-                rows_read=prepared.rows_read,
-                rows_loaded=staged.loaded.get(number, 0),
-                rows_quarantined=staged.quarantined.get(number, 0),
-                file_errors=outcome.file_errors.get(number, []),
-                extra_columns=prepared.extra_columns,
-            )
-            batch_id = self._record(arrival, result)
-            if not result.file_errors:
-                batch_of[number] = batch_id
-        for table, frame in [*staged.tables.items(), ("etl_quarantine", staged.quarantine)]:
-            bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
-
-    def _keep_validation(self, outcome: Outcome) -> None:
-        """Each file's results in the run's Great Expectations store (counts only)."""
+    def _keep_validation(self, staged: StagedFiles) -> None:
+        """Each validated file's results in the run's Great Expectations store (counts only)."""
         store = self.ctx.validation_store
         if store is None:
             return
-        for number, (arrival, prepared) in enumerate(self.pending):
-            unexpected = unexpected_by_rule(outcome.row_failures, number)
-            rejected_by = " ".join(outcome.file_errors.get(number, []))
-            for rule in outcome.rules:  # a file rejected by a rule failed it on every row
-                if f"rule {rule.rule} failed" in rejected_by:
-                    unexpected[rule.rule] += prepared.rows_read
+        for file in staged.files:
+            if file.unexpected is None or file.outcome is None:
+                continue
             store.record(
                 self.src.suite.removesuffix(".json"),
-                outcome.rules,
-                unexpected,
-                prepared.rows_read,
+                staged.rules,
+                file.unexpected,
+                file.outcome.rows_read,
                 self.ctx.run_id,
-                arrival.file.file_name,
+                file.arrival.file.file_name,
                 self.validator,
             )
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,13 @@ from prefect.states import Failed, State
 from rxstaff import settings
 from rxstaff.expectations.results import ValidationStore
 from rxstaff.flows import alerts
-from rxstaff.flows.ingest import count_skipped, ingest_source, reject_misnamed
+from rxstaff.flows.ingest import (
+    SourcePlan,
+    ingest_source,
+    plan_source,
+    reject_misnamed,
+    stage_in_process,
+)
 from rxstaff.flows.landing import (
     LandingError,
     LandingFile,
@@ -32,7 +39,9 @@ from rxstaff.flows.landing import (
     landing_problem,
 )
 from rxstaff.flows.options import RunOptions, resolve
+from rxstaff.flows.parallel import staging_on_cluster
 from rxstaff.flows.run_report import publish_artifacts, run_name
+from rxstaff.flows.staging_chunk import StagedFiles
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
     PublicationFailed,
@@ -96,9 +105,15 @@ def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Dis
 
 
 @task(cache_policy=NO_CACHE, task_run_name="load {source}")
-def load_source(tx: RunTransaction, source: str, mine: Arrivals, ctx: RunContext) -> int:
-    """Validate and stage one source's new and corrected files; the batches loaded."""
-    return ingest_source(tx.conn, SOURCES[source], mine, ctx, tx.checkpoint, get_run_logger())
+def load_source(
+    tx: RunTransaction,
+    source: str,
+    plan: SourcePlan,
+    staged: Iterable[StagedFiles],
+    ctx: RunContext,
+) -> int:
+    """Write one source's staged chunks (new and corrected files); the batches loaded."""
+    return ingest_source(tx.conn, plan, staged, ctx, tx.checkpoint, get_run_logger())
 
 
 @task(cache_policy=NO_CACHE)
@@ -155,6 +170,8 @@ def nightly(
     max_roster_age_days: int | None = None,
     audit_copy: str | None = None,
     report_dir: str | None = None,
+    dask: str | None = None,
+    staging_area: str | None = None,
 ) -> RunSummary | State:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
@@ -169,6 +186,10 @@ def nightly(
     the run failed once what is there is loaded. The pseudonymisation key comes from
     RXSTAFF_ID_SECRET, never from a parameter (Prefect records parameters). ``report_dir``
     (or $RXSTAFF_REPORT_DIR) writes the staffing report there after a committed run.
+    ``dask`` (or $RXSTAFF_DASK) says where a history load's staging runs: ``auto`` (a
+    local Dask cluster for 512 MB or more of new files), ``off``, ``local``, or a
+    scheduler's address; its workers write Parquet to ``staging_area`` (or
+    $RXSTAFF_STAGING_AREA; a private temporary folder by default).
     """
     logger = get_run_logger()
     in_deployment = deployment.id is not None
@@ -176,6 +197,7 @@ def nightly(
     landing = settings.landing(landing)
     ctx, summary = run.ctx, run.ctx.summary
     ctx.flow_run_id = flow_run.get_id()
+    ctx.dask, ctx.staging_area = settings.dask(dask), settings.staging_area(staging_area)
     max_age = settings.max_roster_age_days(max_roster_age_days)
     try:
         with (
@@ -250,12 +272,16 @@ def warehouse_kind(url: str) -> str:
 def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -> None:
     """Steps 2-4 inside one transaction: load each source, build, record the run, commit."""
     logger, judged = get_run_logger(), found.judged
-    with RunTransaction(url, sum(a.file.size for a in judged if a.due)) as tx:
+    due_bytes = sum(a.file.size for a in judged if a.due)
+    with RunTransaction(url, due_bytes) as tx:
         if tx.history_load:
             logger.info("history load: on a private copy of the warehouse, published whole")
         tx.prepare(setup)
         ctx.batch_ids = itertools.count(batches.next_batch_id(tx.conn))
-        loaded = sum(load_due_sources(tx, judged, ctx))
+        with staging_on_cluster(ctx, due_bytes):
+            if ctx.stager:
+                logger.info(f"staging on Dask ({ctx.dask}), Parquet in the staging area")
+            loaded = sum(load_due_sources(tx, judged, ctx))
         reject_misnamed(tx.conn, found.misnamed, ctx, logger)
         rebuilt = bool(loaded) or not build.has_rows(tx.conn, "dim_date")
         if rebuilt:
@@ -269,14 +295,16 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
 
 def load_due_sources(tx: RunTransaction, judged: Arrivals, ctx: RunContext) -> list[int]:
     """Each source with a new or corrected file loads in its own task run; a source with
-    none is only tallied here (a task run costs ~0.2 s with a real Prefect server)."""
+    none is only tallied here (a task run costs ~0.2 s with a real Prefect server).
+    Staging starts here, in the flow: a cluster is sent a source's chunks from the flow,
+    and its task run writes them as they come back."""
     logger, loaded = get_run_logger(), []
-    for name in SOURCES:
-        mine = [a for a in judged if a.file.source == name]
-        if any(a.due for a in mine):
-            loaded.append(load_source(tx, name, mine, ctx))
-        else:
-            count_skipped(mine, ctx, logger)
+    stager = ctx.stager or stage_in_process
+    for name, src in SOURCES.items():
+        plan = plan_source(src, [a for a in judged if a.file.source == name], ctx, logger)
+        if plan is not None:
+            staged = stager(src, plan.chunks, ctx, plan.validator)
+            loaded.append(load_source(tx, name, plan, staged, ctx))
     return loaded
 
 

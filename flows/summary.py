@@ -58,6 +58,7 @@ class RunSummary:
     busy: str | None = None  # another run held the warehouse: this one did not start
     validation_docs: str | None = None  # the Great Expectations Data Docs index of the run
     report_problem: str | None = None  # why it could not be written (the run still stands)
+    cluster_chunks: int = 0  # chunks of files staged on a Dask cluster
 
     def source(self, name: str) -> SourceSummary:
         return self.sources.setdefault(name, SourceSummary())
@@ -109,6 +110,9 @@ class RunContext:
     roster_corrected: bool = False  # a loaded roster file was replaced
     flow_run_id: str | None = None
     validation_store: Any = None  # expectations.results.ValidationStore, when kept
+    dask: str = "auto"  # where a history load stages (settings.dask)
+    staging_area: str | None = None  # where Dask workers write staged Parquet
+    stager: Any = None  # flows.ingest.Stager, while a Dask cluster stages this run's loads
 
     def record(self, status: str, error: str | None = None) -> RunRecord:
         """The run's ``etl_run`` row as it stands."""

@@ -504,7 +504,7 @@ def test_history_load_commits_on_a_copy_and_publishes_it_whole(
     monkeypatch.setattr(
         transaction_module, "HISTORY_LOAD_MIN_BYTES", 0
     )  # every run is a history load
-    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 200)  # and commits many chunks
+    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 20_000)  # and commits many chunks
     assert run_nightly(landing_small, on_a_copy)[0] == 0
     for name in ("dim_employee", "fct_career_event", "fct_vacancy", "mart_retention_annual"):
         pd.testing.assert_frame_equal(
@@ -524,7 +524,7 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     before = snapshot_except_audit(db)
     arrive()
     monkeypatch.setattr(transaction_module, "HISTORY_LOAD_MIN_BYTES", 0)
-    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 50)  # several chunks committed on the copy
+    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 5_000)  # several chunks on the copy
     real_build = build_module.build_tables
 
     def failing_build(conn):

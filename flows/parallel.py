@@ -1,0 +1,187 @@
+"""A history load's staging on a Dask cluster, through prefect-dask's task runner.
+
+Each chunk of a source's files (``flows/staging_chunk.py``) is staged by a Prefect task on
+a Dask worker, which writes the chunk's staged tables as Parquet to the staging area (a
+private temporary folder by default; any fsspec URL the workers share, for a cluster
+elsewhere). The flow's process reads the chunks back in file order and writes them into
+the warehouse inside the run's one transaction: publication stays all or nothing, and the
+rows are the same as a sequential run's (tests/test_parallel.py).
+
+Workers need rxstaff installed (the same version) and, for a remote cluster, the Prefect
+API (``PREFECT_API_URL``). The pseudonymisation key travels to them with each chunk, as it
+must to pseudonymise there: use a cluster you would trust with the landing files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from rxstaff.flows.ingest import Chunks, Stager, stage_in_process
+from rxstaff.flows.landing import LandingFile
+from rxstaff.flows.staging_chunk import StagedFiles, stage_chunk
+from rxstaff.flows.summary import RunContext
+from rxstaff.transforms.source import Reference, Source
+from rxstaff.transforms.sources import SOURCES
+from rxstaff.warehouse.arrivals import Arrival
+
+# "auto": a local cluster only for this much new data, where its start (~3 s to spawn and
+# import in each worker) is repaid; a night's increment stays in the flow's process.
+AUTO_DASK_MIN_BYTES = 512 * 1024 * 1024
+
+
+def wants_cluster(choice: str, due_bytes: int) -> bool:
+    """Whether this run stages on Dask: by the setting, and for ``auto`` by its size."""
+    if choice == "off":
+        return False
+    if choice == "auto":
+        return due_bytes >= AUTO_DASK_MIN_BYTES
+    return True
+
+
+def task_runner(choice: str) -> Any:
+    """prefect-dask's task runner: a ``LocalCluster`` of one single-threaded worker process
+    per core (pandas holds the GIL), or the scheduler at ``choice``'s address."""
+    from prefect_dask import DaskTaskRunner
+
+    # distributed sets its loggers up as it is imported; its INFO lines are per worker
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    if "://" in choice:
+        return DaskTaskRunner(address=choice)
+    workers = max(1, int(os.environ.get("RXSTAFF_DASK_WORKERS", 0)) or (os.cpu_count() or 1))
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,  # two pharmacies' runs on one host would clash
+        }
+    )
+
+
+@task(cache_policy=NO_CACHE, task_run_name="stage {source} chunk {number}")
+def stage_chunk_on_worker(
+    source: str,
+    number: int,
+    arrivals: list[Arrival[LandingFile]],
+    reference: Reference,
+    validator: str,
+    folder: str,
+) -> StagedFiles:
+    """Stage one chunk and write its tables to ``folder`` (Parquet); what the flow needs
+    to write them, file by file."""
+    return spill(stage_chunk(SOURCES[source], arrivals, reference, validator), folder)
+
+
+def spill(staged: StagedFiles, folder: str) -> StagedFiles:
+    """The chunk's tables written to Parquet files under ``folder`` (any fsspec URL)."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(folder)
+    fs.makedirs(root, exist_ok=True)
+    spilled = {}
+    for table, frame in staged.tables.items():
+        spilled[table] = f"{folder.rstrip('/')}/{table}.parquet"
+        frame.to_parquet(spilled[table], index=False)
+    return replace(staged, tables={}, spilled=spilled)
+
+
+def read_back(staged: StagedFiles) -> StagedFiles:
+    """A spilled chunk with its tables read back from Parquet (Arrow)."""
+    if not staged.spilled:
+        return staged
+    tables = {table: pd.read_parquet(url) for table, url in staged.spilled.items()}
+    return replace(staged, tables=tables, spilled={})
+
+
+def stage_on_cluster(runner: Any, area: str) -> Stager:
+    """A stager that sends a source's chunks to the cluster and yields them back in order
+    as they are done; a source of a single chunk is staged in the flow's process."""
+
+    def stager(
+        src: Source, chunks: Chunks, ctx: RunContext, validator: str
+    ) -> Iterator[StagedFiles]:
+        if len(chunks) < 2:
+            return stage_in_process(src, chunks, ctx, validator)
+        ctx.summary.cluster_chunks += len(chunks)
+        futures = [
+            runner.submit(
+                stage_chunk_on_worker,
+                {
+                    "source": src.name,
+                    "number": number,
+                    "arrivals": chunk,
+                    "reference": ctx.reference,
+                    "validator": validator,
+                    "folder": f"{area.rstrip('/')}/{ctx.run_id}/{src.name}/{number:05d}",
+                },
+            )
+            for number, chunk in enumerate(chunks)
+        ]
+        return (read_back(future.result()) for future in futures)
+
+    return stager
+
+
+@contextmanager
+def staging_on_cluster(ctx: RunContext, due_bytes: int) -> Iterator[None]:
+    """Within: the run's sources stage on Dask, if its setting and size call for it."""
+    if not wants_cluster(ctx.dask, due_bytes):
+        yield
+        return
+    with (
+        workers_reach_this_api(),
+        task_runner(ctx.dask) as runner,
+        staging_area(ctx.staging_area, ctx.run_id) as area,
+    ):
+        ctx.stager = stage_on_cluster(runner, area)
+        try:
+            yield
+        finally:
+            ctx.stager = None
+
+
+@contextmanager
+def workers_reach_this_api() -> Iterator[None]:
+    """Local workers report their task runs to this flow's Prefect API. Without
+    ``PREFECT_API_URL`` in the environment (a run from the command line, a test harness)
+    that is this process's temporary server or settings, which workers would not find:
+    each would start a temporary server of its own (~4 s)."""
+    from prefect.client.orchestration import get_client
+
+    if os.environ.get("PREFECT_API_URL"):  # a worker's, or an operator's: inherited
+        yield
+        return
+    os.environ["PREFECT_API_URL"] = str(get_client().api_url)  # inherited as workers spawn
+    try:
+        yield
+    finally:
+        del os.environ["PREFECT_API_URL"]
+
+
+@contextmanager
+def staging_area(given: str | None, run_id: str) -> Iterator[str]:
+    """The staging area; a private temporary folder unless one is given. What this run
+    wrote there is removed when it ends, committed or not."""
+    import fsspec
+
+    area = given or tempfile.mkdtemp(prefix="rxstaff-staging-")  # mode 0700
+    try:
+        yield area
+    finally:
+        if given:
+            fs, root = fsspec.core.url_to_fs(f"{area.rstrip('/')}/{run_id}")
+            if fs.exists(root):
+                fs.rm(root, recursive=True)
+        else:
+            shutil.rmtree(area, ignore_errors=True)

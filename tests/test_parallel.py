@@ -1,0 +1,108 @@
+"""Staging on a Dask cluster (prefect-dask, a real LocalCluster of worker processes):
+the same rows as a sequential run, and still all or nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import rxstaff.flows.ingest as ingest_module
+import rxstaff.warehouse.build as build_module
+from rxstaff.sample import Options, generate
+from tests.helpers import (
+    all_tables,
+    assert_same,
+    hold_back_rosters,
+    query,
+    run_nightly,
+    snapshot_except_audit,
+)
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+# What differs between two loads of the same files however they run: the run's id and
+# the wall-clock times.
+RUN_COLUMNS = {
+    "run_id", "flow_run_id", "started_at", "finished_at", "loaded_at", "latest_loaded_at",
+}  # fmt: skip
+LOADED_AT_IN_JSON = r'"latest_loaded_at": "[^"]*"'  # in the published freshness figures
+
+
+@pytest.fixture(scope="module")
+def landing_messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Nine months of a small pharmacy with one row in ten corrupted."""
+    out = tmp_path_factory.mktemp("landing_messy")
+    generate(
+        Options(
+            out=out, employees=60, start=date(2023, 1, 2), end=date(2023, 9, 29), seed=11,
+            bad_rows=0.1,
+        )
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many chunks per source (planned by the flow, so the same either way), two workers."""
+    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 20_000)
+    monkeypatch.setenv("RXSTAFF_DASK_WORKERS", "2")
+
+
+def everything(db: Path) -> dict[str, pd.DataFrame]:
+    """Every table of loaded data (the ``rxstaff_`` tables describe the warehouse itself: a
+    salted key tag, the schema's dates), run-specific columns left out, rows in order."""
+    frames = {}
+    for name in (t for t in all_tables(db) if not t.startswith("rxstaff_")):
+        frame = query(db, f"SELECT * FROM {name}")
+        frame = frame.drop(columns=[c for c in frame.columns if c in RUN_COLUMNS])
+        if "row_values" in frame:
+            frame["row_values"] = frame["row_values"].str.replace(LOADED_AT_IN_JSON, "", regex=True)
+        frames[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return frames
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_staging_on_dask_writes_the_same_rows_as_a_sequential_run(
+    landing_messy: Path, tmp_path: Path
+) -> None:
+    area = tmp_path / "area"
+    area.mkdir()
+    sequential = run_nightly(landing_messy, tmp_path / "seq.duckdb", dask="off")
+    on_dask = run_nightly(
+        landing_messy, tmp_path / "dask.duckdb", dask="local", staging_area=str(area)
+    )
+    assert sequential[0] == on_dask[0] == 0, (sequential, on_dask)
+    assert sequential[1].cluster_chunks == 0
+    assert on_dask[1].cluster_chunks > 10  # the roster, budget and training, chunk by chunk
+    assert query(tmp_path / "seq.duckdb", "SELECT count(*) AS n FROM etl_quarantine").n[0] > 0
+    seq, par = everything(tmp_path / "seq.duckdb"), everything(tmp_path / "dask.duckdb")
+    assert_same(seq, par)
+    assert list(area.iterdir()) == []  # the run's Parquet is gone
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_failed_run_staged_on_dask_leaves_the_warehouse_as_it_was(
+    landing_messy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    landing = tmp_path / "landing"
+    import shutil
+
+    shutil.copytree(landing_messy, landing)
+    db = tmp_path / "w.duckdb"
+    _, arrive = hold_back_rosters(landing, 8)
+    assert run_nightly(landing, db, dask="off")[0] == 0
+    before = snapshot_except_audit(db)
+    arrive()
+
+    def failing_build(conn):
+        raise RuntimeError("models failed (injected)")
+
+    monkeypatch.setattr(build_module, "build_tables", failing_build)
+    area = tmp_path / "area"
+    code, error = run_nightly(landing, db, dask="local", staging_area=str(area))
+    assert code == 2 and "injected" in str(error)
+    assert_same(before, snapshot_except_audit(db))
+    assert not area.exists() or list(area.iterdir()) == []
