@@ -3,12 +3,18 @@
 Each measurement runs as its own process (the real CLI, Prefect included) and its peak
 RSS comes from the kernel (``wait4``). Figures go to a table and to ``bench.json``.
 
+Every nightly run talks to a Prefect server the benchmark starts on 127.0.0.1, as a
+worker's runs do (``PREFECT_API_URL``); one run without it shows the temporary server's cost.
+
+(s) start-up:   ``rxstaff --help``, importing the flow, a run with nothing new (medians)
 (a) floor:      DuckDB alone reading the same roster and budget CSVs into tables
-(b) rebuild:    ``rxstaff nightly`` into an empty DuckDB warehouse (all but the last night)
+(b) rebuild:    ``rxstaff nightly`` into an empty DuckDB warehouse (all but the last night);
+                also staged on a local Dask cluster of 1 and of 2 workers
 (c) increment:  the last night (one weekly snapshot, that day's budget file) on the
                 multi-year warehouse and on a one-year warehouse; medians of --repeat runs
 (d) rebuild:    the same as (b) into PostgreSQL, where a URL is given
-(e) peak RSS of each
+(m) 1M rows:    floor and rebuild of 10,000 employees x 2 years (1.03M roster rows)
+(e) peak RSS of each (the largest single process: a Dask worker counts on its own)
 """
 
 from __future__ import annotations
@@ -17,12 +23,16 @@ import json
 import os
 import platform
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,11 +41,16 @@ from rich.console import Console
 from rich.table import Table
 
 TARGETS = {
-    "rebuild_vs_floor": 4.0,
+    "rebuild_vs_floor": 2.0,
+    "rebuild_1m_vs_floor": 3.0,
+    "nothing_new_seconds": 6.0,
+    "increment_5y_vs_nothing_new": 1.2,
     "increment_5y_vs_1y": 1.5,
-    "postgres_vs_duckdb": 2.5,
+    "postgres_vs_duckdb": 2.0,
+    "dask_2_vs_1_workers": 1.0,
     "rebuild_peak_rss_gib": 4.0,
 }
+MILLION = (10_000, 2)  # employees, years: 1.03M roster rows
 START = date(2020, 1, 6)
 # GX alone on a large history takes minutes per million rows: measured up to this size.
 GX_REBUILD_MAX_ROWS = 2_000_000
@@ -48,10 +63,30 @@ class Measure:
 
 
 def run_benchmark(
-    employees: int, years: int, repeat: int, postgres_url: str | None, out: Path, console: Console
+    employees: int,
+    years: int,
+    repeat: int,
+    postgres_url: str | None,
+    out: Path,
+    console: Console,
+    million: bool = True,
 ) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     env = _environment(out)
+    with prefect_server(out, env, console):
+        return _measure_all(employees, years, repeat, postgres_url, out, console, env, million)
+
+
+def _measure_all(
+    employees: int,
+    years: int,
+    repeat: int,
+    postgres_url: str | None,
+    out: Path,
+    console: Console,
+    env: dict[str, str],
+    million: bool,
+) -> dict:
     end = START + timedelta(days=365 * years)
     landing = out / f"landing_{employees}x{years}y"
     console.print(
@@ -59,6 +94,7 @@ def run_benchmark(
         f"snapshots, repeat {repeat}, in {out}"
     )
     figures: dict[str, object] = {"machine": _machine(), "employees": employees, "years": years}
+    figures.update(_startup(console, env, repeat))
 
     shutil.rmtree(landing, ignore_errors=True)
     figures["generate"] = _timed(
@@ -118,6 +154,25 @@ def run_benchmark(
             env,
         )
 
+    nothing_new = _nightly(landing, f"duckdb:///{base}", night_before)
+    figures["nothing_new"] = _median(
+        repeat, lambda: _timed(console, "(s) a run with nothing new", nothing_new, env)
+    )
+    no_server = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    figures["nothing_new_temporary_server"] = _timed(
+        console, "(s) a run with nothing new, no PREFECT_API_URL", nothing_new, no_server
+    )
+    for workers in (1, 2):
+        dask_base = out / f"rebuild_dask{workers}.duckdb"
+        dask_base.unlink(missing_ok=True)
+        figures[f"rebuild_dask_{workers}"] = _timed(
+            console,
+            f"(b) full rebuild into DuckDB, staged on Dask, {workers} worker(s)",
+            [*_nightly(landing, f"duckdb:///{dask_base}", night_before), "--dask", "local"],
+            {**env, "RXSTAFF_DASK_WORKERS": str(workers)},
+        )
+        dask_base.unlink(missing_ok=True)
+
     figures["increment_5y"] = _median(
         repeat,
         lambda: _increment(
@@ -142,11 +197,109 @@ def run_benchmark(
         figures["rebuild_postgres"] = _postgres_rebuild(
             console, postgres_url, landing, night_before, env
         )
+    if million:
+        figures.update(_million(console, out, env))
     figures["ratios"] = _ratios(figures)
     (out / "bench.json").write_text(json.dumps(as_dict(figures), indent=2), encoding="utf-8")
     console.print(_table(figures))
     console.print(f"figures written to {out / 'bench.json'}")
     return figures
+
+
+def _startup(console: Console, env: dict[str, str], repeat: int) -> dict[str, Measure]:
+    """What every run pays before it reads a file: the command, then the flow's imports."""
+    help_command = [_rxstaff(), "--help"]
+    flow_import = [sys.executable, "-c", "import rxstaff.flows.nightly"]
+    return {
+        "startup_help": _median(
+            repeat, lambda: _timed(console, "(s) rxstaff --help", help_command, env)
+        ),
+        "startup_import_flow": _median(
+            repeat, lambda: _timed(console, "(s) import the nightly flow", flow_import, env)
+        ),
+    }
+
+
+def _million(console: Console, out: Path, env: dict[str, str]) -> dict[str, Measure]:
+    """The floor and the rebuild of the 1.03M-row pharmacy (fixed costs weigh most here)."""
+    employees, years = MILLION
+    landing = out / f"landing_{employees}x{years}y"
+    end = START + timedelta(days=365 * years)
+    if not landing.exists():
+        _timed(
+            console,
+            "    (generate the 1M-row landing folder)",
+            [
+                _rxstaff(), "generate", "--out", str(landing), "--employees", str(employees),
+                "--start", START.isoformat(), "--end", end.isoformat(), "--seed", "1",
+            ],
+            env,
+        )  # fmt: skip
+    floor = out / "floor_1m.duckdb"
+    base = out / "rebuild_1m.duckdb"
+    base.unlink(missing_ok=True)
+    figures = {
+        "floor_1m": _timed(
+            console,
+            "(m) floor, 1M rows",
+            [sys.executable, "-c", FLOOR_SCRIPT, str(landing), str(floor)],
+            env,
+        ),
+        "rebuild_1m": _timed(
+            console,
+            "(m) full rebuild, 1M rows",
+            _nightly(landing, f"duckdb:///{base}", end.isoformat()),
+            env,
+        ),
+    }
+    floor.unlink(missing_ok=True)
+    base.unlink(missing_ok=True)
+    return figures
+
+
+@contextmanager
+def prefect_server(out: Path, env: dict[str, str], console: Console) -> Iterator[None]:
+    """A Prefect server on 127.0.0.1 for the runs (``env`` gains its URL), stopped after."""
+    port = _free_port()
+    log = (out / "prefect-server.log").open("wb")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        with console.status("starting a Prefect server ..."):
+            _wait_for(f"{api}/health", server)
+        env["PREFECT_API_URL"] = api
+        yield
+    finally:
+        env.pop("PREFECT_API_URL", None)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited ({server.returncode})")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the Prefect server did not answer {url} in {timeout:.0f} s")
 
 
 FLOOR_SCRIPT = """
@@ -279,13 +432,21 @@ def _ratios(f: dict) -> dict[str, float | None]:
     def ratio(a: str, b: str) -> float | None:
         return round(f[a].seconds / f[b].seconds, 2) if a in f and b in f else None
 
+    peak = max(f[k].peak_rss_mib for k in ("rebuild_duckdb", "rebuild_dask_2") if k in f)
     return {
         "rebuild_vs_floor": ratio("rebuild_duckdb", "floor"),
+        "rebuild_1m_vs_floor": ratio("rebuild_1m", "floor_1m"),
+        "nothing_new_seconds": f["nothing_new"].seconds,
+        "increment_5y_vs_nothing_new": ratio("increment_5y", "nothing_new"),
         "increment_5y_vs_1y": ratio("increment_5y", "increment_1y"),
         "postgres_vs_duckdb": ratio("rebuild_postgres", "rebuild_duckdb"),
-        "rebuild_peak_rss_gib": round(f["rebuild_duckdb"].peak_rss_mib / 1024, 2),
+        "dask_2_vs_1_workers": ratio("rebuild_dask_2", "rebuild_dask_1"),
+        "rebuild_peak_rss_gib": round(peak / 1024, 2),
         "generate_vs_rebuild": ratio("generate", "rebuild_duckdb"),
         "gx_alone_vs_default": ratio("rebuild_duckdb_gx", "rebuild_duckdb"),
+        "temporary_server_seconds": round(
+            f["nothing_new_temporary_server"].seconds - f["nothing_new"].seconds, 2
+        ),
     }
 
 
@@ -298,17 +459,30 @@ def _table(f: dict) -> Table:
         f"employees x {f['years']} y, {f['roster_rows']:,} roster rows",
     )
     for key, label in (
+        ("startup_help", "(s) rxstaff --help"),
+        ("startup_import_flow", "(s) import the nightly flow"),
+        ("nothing_new", "(s) a run with nothing new"),
+        ("nothing_new_temporary_server", "(s) the same, no PREFECT_API_URL"),
         ("generate", "generate landing folder"),
         ("floor", "(a) floor: DuckDB reads CSVs"),
         ("rebuild_duckdb", "(b) full rebuild, DuckDB"),
         ("rebuild_duckdb_gx", "(b) full rebuild, DuckDB, GX alone"),
+        ("rebuild_dask_1", "(b) full rebuild, Dask, 1 worker"),
+        ("rebuild_dask_2", "(b) full rebuild, Dask, 2 workers"),
         ("increment_5y", "(c) one night, full history"),
         ("increment_1y", "(c) one night, one year"),
         ("rebuild_postgres", "(d) full rebuild, PostgreSQL"),
+        ("floor_1m", "(m) floor, 1M rows"),
+        ("rebuild_1m", "(m) full rebuild, 1M rows"),
     ):
         if key in f:
             table.add_row(label, f"{f[key].seconds:,.1f}", f"{f[key].peak_rss_mib:,.0f}")
-    targets = {**TARGETS, "generate_vs_rebuild": 1.0, "gx_alone_vs_default": float("inf")}
+    targets = {
+        **TARGETS,
+        "generate_vs_rebuild": 1.0,
+        "gx_alone_vs_default": float("inf"),
+        "temporary_server_seconds": float("inf"),
+    }
     for key, value in f["ratios"].items():
         limit = targets[key]
         verdict = "n/a" if value is None else ("met" if value <= limit else "MISSED")
