@@ -10,6 +10,7 @@ store. They hold counts only: never an unexpected value, which could be an emplo
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -25,6 +26,8 @@ import pandas as pd
 from rxstaff.expectations.suite import Rule
 
 VALIDATIONS = "validations"
+ALL_PAGES_MAX = 200
+INDEX_RESULTS_MAX = 1000
 
 
 class ValidationStore:
@@ -33,7 +36,10 @@ class ValidationStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.keys: list[Any] = []
+        self.failed_keys: list[Any] = []  # results where a rule found unexpected rows
         self._context: Any = None
+        self._config_cache: dict[str, list[dict[str, Any]]] = {}
+        self._store: Any = None
 
     @property
     def context(self) -> Any:
@@ -46,6 +52,7 @@ class ValidationStore:
             logging.getLogger("great_expectations").setLevel(logging.WARNING)
             self.root.mkdir(parents=True, exist_ok=True)
             self._context = gx.get_context(mode="file", project_root_dir=str(self.root))
+            _limit_the_index(self._context)
         return self._context
 
     def record(
@@ -59,78 +66,132 @@ class ValidationStore:
         engine: str,
     ) -> None:
         """One file's validation: each rule with how many of its rows it found unexpected
-        (``unexpected``: rows by rule name)."""
-        from great_expectations.core import (
-            ExpectationSuiteValidationResult,
-            ExpectationValidationResult,
-        )
+        (``unexpected``: rows by rule name).
+
+        Written as GX's store writes an ``ExpectationSuiteValidationResult`` (the same JSON,
+        which GX reads back and renders), without GX's per-file serialisation: that cost
+        ~30 ms a file, a minute and more for a history load of thousands of files.
+        """
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
             ValidationResultIdentifier,
         )
-        from great_expectations.expectations.expectation_configuration import (
-            ExpectationConfiguration,
-        )
 
-        results = []
-        for rule in rules:
-            count = int(unexpected.get(rule.rule, 0))
-            config = ExpectationConfiguration(
-                type=rule.type, kwargs=_shown(rule.kwargs), meta={"rule": rule.rule}
-            )
-            results.append(
-                ExpectationValidationResult(
-                    success=count == 0,
-                    expectation_config=config,
-                    result={
-                        "element_count": rows,
-                        "unexpected_count": count,
-                        "unexpected_percent": 100.0 * count / rows if rows else 0.0,
-                    },
-                )
-            )
-        failed = sum(1 for r in results if not r.success)
+        results = [
+            _result(config, int(unexpected.get(rule.rule, 0)), rows)
+            for rule, config in zip(rules, self._configs(rules), strict=True)
+        ]
+        failed = sum(1 for r in results if not r["success"])
         now = datetime.now(UTC)
-        run = RunIdentifier(run_name=run_id, run_time=now)
-        batch = file_name.replace("/", "__")
-        validation = ExpectationSuiteValidationResult(
-            success=failed == 0,
-            results=results,
-            suite_name=suite_name,
-            meta={
-                "run_id": run,
-                "validation_time": now.isoformat(),
-                "engine": engine,
+        document = {
+            "id": None,
+            "meta": {
                 "active_batch_definition": {
-                    "datasource_name": "landing",
-                    "data_connector_name": "rxstaff",
-                    "data_asset_name": file_name,
                     "batch_identifiers": {},
+                    "data_asset_name": file_name,
+                    "data_connector_name": "rxstaff",
+                    "datasource_name": "landing",
                 },
+                "engine": engine,
+                "run_id": {"run_name": run_id, "run_time": now.isoformat()},
+                "validation_time": now.isoformat(),
             },
-            statistics={
+            "results": results,
+            "statistics": {
                 "evaluated_expectations": len(results),
-                "successful_expectations": len(results) - failed,
-                "unsuccessful_expectations": failed,
                 "success_percent": 100.0 * (len(results) - failed) / len(results)
                 if results
                 else 100.0,
+                "successful_expectations": len(results) - failed,
+                "unsuccessful_expectations": failed,
             },
-        )
+            "success": failed == 0,
+            "suite_name": suite_name,
+            "suite_parameters": {},
+        }
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-            run_id=run,
-            batch_identifier=batch,
+            run_id=RunIdentifier(run_name=run_id, run_time=now),
+            batch_identifier=file_name.replace("/", "__"),
         )
-        self.context.validation_results_store.set(key, validation)
+        self._write(key, document)
         self.keys.append(key)
+        if failed:
+            self.failed_keys.append(key)
+
+    def _write(self, key: Any, document: dict[str, Any]) -> None:
+        """Store one result as GX's file store does (GX builds the store anew on every
+        access to ``context.validation_results_store``: it is looked up once)."""
+        if self._store is None:
+            self._store = self.context.validation_results_store
+        # Compact JSON: with an indent, json falls back from its C encoder (10x slower).
+        self._store._store_backend.set(self._store.key_to_tuple(key), json.dumps(document))
+
+    def _configs(self, rules: list[Rule]) -> list[dict[str, Any]]:
+        """The rules as GX's expectation configurations (JSON), built by GX once per set of
+        bound rules."""
+        cache_key = json.dumps([[r.type, r.rule, r.kwargs] for r in rules], default=str)
+        found = self._config_cache.get(cache_key)
+        if found is None:
+            from great_expectations.expectations.expectation_configuration import (
+                ExpectationConfiguration,
+            )
+
+            found = [
+                ExpectationConfiguration(
+                    type=rule.type, kwargs=_shown(rule.kwargs), meta={"rule": rule.rule}
+                ).to_json_dict()
+                for rule in rules
+            ]
+            self._config_cache[cache_key] = found
+        return found
 
     def build_docs(self) -> Path:
-        """The Data Docs site, rebuilt with this run's results; its index page."""
-        # Only this run's pages are rendered (earlier runs' pages stay); the index lists all.
-        sites = self.context.build_data_docs(resource_identifiers=self.keys)
+        """The Data Docs site, rebuilt with this run's results; its index page.
+
+        Only this run's pages are rendered (earlier runs' pages stay; the index lists every
+        rendered page). A page costs ~45 ms: a run that validated more than
+        ``ALL_PAGES_MAX`` files (a history load) renders the pages of the files where a
+        rule failed, up to that many; every file's result is stored all the same, and
+        ``context.build_data_docs()`` renders them all.
+        """
+        pages = self.keys
+        if len(pages) > ALL_PAGES_MAX:
+            pages = self.failed_keys[:ALL_PAGES_MAX] or self.keys[:1]  # [] would mean all
+        # GX tests each stored result's key for membership: a set, not a list of thousands.
+        sites = self.context.build_data_docs(resource_identifiers=set(pages))
         return Path(url2pathname(urlparse(sites["local_site"]).path))
+
+
+def _limit_the_index(context: Any) -> None:
+    """The index page lists the most recent ``INDEX_RESULTS_MAX`` results: GX reads every
+    result it lists, and years of nightly files would make each night's index slower."""
+    sites = context.variables.data_docs_sites or {}
+    index = sites.get("local_site", {}).get("site_index_builder")
+    if index is not None and index.get("validation_results_limit") != INDEX_RESULTS_MAX:
+        index["validation_results_limit"] = INDEX_RESULTS_MAX
+        context.variables.data_docs_sites = sites
+        context.variables.save()
+
+
+def _result(config: dict[str, Any], count: int, rows: int) -> dict[str, Any]:
+    """One expectation's result on one file, counts only, as GX writes it."""
+    return {
+        "exception_info": {
+            "exception_message": None,
+            "exception_traceback": None,
+            "raised_exception": False,
+        },
+        "expectation_config": config,
+        "meta": {},
+        "result": {
+            "element_count": rows,
+            "unexpected_count": count,
+            "unexpected_percent": 100.0 * count / rows if rows else 0.0,
+        },
+        "success": count == 0,
+    }
 
 
 def _shown(kwargs: dict[str, Any]) -> dict[str, Any]:
