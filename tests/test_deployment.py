@@ -44,12 +44,16 @@ def test_nightly_deployment_is_scheduled_and_exclusive() -> None:
     assert config["pull"] == []  # nothing fetched or installed per run
 
 
-def scheduling_steps() -> list[str]:
-    """The shell lines of the README's Scheduling section (its first code block)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Scheduling", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```", 2)[1]
+def scheduling_steps(after: str = "## Scheduling") -> list[str]:
+    """The shell lines of the README's first code block after ``after``."""
+    block = readme_block(after, "```\n")
     return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
+
+
+def readme_block(after: str, fence: str) -> str:
+    """The first code block opened by ``fence`` after the text ``after`` in the README."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split(after, 1)[1].split(fence, 1)[1].split("```", 1)[0]
 
 
 def free_port() -> int:
@@ -68,13 +72,9 @@ def wait_for(check, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.slow
-def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
-    landing_small: Path, tmp_path: Path
-) -> None:
-    port = free_port()
-    data = tmp_path / "srv" / "rxstaff"  # does not exist yet: the run creates it
-    warehouse = data / "warehouse.duckdb"
+def e2e_environment(tmp_path: Path, port: int, **rxstaff: str) -> dict[str, str]:
+    """This machine's environment without any Prefect or rxstaff setting of the user's,
+    pointed at a Prefect server on ``port``, with the given rxstaff settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RXSTAFF_"))}
     env.update(
         PREFECT_HOME=str(tmp_path / "prefect-home"),
@@ -82,26 +82,57 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_API_PORT=str(port),
         RXSTAFF_ID_SECRET="e2e-secret-key",
-        RXSTAFF_WAREHOUSE_URL=f"duckdb:///{warehouse}",
-        RXSTAFF_LANDING=str(landing_small),
         RXSTAFF_SETTLE_SECONDS="0",
         RXSTAFF_MAX_ROSTER_AGE_DAYS="36500",
         PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        **rxstaff,
     )
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    background: list[subprocess.Popen[bytes]] = []
+    return env
+
+
+@contextlib.contextmanager
+def background_processes(cwd: Path, env: dict[str, str], logs: Path):
+    """``start(line, name)`` runs a shell line in the background, its output in
+    ``logs/<name>.log``; on leaving, the server and workers are stopped, not only the
+    shells that started them."""
+    logs.mkdir(exist_ok=True)
+    started: list[subprocess.Popen[bytes]] = []
 
     def start(line: str, name: str) -> None:
         out = (logs / f"{name}.log").open("wb")
-        background.append(
+        started.append(
             subprocess.Popen(  # its own process group: the shell and what it starts
-                line, shell=True, cwd=ROOT, env=env, stdout=out, stderr=out,
+                line, shell=True, cwd=cwd, env=env, stdout=out, stderr=out,
                 start_new_session=True,
             )
         )  # fmt: skip
 
     try:
+        yield start
+    finally:
+        for process in started:
+            _signal_group(process, signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+        for process in started:
+            _signal_group(process, signal.SIGKILL)  # anything left of the group
+
+
+@pytest.mark.slow
+def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
+    landing_small: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    data = tmp_path / "srv" / "rxstaff"  # does not exist yet: the run creates it
+    warehouse = data / "warehouse.duckdb"
+    env = e2e_environment(
+        tmp_path, port, RXSTAFF_WAREHOUSE_URL=f"duckdb:///{warehouse}",
+        RXSTAFF_LANDING=str(landing_small),
+    )  # fmt: skip
+    with background_processes(ROOT, env, tmp_path / "logs") as start:
         for line in scheduling_steps():
             line = line.replace("4200", str(port))
             if line.startswith("export ") or line.startswith("pip install"):
@@ -132,16 +163,82 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
         relative = _trigger(env, "2030-01-03", "warehouse=duckdb:///warehouse.duckdb")
         assert wait_for(lambda: _final_states(env, [relative]), 240, "the refusal") == ["FAILED"]
         assert "is relative" in _state_message(env, relative)
-    finally:  # stop the server and the worker, not only the shells that started them
-        for process in background:
-            _signal_group(process, signal.SIGTERM)
-        for process in background:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-        for process in background:
-            _signal_group(process, signal.SIGKILL)  # anything left of the group
+
+
+@pytest.mark.slow
+def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> None:
+    """The README's "Many pharmacies" steps: two deployments, one pool, two process workers;
+    the two runs go at once, one per worker, each into its own warehouse; a run of one that
+    fails leaves its warehouse as it was and the other's run commits."""
+    from datetime import date
+
+    from rxstaff.sample import Options, generate
+
+    srv = tmp_path / "srv" / "rxstaff"
+    sizes = {"north": 40, "south": 25}
+    for seed, (pharmacy, employees) in enumerate(sizes.items(), start=21):
+        generate(
+            Options(
+                out=srv / pharmacy / "landing", employees=employees, start=date(2023, 1, 2),
+                end=date(2023, 6, 30), seed=seed, bad_rows=0.0,
+            )
+        )  # fmt: skip
+    project = tmp_path / "project"  # this repository's prefect.yaml, the README's entries added
+    project.mkdir()
+    entries = readme_block("**Many pharmacies.**", "```yaml\n").replace("/srv/rxstaff", str(srv))
+    (project / "prefect.yaml").write_text((ROOT / "prefect.yaml").read_text() + entries)
+    port = free_port()
+    env = e2e_environment(tmp_path, port, RXSTAFF_VALIDATION_DOCS="off")
+    env["PREFECT_WORKER_QUERY_SECONDS"] = "2"  # both workers poll soon after the triggers
+
+    def run(line: str) -> str:
+        done = subprocess.run(line, shell=True, cwd=project, env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[-2000:])
+        return done.stdout
+
+    with background_processes(project, env, tmp_path / "logs") as start:
+        start(f"prefect server start --host 127.0.0.1 --port {port}", "server")
+        wait_for(lambda: _healthy(port), 120, "the Prefect server")
+        run("prefect work-pool create rxstaff-etl --type process")
+        runs = []
+        for line in scheduling_steps("Then deploy them all"):
+            if line.endswith("&"):
+                start(line.rstrip("& "), line.split("--name")[1].split()[0])
+            elif line.startswith("prefect deployment run"):
+                output = run(f"{line} --param run_date=2030-01-01")
+                runs.append(re.search(r"UUID: ([0-9a-f-]{36})", output).group(1))  # type: ignore[union-attr]
+            else:
+                run(line)
+        states = wait_for(lambda: _final_states(env, runs), 420, "both runs to finish")
+        assert states == ["COMPLETED", "COMPLETED"], states
+        for worker in ("etl-1", "etl-2"):  # --limit 1: each worker ran one of the runs
+            text = (tmp_path / "logs" / f"{worker}.log").read_text(errors="replace")
+            ran = [r for r in runs if f"/runs/flow-run/{r}" in text]  # the run's own log line
+            assert len(ran) == 1, (worker, text[-3000:])
+        assert _ran_together(env, runs), "two workers, yet the runs did not overlap"
+        employees = {}
+        for pharmacy in sizes:
+            with duckdb.connect(str(srv / pharmacy / "warehouse.duckdb"), read_only=True) as con:
+                employees[pharmacy] = con.execute(
+                    "SELECT COUNT(DISTINCT employee_key) FROM stg_roster"
+                ).fetchone()[0]
+        assert employees["north"] > employees["south"] >= sizes["south"]  # each its own files
+        south = srv / "south" / "warehouse.duckdb"
+        before = south.read_bytes()
+        # Again: south's run fails (a catalog that is not there), north's commits.
+        again = [
+            run("prefect deployment run nightly/north --param run_date=2030-01-02"),
+            run("prefect deployment run nightly/south --param run_date=2030-01-02 "
+                "--param catalog=/nonexistent/job_catalog.csv"),
+        ]  # fmt: skip
+        ids = [re.search(r"UUID: ([0-9a-f-]{36})", o).group(1) for o in again]  # type: ignore[union-attr]
+        assert wait_for(lambda: _final_states(env, ids), 300, "the second runs") == [
+            "COMPLETED", "FAILED",
+        ]  # fmt: skip
+        assert south.read_bytes() == before
+        with duckdb.connect(str(srv / "north" / "warehouse.duckdb"), read_only=True) as con:
+            assert con.execute("SELECT COUNT(*) FROM etl_run").fetchone()[0] == 2
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
