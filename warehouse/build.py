@@ -77,6 +77,8 @@ def load_seed(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
 
 def build_tables(conn: sa.Connection) -> list[str]:
     """Rebuild every model table from staging and history; the names built, in order."""
+    staging = [t for t in sa.inspect(conn).get_table_names() if t.startswith("stg_")]
+    refresh_statistics(conn, [*staging, "int_roster_change", "etl_batch"])
     built = []
     for decl in of_kind("table"):
         build_table(conn, decl)
@@ -89,6 +91,18 @@ def build_table(conn: sa.Connection, decl: Declaration) -> None:
     conn.execute(sa.text(f"DELETE FROM {decl.name}"))
     columns = _quoted(decl.column_names)
     conn.execute(sa.text(f"INSERT INTO {decl.name} ({columns}) {select_sql(decl)}"))
+    refresh_statistics(conn, [decl.name])
+
+
+def refresh_statistics(conn: sa.Connection, tables: list[str]) -> None:
+    """PostgreSQL plans each model's joins from its inputs' statistics, and autovacuum
+    cannot see a table filled in the run's own transaction: without this a model would be
+    planned on last night's row counts (or none, on a first load). ANALYZE samples each
+    table (~30,000 rows) and may run inside the transaction. DuckDB needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        conn.execute(sa.text(f"ANALYZE {table}"))
 
 
 def drop_views(conn: sa.Connection) -> None:

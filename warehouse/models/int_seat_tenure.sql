@@ -19,6 +19,35 @@ numbered AS (
         ) AS INTEGER) AS tenure_no
     FROM compared
 ),
+-- Each tenure's first row, last state and its spell's first terminated row are carried
+-- on every row by window functions, not joined back: PostgreSQL estimated those joins at
+-- one row and nested them, 23 s at 1M roster rows (DuckDB: 0.1 s); now 0.1 s on both.
+described AS (
+    SELECT
+        *,
+        FIRST_VALUE(batch_id) OVER t AS first_batch_id,
+        FIRST_VALUE(row_number) OVER t AS first_row_number,
+        LAST_VALUE(job_code) OVER t AS last_job_code,
+        LAST_VALUE(pharmacy_model) OVER t AS last_pharmacy_model,
+        LAST_VALUE(fte) OVER t AS last_fte,
+        MIN(CASE WHEN employment_status = 'terminated' THEN snapshot_date END)
+            OVER (PARTITION BY employee_key, spell_no) AS terminated_seen_on
+    FROM numbered
+    WINDOW t AS (
+        PARTITION BY employee_key, spell_no, tenure_no ORDER BY snapshot_date
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
+),
+spell_end AS (
+    SELECT
+        *,
+        MAX(CASE WHEN snapshot_date = terminated_seen_on THEN batch_id END) OVER sp
+            AS termination_batch_id,
+        MAX(CASE WHEN snapshot_date = terminated_seen_on THEN row_number END) OVER sp
+            AS termination_row_number
+    FROM described
+    WINDOW sp AS (PARTITION BY employee_key, spell_no)
+),
 tenures AS (
     SELECT
         employee_key,
@@ -30,53 +59,25 @@ tenures AS (
         MAX(snapshot_date) AS last_seen,
         MIN(spell_last_status) AS spell_last_status,
         MIN(spell_termination_date) AS spell_termination_date,
-        MAX(CASE WHEN seen_in_spell = 1 THEN 1 ELSE 0 END) AS is_first_seat
-    FROM numbered
+        MAX(CASE WHEN seen_in_spell = 1 THEN 1 ELSE 0 END) AS is_first_seat,
+        MIN(last_job_code) AS job_code,
+        MIN(last_pharmacy_model) AS pharmacy_model,
+        MIN(last_fte) AS fte,
+        MIN(first_batch_id) AS first_batch_id,
+        MIN(first_row_number) AS first_row_number,
+        MIN(termination_batch_id) AS termination_batch_id,
+        MIN(termination_row_number) AS termination_row_number
+    FROM spell_end
     GROUP BY employee_key, spell_no, tenure_no
-),
-last_state AS (
-    SELECT employee_key, spell_no, tenure_no, job_code, pharmacy_model, fte
-    FROM (
-        SELECT
-            employee_key, spell_no, tenure_no, job_code, pharmacy_model, fte,
-            ROW_NUMBER() OVER (
-                PARTITION BY employee_key, spell_no, tenure_no ORDER BY snapshot_date DESC
-            ) AS from_end
-        FROM numbered
-    ) AS ranked
-    WHERE from_end = 1
-),
-first_row AS (
-    SELECT employee_key, spell_no, tenure_no, batch_id, row_number
-    FROM (
-        SELECT
-            employee_key, spell_no, tenure_no, batch_id, row_number,
-            ROW_NUMBER() OVER (
-                PARTITION BY employee_key, spell_no, tenure_no ORDER BY snapshot_date
-            ) AS seen
-        FROM numbered
-    ) AS ranked
-    WHERE seen = 1
-),
-termination_row AS (
-    SELECT employee_key, spell_no, batch_id, row_number
-    FROM (
-        SELECT
-            employee_key, spell_no, batch_id, row_number,
-            ROW_NUMBER() OVER (PARTITION BY employee_key, spell_no ORDER BY snapshot_date) AS seen
-        FROM numbered
-        WHERE employment_status = 'terminated'
-    ) AS ranked
-    WHERE seen = 1
 )
 SELECT
     t.employee_key,
     t.spell_no,
     t.tenure_no,
     t.position_id,
-    s.job_code,
-    s.pharmacy_model,
-    s.fte,
+    t.job_code,
+    t.pharmacy_model,
+    t.fte,
     t.started_on,
     CASE
         WHEN t.is_first_seat = 1 AND t.spell_no = 1 THEN 'hire'
@@ -91,20 +92,15 @@ SELECT
         WHEN LEAD(t.started_on) OVER n IS NOT NULL THEN 'internal_move'
         WHEN t.spell_last_status = 'terminated' THEN 'separation'
     END AS end_reason,
-    f.batch_id AS first_batch_id,
-    f.row_number AS first_row_number,
+    t.first_batch_id,
+    t.first_row_number,
     CASE
-        WHEN LEAD(t.started_on) OVER n IS NOT NULL THEN LEAD(f.batch_id) OVER n
-        WHEN t.spell_last_status = 'terminated' THEN x.batch_id
+        WHEN LEAD(t.started_on) OVER n IS NOT NULL THEN LEAD(t.first_batch_id) OVER n
+        WHEN t.spell_last_status = 'terminated' THEN t.termination_batch_id
     END AS left_batch_id,
     CASE
-        WHEN LEAD(t.started_on) OVER n IS NOT NULL THEN LEAD(f.row_number) OVER n
-        WHEN t.spell_last_status = 'terminated' THEN x.row_number
+        WHEN LEAD(t.started_on) OVER n IS NOT NULL THEN LEAD(t.first_row_number) OVER n
+        WHEN t.spell_last_status = 'terminated' THEN t.termination_row_number
     END AS left_row_number
 FROM tenures AS t
-JOIN last_state AS s
-    ON s.employee_key = t.employee_key AND s.spell_no = t.spell_no AND s.tenure_no = t.tenure_no
-JOIN first_row AS f
-    ON f.employee_key = t.employee_key AND f.spell_no = t.spell_no AND f.tenure_no = t.tenure_no
-LEFT JOIN termination_row AS x ON x.employee_key = t.employee_key AND x.spell_no = t.spell_no
 WINDOW n AS (PARTITION BY t.employee_key, t.spell_no ORDER BY t.tenure_no)
