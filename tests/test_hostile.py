@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -211,18 +212,21 @@ def prefect_records(flow_run_id: str | None) -> set[str]:
     )
 
     assert flow_run_id, "the run recorded no Prefect flow-run id"
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(flow_run_id)
-        states = client.read_flow_run_states(flow_run_id)
-        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-        tasks = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
-        )
-    found = {str(run.parameters), str(run.state), *(f"{s.name} {s.message}" for s in states)}
-    found |= {f"{t.name} {t.state}" for t in tasks}
-    found |= {log.message for log in logs}
-    assert any("rejected" in line for line in found), "the run's logs were not found"
-    return found
+    for _ in range(60):  # log lines reach the server, and its database, in batches
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(flow_run_id)
+            states = client.read_flow_run_states(flow_run_id)
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            tasks = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+            )
+        found = {str(run.parameters), str(run.state), *(f"{s.name} {s.message}" for s in states)}
+        found |= {f"{t.name} {t.state}" for t in tasks}
+        found |= {log.message for log in logs}
+        if any("rejected" in line for line in found):
+            return found
+        time.sleep(0.5)
+    raise AssertionError("the run's logs were not found in Prefect's database")
 
 
 def test_a_file_gets_the_same_verdict_whatever_its_size(tmp_path: Path) -> None:
