@@ -106,3 +106,44 @@ def test_a_failed_run_staged_on_dask_leaves_the_warehouse_as_it_was(
     assert code == 2 and "injected" in str(error)
     assert_same(before, snapshot_except_audit(db))
     assert not area.exists() or list(area.iterdir()) == []
+
+
+def test_chunks_are_planned_from_sizes_whole_files_in_order() -> None:
+    from rxstaff.flows.landing import LandingFile
+    from rxstaff.flows.staging_chunk import plan_chunks
+    from rxstaff.warehouse.arrivals import Arrival
+
+    sizes = [30, 30, 50, 5, 5, 120, 1]
+    arrivals = [
+        Arrival(
+            LandingFile("roster", Path(f"f{n}"), f"f{n}", date(2024, 1, 1), "x", size), "new", None
+        )
+        for n, size in enumerate(sizes)
+    ]
+    chunks = plan_chunks(arrivals, 60)
+    assert [[a.file.size for a in chunk] for chunk in chunks] == [
+        [30, 30], [50, 5, 5], [120], [1],
+    ]  # fmt: skip
+    assert [a for chunk in chunks for a in chunk] == arrivals
+    assert plan_chunks([], 60) == []
+
+
+@pytest.mark.parametrize(
+    ("choice", "due_bytes", "expected"),
+    [("auto", 10, False), ("auto", 600 * 2**20, True), ("off", 600 * 2**20, False),
+     ("local", 10, True), ("tcp://127.0.0.1:8786", 10, True)],
+)  # fmt: skip
+def test_when_a_run_stages_on_dask(choice: str, due_bytes: int, expected: bool) -> None:
+    from rxstaff.flows.parallel import wants_cluster
+
+    assert wants_cluster(choice, due_bytes) is expected
+
+
+def test_an_unknown_dask_setting_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rxstaff.cli import app
+
+    result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path), "--dask", "lots"])
+    assert result.exit_code == 2
+    assert "nothing was changed" in result.output and "tcp://" in result.output
