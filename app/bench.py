@@ -316,6 +316,9 @@ con.close()
 def _environment(out: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("RXSTAFF_ID_SECRET", "rxstaff-bench-secret")
+    # The bench writes its landing folders itself, just before loading them: nothing is
+    # still arriving (by default a file modified in the last 30 s waits for the next run).
+    env["RXSTAFF_SETTLE_SECONDS"] = "0"
     env["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-", dir=out)
     env.pop("RXSTAFF_WAREHOUSE_URL", None)
     return env
