@@ -580,6 +580,7 @@ def _run_nightly(
         settings.settle_seconds()
         settings.run_lock_wait()
         settings.dask(dask)
+        settings.dask_workers()
     except settings.ConfigurationError as error:
         errors.print(f"[red]error (nothing was changed):[/] {error}")
         return 2

@@ -300,6 +300,19 @@ def dask(given: str | None = None) -> str:
     return value
 
 
+DASK_WORKERS_ENV = "RXSTAFF_DASK_WORKERS"
+
+
+def dask_workers() -> int:
+    """Workers of a local Dask cluster: $RXSTAFF_DASK_WORKERS, or one per core."""
+    value = os.environ.get(DASK_WORKERS_ENV, "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"${DASK_WORKERS_ENV} must be a whole number of 1 or more")
+    return int(value)
+
+
 def staging_area(given: str | None = None) -> str | None:
     """Where Dask workers write staged Parquet: a folder or any fsspec URL the cluster's
     workers and the flow share (``s3://bucket/rxstaff``). None: a private temporary folder

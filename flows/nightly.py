@@ -198,6 +198,7 @@ def nightly(
     ctx, summary = run.ctx, run.ctx.summary
     ctx.flow_run_id = flow_run.get_id()
     ctx.dask, ctx.staging_area = settings.dask(dask), settings.staging_area(staging_area)
+    settings.dask_workers()  # a bad setting stops the run here, before anything is read
     max_age = settings.max_roster_age_days(max_roster_age_days)
     try:
         with (

@@ -27,6 +27,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from rxstaff import settings
 from rxstaff.flows.ingest import Chunks, Stager, stage_in_process
 from rxstaff.flows.landing import LandingFile
 from rxstaff.flows.staging_chunk import StagedFiles, stage_chunk
@@ -58,10 +59,9 @@ def task_runner(choice: str) -> Any:
     logging.getLogger("distributed").setLevel(logging.WARNING)
     if "://" in choice:
         return DaskTaskRunner(address=choice)
-    workers = max(1, int(os.environ.get("RXSTAFF_DASK_WORKERS", 0)) or (os.cpu_count() or 1))
     return DaskTaskRunner(
         cluster_kwargs={
-            "n_workers": workers,
+            "n_workers": settings.dask_workers(),
             "threads_per_worker": 1,
             "processes": True,
             "dashboard_address": None,  # two pharmacies' runs on one host would clash

@@ -147,3 +147,16 @@ def test_an_unknown_dask_setting_is_refused_before_anything_starts(tmp_path: Pat
     result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path), "--dask", "lots"])
     assert result.exit_code == 2
     assert "nothing was changed" in result.output and "tcp://" in result.output
+
+
+def test_a_bad_worker_count_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from rxstaff.cli import app
+
+    monkeypatch.setenv("RXSTAFF_DASK_WORKERS", "two")
+    result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "nothing was changed" in result.output and "RXSTAFF_DASK_WORKERS" in result.output
