@@ -62,6 +62,18 @@ class Measure:
     peak_rss_mib: float
 
 
+@dataclass(frozen=True)
+class BenchPlan:
+    """What one benchmark run measures."""
+
+    employees: int
+    years: int
+    repeat: int
+    postgres_url: str | None
+    out: Path
+    million: bool = True
+
+
 def run_benchmark(
     employees: int,
     years: int,
@@ -73,28 +85,24 @@ def run_benchmark(
 ) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     env = _environment(out)
+    plan = BenchPlan(employees, years, repeat, postgres_url, out, million)
     with prefect_server(out, env, console):
-        return _measure_all(employees, years, repeat, postgres_url, out, console, env, million)
+        return _measure_all(plan, console, env)
 
 
-def _measure_all(
-    employees: int,
-    years: int,
-    repeat: int,
-    postgres_url: str | None,
-    out: Path,
-    console: Console,
-    env: dict[str, str],
-    million: bool,
-) -> dict:
-    end = START + timedelta(days=365 * years)
-    landing = out / f"landing_{employees}x{years}y"
+def _measure_all(plan: BenchPlan, console: Console, env: dict[str, str]) -> dict:
+    end = START + timedelta(days=365 * plan.years)
+    landing = plan.out / f"landing_{plan.employees}x{plan.years}y"
     console.print(
-        f"[bold]rxstaff bench[/]: {employees:,} employees, {years} year(s) of weekly "
-        f"snapshots, repeat {repeat}, in {out}"
+        f"[bold]rxstaff bench[/]: {plan.employees:,} employees, {plan.years} year(s) of weekly "
+        f"snapshots, repeat {plan.repeat}, in {plan.out}"
     )
-    figures: dict[str, object] = {"machine": _machine(), "employees": employees, "years": years}
-    figures.update(_startup(console, env, repeat))
+    figures: dict[str, object] = {
+        "machine": _machine(),
+        "employees": plan.employees,
+        "years": plan.years,
+    }
+    figures.update(_startup(console, env, plan.repeat))
 
     shutil.rmtree(landing, ignore_errors=True)
     figures["generate"] = _timed(
@@ -106,7 +114,7 @@ def _measure_all(
             "--out",
             str(landing),
             "--employees",
-            str(employees),
+            str(plan.employees),
             "--start",
             START.isoformat(),
             "--end",
@@ -124,16 +132,16 @@ def _measure_all(
     figures["roster_rows"] = _count_rows(landing / "roster")
 
     figures["floor"] = _median(
-        repeat,
+        plan.repeat,
         lambda: _timed(
             console,
             "(a) floor: DuckDB reads the CSVs",
-            [sys.executable, "-c", FLOOR_SCRIPT, str(landing), str(out / "floor.duckdb")],
+            [sys.executable, "-c", FLOOR_SCRIPT, str(landing), str(plan.out / "floor.duckdb")],
             env,
         ),
     )
 
-    base = out / "rebuild.duckdb"
+    base = plan.out / "rebuild.duckdb"
     base.unlink(missing_ok=True)
     figures["rebuild_duckdb"] = _timed(
         console,
@@ -145,7 +153,7 @@ def _measure_all(
     # Great Expectations' own cost: the same rebuild validated by GX alone (the default
     # hands a large load to the vectorised twin, GX checking a sample of every file).
     if int(figures["roster_rows"]) <= GX_REBUILD_MAX_ROWS:  # type: ignore[call-overload]
-        gx_base = out / "rebuild_gx.duckdb"
+        gx_base = plan.out / "rebuild_gx.duckdb"
         gx_base.unlink(missing_ok=True)
         figures["rebuild_duckdb_gx"] = _timed(
             console,
@@ -156,14 +164,14 @@ def _measure_all(
 
     nothing_new = _nightly(landing, f"duckdb:///{base}", night_before)
     figures["nothing_new"] = _median(
-        repeat, lambda: _timed(console, "(s) a run with nothing new", nothing_new, env)
+        plan.repeat, lambda: _timed(console, "(s) a run with nothing new", nothing_new, env)
     )
     no_server = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
     figures["nothing_new_temporary_server"] = _timed(
         console, "(s) a run with nothing new, no PREFECT_API_URL", nothing_new, no_server
     )
     for workers in (1, 2):
-        dask_base = out / f"rebuild_dask{workers}.duckdb"
+        dask_base = plan.out / f"rebuild_dask{workers}.duckdb"
         dask_base.unlink(missing_ok=True)
         figures[f"rebuild_dask_{workers}"] = _timed(
             console,
@@ -174,13 +182,13 @@ def _measure_all(
         dask_base.unlink(missing_ok=True)
 
     figures["increment_5y"] = _median(
-        repeat,
+        plan.repeat,
         lambda: _increment(
-            console, "(c) one night on the full history", base, landing, last, env, out
+            console, "(c) one night on the full history", base, landing, last, env, plan.out
         ),
     )
-    one_year = _last_year(landing, out / "landing_last_year", last)
-    base_1y = out / "rebuild_1y.duckdb"
+    one_year = _last_year(landing, plan.out / "landing_last_year", last)
+    base_1y = plan.out / "rebuild_1y.duckdb"
     base_1y.unlink(missing_ok=True)
     _timed(
         console,
@@ -189,20 +197,22 @@ def _measure_all(
         env,
     )
     figures["increment_1y"] = _median(
-        repeat,
-        lambda: _increment(console, "(c) one night on one year", base_1y, one_year, last, env, out),
+        plan.repeat,
+        lambda: _increment(
+            console, "(c) one night on one year", base_1y, one_year, last, env, plan.out
+        ),
     )
 
-    if postgres_url:
+    if plan.postgres_url:
         figures["rebuild_postgres"] = _postgres_rebuild(
-            console, postgres_url, landing, night_before, env
+            console, plan.postgres_url, landing, night_before, env
         )
-    if million:
-        figures.update(_million(console, out, env))
+    if plan.million:
+        figures.update(_million(console, plan.out, env))
     figures["ratios"] = _ratios(figures)
-    (out / "bench.json").write_text(json.dumps(as_dict(figures), indent=2), encoding="utf-8")
+    (plan.out / "bench.json").write_text(json.dumps(as_dict(figures), indent=2), encoding="utf-8")
     console.print(_table(figures))
-    console.print(f"figures written to {out / 'bench.json'}")
+    console.print(f"figures written to {plan.out / 'bench.json'}")
     return figures
 
 
