@@ -72,10 +72,6 @@ class StagedFiles:
     sample: pd.DataFrame | None = None  # rows Great Expectations re-checks (vectorised)
     spilled: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def rows_read(self) -> int:
-        return sum(f.outcome.rows_read for f in self.files if f.outcome)
-
 
 def plan_chunks(arrivals: list[Arrival[LandingFile]], max_bytes: int) -> list[list[Arrival]]:
     """Consecutive files up to ``max_bytes`` together (at least one file per chunk).

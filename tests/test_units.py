@@ -15,13 +15,15 @@ from typer.testing import CliRunner
 from rxstaff.cli import app
 from rxstaff.flows.landing import LandingError, discover, read_extract
 from rxstaff.sample import Options, generate
+from rxstaff.transforms import staging
 from rxstaff.transforms.pseudonym import (
     Pseudonymiser,
     fingerprint,
     legacy_fingerprint,
     matches,
 )
-from rxstaff.transforms.raw_frame import drop_columns, normalise_headers, trim_cells
+from rxstaff.transforms.raw_frame import trim_cells
+from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import SecretMismatch, check_secret
 
@@ -63,7 +65,7 @@ def test_bom_crlf_padding_and_header_case_are_not_data(tmp_path: Path) -> None:
     path.write_bytes(
         b'\xef\xbb\xbf Employee_ID ,"FTE",first_name\r\n E1 ,"0.5 ",Ann\r\n"E2",,"Bo, Jr"\r\n'
     )
-    frame = trim_cells(drop_columns(normalise_headers(read_extract(path).frame), ["first_name"]))
+    frame = trim_cells(staging.prepare(SOURCES["roster"], read_extract(path).frame).frame)
     assert list(frame.columns) == ["employee_id", "fte"]
     assert frame.employee_id.tolist() == ["E1", "E2"]
     assert frame.fte.iloc[0] == "0.5" and pd.isna(frame.fte.iloc[1])

@@ -5,13 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 
-def normalise_headers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Column names are matched case-insensitively after trimming."""
-    renamed = frame.copy(deep=False)
-    renamed.columns = header_names(frame)
-    return renamed
-
-
 def trim_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Leading and trailing spaces are not data; an empty cell is a null."""
     cleaned = {}
@@ -24,11 +17,6 @@ def trim_cells(frame: pd.DataFrame) -> pd.DataFrame:
 def header_names(frame: pd.DataFrame) -> list[str]:
     """The frame's headers as matched: trimmed and case-folded."""
     return [str(c).strip().lower() for c in frame.columns]
-
-
-def drop_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Drop personal columns at the edge, before anything else sees them."""
-    return frame.drop(columns=[c for c in columns if c in frame.columns])
 
 
 # A cell starting with one of these is run as a formula when a BI export is opened in a

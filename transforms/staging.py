@@ -60,8 +60,8 @@ def missing_columns(source: Source, frame: pd.DataFrame | list[str]) -> list[str
 def colliding_headers(raw: pd.DataFrame) -> list[str]:
     """File-level errors for headers that name one column once trimmed and case-folded."""
     seen: dict[str, list[str]] = {}
-    for header in raw.columns:
-        seen.setdefault(str(header).strip().lower(), []).append(str(header))
+    for key, header in zip(header_names(raw), raw.columns, strict=True):
+        seen.setdefault(key, []).append(str(header))
     return [
         f"headers {', '.join(repr(h) for h in names)} name the same column '{key}' "
         "(headers are matched without case or spaces)"
@@ -116,9 +116,10 @@ def prepare(
     personal = set(source.personal_columns)
     present = [h for h in headers if h not in personal]
     known = source.known_columns(present)
-    extras = [h for h in present if h not in set(known)]
+    known_set, present_set = set(known), set(present)
+    extras = [h for h in present if h not in known_set]
     missing = missing_columns(source, present)
-    kept = [c for c in known if c in set(present)]
+    kept = [c for c in known if c in present_set]
     frame = raw.iloc[:, [headers.index(c) for c in kept]].set_axis(kept, axis=1)
     frame = frame.reset_index(drop=True)
     return PreparedFile(frame, rows_read, extras, missing, row_numbers, shifted)
