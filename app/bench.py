@@ -151,7 +151,7 @@ def _measure_all(plan: BenchPlan, console: Console, env: dict[str, str]) -> dict
     )
 
     # Great Expectations' own cost: the same rebuild validated by GX alone (the default
-    # hands a large load to the vectorised twin, GX checking a sample of every file).
+    # hands a large load to the suite compiled to SQL, GX checking a sample of every file).
     if int(figures["roster_rows"]) <= GX_REBUILD_MAX_ROWS:  # type: ignore[call-overload]
         gx_base = plan.out / "rebuild_gx.duckdb"
         gx_base.unlink(missing_ok=True)

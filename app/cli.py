@@ -130,8 +130,10 @@ def nightly(
         str,
         typer.Option(
             "--validation",
-            help="gx (Great Expectations), vectorised (the same suite in pandas), or auto: "
-            "gx unless one source brings over 64 MiB in a run.",
+            help="gx (Great Expectations); sql (the same suite compiled to SQL, run by "
+            "DuckDB); vectorised (the same suite in pandas); or auto: gx unless one source "
+            "brings over 64 MiB in a run, then sql. GX re-checks a sample of what sql or "
+            "vectorised judged, and the run fails if they disagree.",
         ),
     ] = "auto",
     report: Annotated[
@@ -171,8 +173,10 @@ def nightly(
     The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`.
     """
     when = _parse_date(run_date, "--run-date") if run_date else None
-    if validation not in ("auto", "gx", "vectorised"):
-        raise typer.BadParameter("use auto, gx or vectorised", param_hint="--validation")
+    if validation not in settings.VALIDATION_CHOICES:
+        raise typer.BadParameter(
+            f"use one of {', '.join(settings.VALIDATION_CHOICES)}", param_hint="--validation"
+        )
     code = _run_nightly(
         landing,
         warehouse,

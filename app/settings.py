@@ -29,6 +29,8 @@ class ConfigurationError(RuntimeError):
 
 
 SUPPORTED_WAREHOUSES = ("duckdb", "postgresql")
+# Engines that evaluate the suites (expectations/suite.py); auto picks per source and run.
+VALIDATION_CHOICES = ("auto", "gx", "sql", "vectorised")
 
 
 def warehouse_url(explicit: str | None = None) -> str:

@@ -18,9 +18,11 @@ a failure means: absent = the row is quarantined; ``file_when_all_rows_fail`` = 
 file is rejected when no row passes (a mislabelled file), otherwise the failing rows
 are quarantined.
 
-Two engines evaluate the same bound suite: ``gx`` (Great Expectations itself) and
-``vectorised`` (the same expectation semantics in pandas, for bulk history loads where
-GX costs minutes). Tests hold the two to the same results.
+Three engines evaluate the same bound suite: ``gx`` (Great Expectations itself),
+``vectorised`` (the same expectation semantics in pandas) and ``sql`` (the suite compiled
+to SQL and run set-based by DuckDB, ``expectations/sql.py``), the last two for bulk
+history loads where GX costs minutes. Tests hold the three to the same results, and GX
+re-checks a sample of whatever the other two judged (``cross_check``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import pandas as pd
 from rxstaff.transforms.source import Reference, Source
 from rxstaff.transforms.sources import source
 
-ENGINES = ("gx", "vectorised")
+ENGINES = ("gx", "vectorised", "sql")
 MAX_ECHO = 40
 
 
@@ -133,10 +135,21 @@ def validate_chunk(src: Source, chunk: pd.DataFrame, ref: Reference, engine: str
         raise ValueError(f"personal columns must be dropped before validation: {sorted(leaked)}")
     rules = bind_rules(src.name, parameters(src, chunk, ref))
     chunk = chunk.drop(columns=["row_number"], errors="ignore").reset_index(drop=True)
-    failed = _run_gx(chunk, rules) if engine == "gx" else _run_vectorised(chunk, rules)
+    failed = run_engine(engine, chunk, rules)
     outcome = _judge(chunk, rules, failed, src.echoable_columns)
     outcome.rules = rules
     return outcome
+
+
+def run_engine(engine: str, frame: pd.DataFrame, rules: list[Rule]) -> dict[int, np.ndarray]:
+    """The row positions each rule finds unexpected, by rule position, as ``engine`` judges."""
+    if engine == "gx":
+        return _run_gx(frame, rules)
+    if engine == "sql":
+        from rxstaff.expectations.sql import run_sql
+
+        return run_sql(frame, rules)
+    return _run_vectorised(frame, rules)
 
 
 def _judge(
@@ -321,15 +334,17 @@ def sample_for_cross_check(chunk: pd.DataFrame) -> pd.DataFrame:
     return chunk.groupby("_file_no", sort=False).head(SAMPLE_ROWS_PER_FILE)
 
 
-def cross_check(src: Source, chunk: pd.DataFrame, ref: Reference) -> int:
-    """Great Expectations validates the first rows of every file of the chunks the
-    vectorised engine validated; the two must find the same unexpected rows, rule by rule.
+def cross_check(
+    src: Source, chunk: pd.DataFrame, ref: Reference, engine: str = "vectorised"
+) -> int:
+    """Great Expectations validates the first rows of every file of the chunks ``engine``
+    (vectorised or sql) validated; the two must find the same unexpected rows, rule by rule.
     The rows checked; ``EnginesDisagree`` (which fails the run, all or nothing) if they
     differ. One call per source: GX costs ~1 s per validation whatever its size."""
     sample = sample_for_cross_check(chunk)
     rules = bind_rules(src.name, parameters(src, sample, ref))
     frame = sample.drop(columns=["row_number"], errors="ignore").reset_index(drop=True)
-    by_gx, by_twin = _run_gx(frame, rules), _run_vectorised(frame, rules)
+    by_gx, by_twin = _run_gx(frame, rules), run_engine(engine, frame, rules)
     for position, rule in enumerate(rules):
         gx_rows = set(by_gx.get(position, np.array([], dtype=np.int64)).tolist())
         twin_rows = set(by_twin.get(position, np.array([], dtype=np.int64)).tolist())
@@ -337,6 +352,6 @@ def cross_check(src: Source, chunk: pd.DataFrame, ref: Reference) -> int:
             raise EnginesDisagree(
                 f"{src.name}: rule {rule.rule}: Great Expectations found "
                 f"{len(gx_rows)} unexpected row(s) in a sample of {len(frame)}, the "
-                f"vectorised engine {len(twin_rows)}; validate with --validation gx"
+                f"{engine} engine {len(twin_rows)}; validate with --validation gx"
             )
     return len(frame)

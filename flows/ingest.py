@@ -30,8 +30,8 @@ from rxstaff.warehouse.loader import bulk_insert
 # Files of one source are validated together: GX costs ~0.7 s per validation whatever its
 # size. About 230,000 roster rows; a night's hundreds of one-line files make one chunk.
 CHUNK_BYTES = 40 * 1024 * 1024
-# "auto" validation: Great Expectations up to this much new data per source, the vectorised
-# engine (same suite) above it, where GX would take minutes (docs/decisions.md).
+# "auto" validation: Great Expectations up to this much new data per source, the suite
+# compiled to SQL above it, where GX would take minutes (docs/decisions.md).
 AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
 
 # Stages chunks of one source somewhere (here, or on a cluster), yielding them in order.
@@ -41,10 +41,10 @@ Stager = Callable[[Source, Chunks, RunContext, str], Iterator[StagedFiles]]
 
 
 def choose_validator(choice: str, files: list[LandingFile]) -> str:
-    """The validation engine: GX, or for a history load its vectorised twin."""
+    """The validation engine: GX, or for a history load the suite compiled to SQL."""
     if choice != "auto":
         return choice
-    return "gx" if sum(f.size for f in files) <= AUTO_GX_MAX_BYTES else "vectorised"
+    return "gx" if sum(f.size for f in files) <= AUTO_GX_MAX_BYTES else "sql"
 
 
 def stage_in_process(
@@ -135,7 +135,7 @@ class _ChunkWriter:
         self.newest = batches.newest_file_date(conn, src.name)
         self.records: list[dict[str, Any]] = []
         self.done = self.loaded = 0
-        self.samples: list[pd.DataFrame] = []  # of the chunks the vectorised engine judged
+        self.samples: list[pd.DataFrame] = []  # of the chunks another engine than GX judged
         self.files_sampled = 0
 
     def write(self, staged: StagedFiles) -> None:
@@ -164,10 +164,10 @@ class _ChunkWriter:
         self.records = []
 
     def cross_check(self) -> None:
-        """Great Expectations' word on a sample of every file the vectorised engine judged."""
+        """Great Expectations' word on a sample of every file another engine judged."""
         if not self.samples:
             return
-        checked = cross_check(self.src, pd.concat(self.samples), self.ctx.reference)
+        checked = cross_check(self.src, pd.concat(self.samples), self.ctx.reference, self.validator)
         self.ctx.summary.source(self.src.name).gx_sample_rows += checked
         self.logger.info(f"{self.src.name}: Great Expectations agreed on {checked:,} sampled rows")
 

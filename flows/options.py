@@ -17,8 +17,6 @@ from rxstaff.transforms.catalog import reference, stage_career_paths, stage_cata
 from rxstaff.warehouse.connection import describe_target
 from rxstaff.warehouse.transaction import Setup
 
-VALIDATION_CHOICES = ("auto", "gx", "vectorised")
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -37,9 +35,10 @@ def resolve(
     in_deployment: bool = False,
 ) -> RunOptions:
     """Settings by precedence (parameter, environment, default) and a new run's context."""
-    if validation not in VALIDATION_CHOICES:
+    if validation not in settings.VALIDATION_CHOICES:
+        choices = ", ".join(settings.VALIDATION_CHOICES)
         raise settings.ConfigurationError(
-            f"validation must be one of {', '.join(VALIDATION_CHOICES)}, not {validation!r}"
+            f"validation must be one of {choices}, not {validation!r}"
         )
     url, secret = settings.warehouse_url(warehouse), settings.id_secret()
     if in_deployment and settings.relative_duckdb_path(url):

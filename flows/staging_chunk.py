@@ -69,7 +69,7 @@ class StagedFiles:
     files: list[StagedFile]
     tables: dict[str, pd.DataFrame]
     rules: list[Rule]
-    sample: pd.DataFrame | None = None  # rows Great Expectations re-checks (vectorised)
+    sample: pd.DataFrame | None = None  # rows Great Expectations re-checks (not gx)
     spilled: dict[str, str] = field(default_factory=dict)
 
 
@@ -128,7 +128,7 @@ def stage_chunk(
             extra_columns=ready.extra_columns,
         )
         staged.unexpected = _unexpected(outcome, number, ready.rows_read)
-    sample = sample_for_cross_check(chunk) if validator == "vectorised" else None
+    sample = sample_for_cross_check(chunk) if validator != "gx" else None
     tables = {**result.tables, QUARANTINE_TABLE: result.quarantine}
     return StagedFiles(files, tables, outcome.rules, sample)
 

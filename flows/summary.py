@@ -39,7 +39,7 @@ class SourceSummary:
     files_skipped: int = 0
     files_rejected: int = 0
     files_deferred: int = 0  # still arriving, or moved under the run: for a later run
-    gx_sample_rows: int = 0  # rows GX itself checked where the vectorised engine validated
+    gx_sample_rows: int = 0  # rows GX itself checked where sql or vectorised validated
     rows_loaded: int = 0
     rows_quarantined: int = 0
 

@@ -1,4 +1,4 @@
-"""The suites as data, and the two engines that run them, held to the same results."""
+"""The suites as data, and the three engines that run them, held to the same results."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rxstaff.expectations.sql import NotCompilable, re2, unexpected_when
 from rxstaff.expectations.suite import (
     SAMPLE_ROWS_PER_FILE,
     EnginesDisagree,
+    Rule,
     bind_rules,
     cross_check,
     load_suite,
+    parameters,
+    run_engine,
     validate_chunk,
 )
 from rxstaff.flows.landing import LandingFile, discover, read_extract, read_job_catalog
@@ -71,13 +75,137 @@ def test_engines_agree_on_generated_extracts(
 ) -> None:
     files = files_of(landing_bad, source)
     gx = stage_files(source, files, reference, "gx")
-    fast = stage_files(source, files, reference, "vectorised")
-    assert gx.quarantined == fast.quarantined and gx.loaded == fast.loaded
-    pd.testing.assert_frame_equal(gx.quarantine, fast.quarantine)
-    for name in gx.tables:
-        pd.testing.assert_frame_equal(gx.tables[name], fast.tables[name])
+    for engine in ("vectorised", "sql"):
+        fast = stage_files(source, files, reference, engine)
+        assert gx.quarantined == fast.quarantined and gx.loaded == fast.loaded, engine
+        pd.testing.assert_frame_equal(gx.quarantine, fast.quarantine)
+        for name in gx.tables:
+            pd.testing.assert_frame_equal(gx.tables[name], fast.tables[name])
     if source in ("roster", "budget", "survey"):
         assert len(gx.quarantine) > 0, "the sample plants bad rows in every data source"
+
+
+# Values where Python's and SQL's rules part ways: Unicode digits (Python's \d takes
+# them, RE2's does not), a line break before the end ($ in Python matches before it), NUL,
+# quotes, empty cells under row conditions, near-misses of every code list and pattern.
+HOSTILE_VALUES = [
+    None,
+    "E1",
+    "E\u0661\u0662\u0663",
+    "E12\n",
+    "12\nabc",
+    "P1",
+    "P\uff11",
+    "1",
+    "1.0",
+    "0.5",
+    "00.5",
+    "1.5",
+    ".",
+    "0",
+    "2024-02-30",
+    "2024-01-05",
+    "2024-1-5",
+    "\u0968\u0966\u0968\u0969",
+    "2024-01-05T10:00:00Z",
+    "2024-01-05 10:00",
+    "2023-12-31T23:59:59+05:30",
+    "x",
+    "terminated",
+    "Terminated",
+    "active",
+    "released",
+    "requested",
+    "completed",
+    "true",
+    "TRUE",
+    "false",
+    "SPT1",
+    "retail",
+    "voluntary",
+    "\u00e9",
+    "'",
+    '"',
+    "a'b",
+    "2023",
+    "BR-1",
+    "TR-1",
+    "C1",
+    "q01",
+    "Q1",
+    "5",
+    "7",
+    "<1",
+    "5+",
+    "a\x00b",
+    "1e3",
+    "99999999999",
+    "123456789012",
+    "[",
+    "]",
+]
+
+
+@pytest.mark.parametrize("source", list(SOURCES))
+def test_the_three_engines_agree_rule_by_rule_on_hostile_values(
+    reference: Reference, source: str
+) -> None:
+    """Every rule of every suite, on thousands of rows drawn from values chosen to split
+    Python's semantics from SQL's: the same unexpected rows from GX, pandas and SQL."""
+    src = SOURCES[source]
+    rng = np.random.default_rng(sum(map(ord, source)))
+    columns = src.kept_columns + (["q01", "q02"] if src.repeating else [])
+    rows = 2000
+    pool = np.array(HOSTILE_VALUES, dtype=object)
+    chunk = pd.DataFrame(
+        {c: pd.array(rng.choice(pool, rows), dtype="string") for c in columns}
+        | {
+            "_file_no": rng.integers(0, 3, rows),
+            "_file_date": pd.array(["2024-01-05"] * rows, dtype="string"),
+            "_file_year": pd.array(rng.choice(["2023", "2024"], rows), dtype="string"),
+            "_year_start": pd.array(["2023-01-01"] * rows, dtype="string"),
+            "_next_year_start": pd.array(["2024-01-01"] * rows, dtype="string"),
+        }
+    )
+    rules = bind_rules(source, parameters(src, chunk, reference))
+    found = {engine: run_engine(engine, chunk, rules) for engine in ("gx", "vectorised", "sql")}
+    failing = 0
+    for position, rule in enumerate(rules):
+        rows_by = {
+            engine: found[engine].get(position, np.array([], dtype=np.int64)).tolist()
+            for engine in found
+        }
+        assert rows_by["sql"] == rows_by["gx"] == rows_by["vectorised"], rule.rule
+        failing += bool(rows_by["gx"])
+    assert failing >= len(rules) // 2, "the hostile values should trip most rules"
+
+
+def test_sql_engine_translates_what_re2_reads_differently() -> None:
+    assert re2(r"^E\d+$") == r"^E\p{Nd}+\n?$"  # Unicode digits; $ before a final \n
+    assert re2(r"^[\d.]\D[$]$") == r"^[\p{Nd}.]\P{Nd}[$]\n?$"
+    assert re2(r"^\\d$") == r"^\\d\n?$"  # an escaped backslash, then a plain d
+
+
+MATCH = "expect_column_values_to_match_regex"
+
+
+@pytest.mark.parametrize(
+    ("rule", "refused"),
+    [
+        (Rule(MATCH, {"column": "a", "regex": r"^\w+$"}, "r"), "w"),
+        (Rule(MATCH, {"column": "a", "regex": "^(?!x)"}, "r"), r"\?!"),
+        (Rule("expect_column_values_to_be_between", {"column": "a"}, "r"), "between"),
+        (
+            Rule("expect_column_values_to_be_null", {"column": "a", "row_condition": 'b>"1"'}, "r"),
+            "row condition",
+        ),
+    ],
+)
+def test_sql_engine_refuses_what_it_cannot_hold_equal_to_gx(rule: Rule, refused: str) -> None:
+    """A suite edited to use a construct the compiler does not know fails loudly, naming
+    it, rather than validating differently from Great Expectations."""
+    with pytest.raises(NotCompilable, match=refused):
+        unexpected_when(rule)
 
 
 def frame(**columns) -> pd.DataFrame:
@@ -90,7 +218,7 @@ def budget_reference() -> Reference:
     )
 
 
-@pytest.mark.parametrize("engine", ["gx", "vectorised"])
+@pytest.mark.parametrize("engine", ["gx", "vectorised", "sql"])
 def test_conditional_and_pair_rules(engine: str) -> None:
     chunk = frame(
         release_id=["BR-1", "BR-2", "BR-3", "BR-4"],
@@ -181,19 +309,27 @@ def test_great_expectations_checks_a_sample_of_what_the_vectorised_engine_judged
     ))  # fmt: skip
 
 
-def test_a_vectorised_engine_that_strays_from_gx_fails_the_check(
-    landing_bad: Path, reference: Reference, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("engine", "module", "function"),
+    [("vectorised", "suite", "_run_vectorised"), ("sql", "sql", "run_sql")],
+)
+def test_an_engine_that_strays_from_gx_fails_the_check(
+    landing_bad: Path,
+    reference: Reference,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    module: str,
+    function: str,
 ) -> None:
-    import rxstaff.expectations.suite as suite_module
+    import importlib
 
+    target = importlib.import_module(f"rxstaff.expectations.{module}")
     files = files_of(landing_bad, "roster")
     src = SOURCES["roster"]
     prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
     chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
-    real = suite_module._run_vectorised
-    # An injected fault: the twin forgets one rule's failures (as a drifted engine would).
-    monkeypatch.setattr(
-        suite_module, "_run_vectorised", lambda f, r: {**real(f, r), **{0: np.array([0])}}
-    )
-    with pytest.raises(EnginesDisagree, match="Great Expectations found"):
-        cross_check(src, chunk, reference)
+    real = getattr(target, function)
+    # An injected fault: the engine flags a row GX passes (as a drifted engine would).
+    monkeypatch.setattr(target, function, lambda f, r: {**real(f, r), **{0: np.array([0])}})
+    with pytest.raises(EnginesDisagree, match=f"Great Expectations found.*the {engine} engine"):
+        cross_check(src, chunk, reference, engine)

@@ -624,11 +624,12 @@ def test_a_landing_folder_without_training_loads_as_before(
     assert "training" not in set(query(db, "SELECT source FROM mart_freshness").source)
 
 
-def test_a_vectorised_run_is_checked_by_great_expectations_on_a_sample(
-    landing_small: Path, tmp_path: Path
+@pytest.mark.parametrize("engine", ["vectorised", "sql"])
+def test_a_run_by_another_engine_is_checked_by_great_expectations_on_a_sample(
+    landing_small: Path, tmp_path: Path, engine: str
 ) -> None:
     db = tmp_path / "w.duckdb"
-    code, summary = run_nightly(landing_small, db, validation="vectorised")
+    code, summary = run_nightly(landing_small, db, validation=engine)
     assert code == 0
     rosters = len(list((landing_small / "roster").glob("*.csv")))
     assert summary.sources["roster"].gx_sample_rows >= rosters  # some rows of every file
