@@ -33,8 +33,9 @@ INDEX_RESULTS_MAX = 1000
 class ValidationStore:
     """A file-backed GX project that keeps each run's results and its Data Docs."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, index_limit: int = INDEX_RESULTS_MAX) -> None:
         self.root = root
+        self.index_limit = index_limit
         self.keys: list[Any] = []
         self.failed_keys: list[Any] = []  # results where a rule found unexpected rows
         self._context: Any = None
@@ -52,7 +53,7 @@ class ValidationStore:
             logging.getLogger("great_expectations").setLevel(logging.WARNING)
             self.root.mkdir(parents=True, exist_ok=True)
             self._context = gx.get_context(mode="file", project_root_dir=str(self.root))
-            _limit_the_index(self._context)
+            _limit_the_index(self._context, self.index_limit)
         return self._context
 
     def record(
@@ -164,13 +165,13 @@ class ValidationStore:
         return Path(url2pathname(urlparse(sites["local_site"]).path))
 
 
-def _limit_the_index(context: Any) -> None:
-    """The index page lists the most recent ``INDEX_RESULTS_MAX`` results: GX reads every
-    result it lists, and years of nightly files would make each night's index slower."""
+def _limit_the_index(context: Any, limit: int) -> None:
+    """The index page lists the most recent ``limit`` results: GX reads every result it
+    lists, and years of nightly files would make each night's index slower."""
     sites = context.variables.data_docs_sites or {}
     index = sites.get("local_site", {}).get("site_index_builder")
-    if index is not None and index.get("validation_results_limit") != INDEX_RESULTS_MAX:
-        index["validation_results_limit"] = INDEX_RESULTS_MAX
+    if index is not None and index.get("validation_results_limit") != limit:
+        index["validation_results_limit"] = limit
         context.variables.data_docs_sites = sites
         context.variables.save()
 

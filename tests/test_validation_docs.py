@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from rxstaff.expectations.results import ALL_PAGES_MAX, INDEX_RESULTS_MAX, ValidationStore
+from rxstaff.expectations.suite import bind_rules
 from rxstaff.staffing_report.render import find_chromium
 from rxstaff.transforms.sources import SOURCES
 from tests.helpers import run_nightly
@@ -70,3 +72,51 @@ def test_data_docs_show_the_failed_expectations_of_a_file_with_bad_rows(
     assert summary.run_id in index.read_text("utf-8") and "Validation Results" in listing
     assert "fte" in shown and "Failed" in shown
     assert "1 unexpected" in shown or "unexpected" in shown
+
+
+def record_files(store: ValidationStore, count: int, failing: set[int], run: str) -> None:
+    """``count`` budget files' results in one run, a rule failing in those of ``failing``."""
+    rules = bind_rules(
+        "budget", {"job_codes": ["SPT1"], "job_families": [], "question_columns": []}
+    )
+    for number in range(count):
+        unexpected = {"status_in_allowed_values": 1} if number in failing else {}
+        name = f"budget/budget_releases_{number:04d}.csv"
+        store.record("budget_release", rules, unexpected, 3, run, name, "sql")
+
+
+def rendered_results(index: Path) -> set[str]:
+    return {p.stem for p in (index.parent / "validations").rglob("*.html")}
+
+
+def test_a_run_of_many_files_renders_pages_only_for_the_files_where_a_rule_failed(
+    tmp_path: Path,
+) -> None:
+    """The README's promise for history loads: over ALL_PAGES_MAX files, the pages of the
+    files with failures and the index; every file's result is stored all the same."""
+    store = ValidationStore(tmp_path / "gx")
+    record_files(store, ALL_PAGES_MAX + 5, {7, 150}, "history")
+    index = store.build_docs()
+    assert rendered_results(index) == {
+        "budget__budget_releases_0007.csv",
+        "budget__budget_releases_0150.csv",
+    }
+    stored = list((tmp_path / "gx").rglob("validations/budget_release/**/*.json"))
+    assert len(stored) == ALL_PAGES_MAX + 5
+
+    nightly = ValidationStore(tmp_path / "gx")  # a night of a few files: every page
+    record_files(nightly, 3, set(), "night")
+    assert len(rendered_results(nightly.build_docs())) == 2 + 3
+
+
+def test_the_data_docs_index_lists_the_latest_results_up_to_its_limit(tmp_path: Path) -> None:
+    """Years of nightly files must not make each night's index slower: it lists the most
+    recent results only (INDEX_RESULTS_MAX in production; 4 here, over six runs)."""
+    runs = [f"run-{n}" for n in range(6)]
+    for run in runs:
+        store = ValidationStore(tmp_path / "gx", index_limit=4)
+        record_files(store, 1, set(), run)
+        index = store.build_docs()
+    listed = index.read_text("utf-8")
+    assert [run for run in runs if run in listed] == runs[2:]
+    assert INDEX_RESULTS_MAX == 1000
