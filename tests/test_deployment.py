@@ -9,14 +9,10 @@ two runs apart.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +20,8 @@ import duckdb
 import httpx
 import pytest
 import yaml
+
+from tests.processes import background_processes, free_port, readme_block, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -50,28 +48,6 @@ def scheduling_steps(after: str = "## Scheduling") -> list[str]:
     return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
 
 
-def readme_block(after: str, fence: str) -> str:
-    """The first code block opened by ``fence`` after the text ``after`` in the README."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split(after, 1)[1].split(fence, 1)[1].split("```", 1)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def e2e_environment(tmp_path: Path, port: int, **rxstaff: str) -> dict[str, str]:
     """This machine's environment without any Prefect or rxstaff setting of the user's,
     pointed at a Prefect server on ``port``, with the given rxstaff settings."""
@@ -88,37 +64,6 @@ def e2e_environment(tmp_path: Path, port: int, **rxstaff: str) -> dict[str, str]
         **rxstaff,
     )
     return env
-
-
-@contextlib.contextmanager
-def background_processes(cwd: Path, env: dict[str, str], logs: Path):
-    """``start(line, name)`` runs a shell line in the background, its output in
-    ``logs/<name>.log``; on leaving, the server and workers are stopped, not only the
-    shells that started them."""
-    logs.mkdir(exist_ok=True)
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(line: str, name: str) -> None:
-        out = (logs / f"{name}.log").open("wb")
-        started.append(
-            subprocess.Popen(  # its own process group: the shell and what it starts
-                line, shell=True, cwd=cwd, env=env, stdout=out, stderr=out,
-                start_new_session=True,
-            )
-        )  # fmt: skip
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            _signal_group(process, signal.SIGTERM)
-        for process in started:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-        for process in started:
-            _signal_group(process, signal.SIGKILL)  # anything left of the group
 
 
 @pytest.mark.slow
@@ -239,11 +184,6 @@ def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> N
         assert south.read_bytes() == before
         with duckdb.connect(str(srv / "north" / "warehouse.duckdb"), read_only=True) as con:
             assert con.execute("SELECT COUNT(*) FROM etl_run").fetchone()[0] == 2
-
-
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, sig)
 
 
 def _healthy(port: int) -> bool:

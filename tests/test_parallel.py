@@ -3,6 +3,8 @@ the same rows as a sequential run, and still all or nothing."""
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.helpers import (
     run_nightly,
     snapshot_except_audit,
 )
+from tests.processes import background_processes, free_port, readme_block, wait_for
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -160,3 +163,53 @@ def test_a_bad_worker_count_is_refused_before_anything_starts(
     result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path)])
     assert result.exit_code == 2
     assert "nothing was changed" in result.output and "RXSTAFF_DASK_WORKERS" in result.output
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
+    landing_messy: Path, tmp_path: Path
+) -> None:
+    """The README's own commands (on 127.0.0.1, free ports, two worker processes): a
+    ``dask scheduler`` and ``dask worker`` started outside the run, with PREFECT_API_URL.
+    The chunks are staged by those workers (their Prefect task runs say so in their logs),
+    the rows are the sequential run's, and the shared staging area is left empty."""
+    from prefect.settings import PREFECT_API_URL
+
+    steps = readme_block("**A history load on a Dask cluster.**", "```\n").strip().splitlines()
+    scheduler, worker = (line.removesuffix("&").strip() for line in steps[:2])
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    local = (("10.0.0.5", "127.0.0.1"), ("8786", str(port)), ("--nworkers 4", "--nworkers 2"))
+    for old, new in local:
+        scheduler, worker = scheduler.replace(old, new), worker.replace(old, new)
+    worker = worker.replace("http://127.0.0.1:4200/api", str(PREFECT_API_URL.value()))
+    assert scheduler.startswith("dask scheduler") and f"dask worker {address}" in worker
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    area = tmp_path / "shared-staging"
+    area.mkdir()
+    logs = tmp_path / "logs"
+    with background_processes(tmp_path, env, logs) as start:
+        start(scheduler, "scheduler")
+        start(worker, "worker")
+        wait_for(lambda: _workers(address) >= 2, 120, "two Dask workers to join the scheduler")
+        sequential = run_nightly(landing_messy, tmp_path / "seq.duckdb", dask="off")
+        on_cluster = run_nightly(
+            landing_messy, tmp_path / "dask.duckdb", dask=address, staging_area=str(area)
+        )
+    assert sequential[0] == on_cluster[0] == 0, (sequential, on_cluster)
+    assert on_cluster[1].cluster_chunks > 10
+    staged_by_workers = (logs / "worker.log").read_text("utf-8", errors="replace")
+    assert "stage roster chunk" in staged_by_workers
+    assert_same(everything(tmp_path / "seq.duckdb"), everything(tmp_path / "dask.duckdb"))
+    assert list(area.iterdir()) == []
+
+
+def _workers(address: str) -> int:
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=5) as client:
+            return len(client.scheduler_info()["workers"])
+    except OSError:
+        return 0
