@@ -218,3 +218,35 @@ def test_a_warehouse_that_is_not_a_supported_url_is_refused_before_anything_star
     assert result.exit_code == 2
     assert "nothing was changed" in result.output and "rolled back" not in result.output
     assert "Traceback" not in result.output
+
+
+DISTINCT_CASES = [
+    ["2024-02-30", None, "2024-01-05", "2024-02-30", "x", "2024-01-05"],
+    [None, None],
+    [],
+]
+
+
+@pytest.mark.parametrize("values", DISTINCT_CASES)
+def test_casting_each_distinct_value_once_gives_what_casting_every_row_gives(
+    values: list[str | None],
+) -> None:
+    """Casts and keys are computed per distinct value and spread back by position: the
+    rows, their order, their index and their nulls must be those of the row-wise way."""
+    from rxstaff.transforms.casting import to_float, unparseable
+
+    index = list(range(10, 10 + len(values)))
+    dates = pd.Series(values, dtype="string", index=index)
+    rowwise = pd.to_datetime(dates, format="%Y-%m-%d", errors="coerce").isna() & dates.notna()
+    pd.testing.assert_series_equal(unparseable(dates, "date"), rowwise, check_names=False)
+
+    numbers = pd.Series([v and str(len(v) % 3) for v in values], dtype="string", index=index)
+    expected = pd.to_numeric(numbers).astype("float64")
+    pd.testing.assert_series_equal(to_float(numbers), expected, check_names=False)
+
+    pseudonyms = Pseudonymiser("k")
+    keys = pseudonyms.keys(dates)
+    assert list(keys.index) == index and str(keys.dtype) == "string"
+    assert [None if pd.isna(k) else k for k in keys] == [
+        None if v is None else Pseudonymiser("k").key(v) for v in values
+    ]

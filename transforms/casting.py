@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 
 RULE_SUFFIX = {"date": "is_calendar_date", "timestamp": "is_real_timestamp"}
@@ -19,17 +22,34 @@ def to_timestamp(values: pd.Series) -> pd.Series:
 
 
 def to_float(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values).astype("float64")
+    """Validated numbers as floats, each distinct text parsed once (an FTE column of
+    230,000 rows holds a handful of values)."""
+    return by_distinct_value(values, lambda distinct: pd.to_numeric(distinct).astype("float64"))
 
 
 def unparseable(values: pd.Series, kind: str) -> pd.Series:
     """Cells that look right to the suite's pattern but name no real day or instant.
 
     2023-02-30 passes an ISO date pattern; the cast is where the calendar is checked,
-    in one vectorised call rather than GX's strptime per value.
+    in one vectorised call rather than GX's strptime per value, on each distinct value
+    once (a snapshot's 50,000 rows hold one snapshot date and a few thousand hire dates).
     """
+
+    distinct = pd.Series(values.dropna().unique(), dtype=values.dtype)
     if kind == "date":
-        parsed = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+        parsed = pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce")
     else:
-        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
-    return parsed.isna() & values.notna()
+        parsed = pd.to_datetime(distinct, format="ISO8601", errors="coerce", utc=True)
+    fake = distinct[parsed.isna().to_numpy()]
+    return pd.Series(values.isin(fake.tolist()).to_numpy(dtype=bool), index=values.index)
+
+
+def by_distinct_value(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``convert`` applied to each distinct non-null value once, spread back over the rows
+    (nulls stay null): the same result as converting every row, for a fraction of the cost."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if not len(uniques):  # nothing but nulls: nothing to save
+        return convert(values)
+    converted = convert(pd.Series(uniques, dtype=values.dtype))
+    spread = converted.to_numpy().take(np.where(codes < 0, 0, codes))
+    return pd.Series(spread, index=values.index, dtype=converted.dtype).mask(codes < 0)

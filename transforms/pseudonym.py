@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 
+import numpy as np
 import pandas as pd
 
 KEY_LENGTH = 32  # hex characters: 128 bits, plenty against collision for a workforce
@@ -53,7 +54,9 @@ class Pseudonymiser:
         return found
 
     def keys(self, identifiers: pd.Series) -> pd.Series:
-        """Keys for a column of ids; nulls stay null."""
-        present = identifiers.dropna()
-        mapping = {i: self.key(i) for i in present.unique()}
-        return identifiers.map(mapping).astype("string")
+        """Keys for a column of ids; nulls stay null. Each distinct id is hashed once and
+        its key spread over the rows by position (a roster chunk: 230,000 rows, 10,000 ids)."""
+        codes, uniques = pd.factorize(identifiers, use_na_sentinel=True)
+        keyed = np.array([self.key(str(i)) for i in uniques] + [None], dtype=object)
+        spread = keyed.take(np.where(codes < 0, len(uniques), codes))
+        return pd.Series(spread, index=identifiers.index, dtype="string")
