@@ -25,7 +25,7 @@ from rxstaff.flows.summary import RunContext
 from rxstaff.transforms.source import FILE_NO, Source
 from rxstaff.warehouse import anomalies, batches
 from rxstaff.warehouse.arrivals import Arrival
-from rxstaff.warehouse.loader import bulk_insert
+from rxstaff.warehouse.loader import bulk_insert, load_staged
 
 # Files of one source are validated together: GX costs ~0.7 s per validation whatever its
 # size. About 230,000 roster rows; a night's hundreds of one-line files make one chunk.
@@ -148,6 +148,8 @@ class _ChunkWriter:
         self._keep_validation(staged)
         for table, frame in staged.tables.items():
             bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
+        for table, url in staged.spilled.items():  # staged on a cluster
+            load_staged(self.conn, table, url, batch_of, FILE_NO)
         if self.records:
             bulk_insert(self.conn, "etl_batch", pd.DataFrame(self.records))
         if staged.sample is not None:

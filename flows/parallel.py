@@ -3,9 +3,9 @@
 Each chunk of a source's files (``flows/staging_chunk.py``) is staged by a Prefect task on
 a Dask worker, which writes the chunk's staged tables as Parquet to the staging area (a
 private temporary folder by default; any fsspec URL the workers share, for a cluster
-elsewhere). The flow's process reads the chunks back in file order and writes them into
-the warehouse inside the run's one transaction: publication stays all or nothing, and the
-rows are the same as a sequential run's (tests/test_parallel.py).
+elsewhere). The flow's process loads the chunks in file order into the warehouse inside
+the run's one transaction (DuckDB reads a local Parquet file itself): publication stays
+all or nothing, and the rows are the same as a sequential run's (tests/test_parallel.py).
 
 Workers need rxstaff installed (the same version) and, for a remote cluster, the Prefect
 API (``PREFECT_API_URL``). The pseudonymisation key travels to them with each chunk, as it
@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -96,14 +95,6 @@ def spill(staged: StagedFiles, folder: str) -> StagedFiles:
     return replace(staged, tables={}, spilled=spilled)
 
 
-def read_back(staged: StagedFiles) -> StagedFiles:
-    """A spilled chunk with its tables read back from Parquet (Arrow)."""
-    if not staged.spilled:
-        return staged
-    tables = {table: pd.read_parquet(url) for table, url in staged.spilled.items()}
-    return replace(staged, tables=tables, spilled={})
-
-
 def stage_on_cluster(runner: Any, area: str) -> Stager:
     """A stager that sends a source's chunks to the cluster and yields them back in order
     as they are done; a source of a single chunk is staged in the flow's process."""
@@ -128,7 +119,7 @@ def stage_on_cluster(runner: Any, area: str) -> Stager:
             )
             for number, chunk in enumerate(chunks)
         ]
-        return (read_back(future.result()) for future in futures)
+        return (future.result() for future in futures)
 
     return stager
 

@@ -17,8 +17,10 @@ from rxstaff.sample import Options, generate
 from tests.helpers import (
     all_tables,
     assert_same,
+    comparable,
     hold_back_rosters,
     query,
+    read,
     run_nightly,
     snapshot_except_audit,
 )
@@ -213,3 +215,29 @@ def _workers(address: str) -> int:
             return len(client.scheduler_info()["workers"])
     except OSError:
         return 0
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("small_chunks")
+def test_staging_on_dask_into_postgresql_gives_the_rows_of_a_sequential_load(
+    landing_messy: Path, tmp_path: Path, pg_url: str
+) -> None:
+    """PostgreSQL takes the workers' Parquet through Arrow and COPY (DuckDB reads it
+    itself): the staged rows and quarantine are those of the sequential DuckDB load."""
+    from rxstaff.transforms.sources import SOURCES
+
+    area = tmp_path / "area"
+    area.mkdir()
+    db = tmp_path / "seq.duckdb"
+    sequential = run_nightly(landing_messy, db, dask="off")
+    on_dask = run_nightly(landing_messy, pg_url, dask="local", staging_area=str(area))
+    assert sequential[0] == on_dask[0] == 0, (sequential, on_dask)
+    assert on_dask[1].cluster_chunks > 10
+    tables = sorted({t for src in SOURCES.values() for t in src.tables} | {"etl_quarantine"})
+    for table in tables:
+        duck = query(db, f"SELECT * FROM {table}")
+        duck = duck.drop(columns=[c for c in duck.columns if c in RUN_COLUMNS])
+        pg = read(pg_url, f"SELECT * FROM {table}")[list(duck.columns)]
+        assert len(duck) == len(pg), table
+        pd.testing.assert_frame_equal(comparable(duck), comparable(pg), obj=table)
+    assert list(area.iterdir()) == []
