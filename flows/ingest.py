@@ -30,8 +30,9 @@ from rxstaff.warehouse.loader import bulk_insert, load_staged
 # Files of one source are validated together: GX costs ~0.7 s per validation whatever its
 # size. About 230,000 roster rows; a night's hundreds of one-line files make one chunk.
 CHUNK_BYTES = 40 * 1024 * 1024
-# "auto" validation: Great Expectations up to this much new data per source, the suite
-# compiled to SQL above it, where GX would take minutes (docs/decisions.md).
+# "auto" validation: Great Expectations up to this much new data in a run, the suites
+# compiled to SQL above it (a history load), where GX would take minutes
+# (docs/decisions.md).
 AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
 
 # Stages chunks of one source somewhere (here, or on a cluster), yielding them in order.
@@ -40,11 +41,16 @@ Chunks = list[list[Arrival[LandingFile]]]
 Stager = Callable[[Source, Chunks, RunContext, str], Iterator[StagedFiles]]
 
 
-def choose_validator(choice: str, files: list[LandingFile]) -> str:
-    """The validation engine: GX, or for a history load the suite compiled to SQL."""
+def is_history_load(due_bytes: int) -> bool:
+    """A run bringing this much is validated by SQL, GX checking samples beside it."""
+    return due_bytes > AUTO_GX_MAX_BYTES
+
+
+def choose_validator(choice: str, history_load: bool) -> str:
+    """The validation engine: GX, or for a history load the suites compiled to SQL."""
     if choice != "auto":
         return choice
-    return "gx" if sum(f.size for f in files) <= AUTO_GX_MAX_BYTES else "sql"
+    return "sql" if history_load else "gx"
 
 
 def stage_in_process(
@@ -75,7 +81,7 @@ def plan_source(
     due = count_skipped(arrivals, ctx, logger)
     if not due:
         return None
-    validator = choose_validator(ctx.validation, [a.file for a in due])
+    validator = choose_validator(ctx.validation, ctx.history_load)
     return SourcePlan(src, due, plan_chunks(due, CHUNK_BYTES), validator)
 
 
@@ -166,8 +172,19 @@ class _ChunkWriter:
         self.records = []
 
     def cross_check(self) -> None:
-        """Great Expectations' word on a sample of every file another engine judged."""
+        """Great Expectations' word on a sample of every file another engine judged: here,
+        or submitted to the run's companion process (the run waits for it to commit)."""
         if not self.samples:
+            return
+        if self.ctx.companion is not None:
+            sample = pd.concat(self.samples)
+            self.ctx.companion.cross_check(
+                self.src.name, sample, self.ctx.reference, self.validator
+            )
+            self.logger.info(
+                f"{self.src.name}: Great Expectations checks {len(sample):,} sampled rows "
+                "beside the run"
+            )
             return
         checked = cross_check(self.src, pd.concat(self.samples), self.ctx.reference, self.validator)
         self.ctx.summary.source(self.src.name).gx_sample_rows += checked

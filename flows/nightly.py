@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,11 +22,13 @@ from prefect.runtime import deployment, flow_run
 from prefect.states import Failed, State
 
 from rxstaff import settings
+from rxstaff.expectations.companion import Companion
 from rxstaff.expectations.results import ValidationStore
 from rxstaff.flows import alerts
 from rxstaff.flows.ingest import (
     SourcePlan,
     ingest_source,
+    is_history_load,
     plan_source,
     reject_misnamed,
     stage_in_process,
@@ -234,20 +237,20 @@ def load_publish_report(
     for source, _ in found.arriving:
         summary.source(source).files_deferred += 1
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
-    project = settings.validation_project(run.url)
-    ctx.validation_store = ValidationStore(project) if project else None
-    try:
-        load_and_commit(run.url, found, run.setup, ctx)
-    except NOTHING_STARTED:
-        raise
-    except Exception as error:
-        summary.failed = f"{type(error).__name__}: {error}"
-        logger.error(f"run {ctx.run_id} failed and was rolled back: {summary.failed}")
-        record_failure(run.url, judged, ctx)
-        raise RunRolledBack(summary.failed) from error
-    if ctx.validation_store is not None and ctx.validation_store.keys:
-        summary.validation_docs = str(ctx.validation_store.build_docs())
-        logger.info(f"validation results: {summary.validation_docs}")
+    ctx.history_load = is_history_load(sum(a.file.size for a in judged if a.due))
+    with validation_beside(ctx, settings.validation_project(run.url)):
+        try:
+            load_and_commit(run.url, found, run.setup, ctx)
+        except NOTHING_STARTED:
+            raise
+        except Exception as error:
+            summary.failed = f"{type(error).__name__}: {error}"
+            logger.error(f"run {ctx.run_id} failed and was rolled back: {summary.failed}")
+            record_failure(run.url, judged, ctx)
+            raise RunRolledBack(summary.failed) from error
+        if ctx.validation_store is not None and ctx.validation_store.keys:
+            summary.validation_docs = str(ctx.validation_store.build_docs())
+            logger.info(f"validation results: {summary.validation_docs}")
     read_copy, audit_copy = settings.copies(read_copy, audit_copy)
     if read_copy or audit_copy:
         try:
@@ -262,6 +265,24 @@ def load_publish_report(
         except Exception as error:  # the run committed: a report problem does not undo it
             summary.report_problem = f"the run committed, but its report failed: {error}"
             logger.error(summary.report_problem)
+
+
+@contextmanager
+def validation_beside(ctx: RunContext, project: Path | None) -> Iterator[None]:
+    """Within: the run's validation store. A history load validated by SQL hands its Great
+    Expectations work (results, sample checks, Data Docs) to a companion process, which
+    imports GX while the run stages; any other run keeps it in this process."""
+    if not (ctx.history_load and ctx.validation != "gx"):
+        ctx.validation_store = ValidationStore(project) if project else None
+        yield
+        return
+    companion = Companion(project)
+    ctx.companion, ctx.validation_store = companion, companion if project else None
+    try:
+        yield
+    finally:
+        ctx.companion = None
+        companion.close()
 
 
 def warehouse_kind(url: str) -> str:
@@ -289,6 +310,10 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             logger.info(f"rebuilt {len(build_models(tx, ctx))} models")
         else:
             logger.info("no new or corrected file: the models are unchanged")
+        if ctx.companion is not None:  # GX's checks of the samples: before the commit
+            for source, rows in ctx.companion.settle().items():
+                ctx.summary.source(source).gx_sample_rows += rows
+                logger.info(f"{source}: Great Expectations agreed on {rows:,} sampled rows")
         ctx.summary.anomalies = anomalies.counts(tx.conn)
         runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
         tx.commit(setup.min_group_size, ctx.run_id, rebuilt)

@@ -186,6 +186,7 @@ def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
         scheduler, worker = scheduler.replace(old, new), worker.replace(old, new)
     worker = worker.replace("http://127.0.0.1:4200/api", str(PREFECT_API_URL.value()))
     assert scheduler.startswith("dask scheduler") and f"dask worker {address}" in worker
+    scheduler += " --no-dashboard"  # tests run side by side: no fixed port 8787
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     area = tmp_path / "shared-staging"

@@ -1,0 +1,112 @@
+"""Great Expectations in a process of its own, beside a history load.
+
+A history load is validated by the suites compiled to SQL; Great Expectations re-checks a
+sample of every file, stores every file's result and builds Data Docs. That work needs
+GX's import (~3.5 s) and costs ~1 s per validation call whatever its size, all of it on
+the run's critical path when done in the run's process. The companion is one spawned
+process that imports GX while the run stages its first chunks and does that work as the
+run hands it over, on another core. Nothing it does touches the warehouse: the run waits
+for every check it submitted (``settle``) before it commits, so a disagreement between
+the engines still fails the run, all or nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from rxstaff.expectations.suite import Rule
+from rxstaff.transforms.source import Reference
+
+# The companion process's own store (one per process: it lives as long as the run).
+_store = None
+
+
+def _start(project: str | None) -> None:
+    global _store
+    from rxstaff.expectations.results import ValidationStore
+
+    _store = ValidationStore(Path(project)) if project else None
+    if _store is not None:
+        _store.context  # noqa: B018 - imports and opens GX now, while the run stages
+    else:
+        import great_expectations  # noqa: F401 - the cross-checks need it
+
+
+def _record(arguments: tuple) -> None:
+    assert _store is not None
+    _store.record(*arguments)
+
+
+def _build_docs() -> str | None:
+    return str(_store.build_docs()) if _store is not None and _store.keys else None
+
+
+def _cross_check(source: str, sample: pd.DataFrame, ref: Reference, engine: str) -> int:
+    from rxstaff.expectations.suite import cross_check
+    from rxstaff.transforms.sources import source as source_named
+
+    return cross_check(source_named(source), sample, ref, engine)
+
+
+class Companion:
+    """Validation results and GX's cross-checks, done by a process of their own.
+
+    Used as the run's validation store (``record``, ``keys``, ``build_docs``) and for
+    ``cross_check``; ``settle`` waits for everything submitted and raises the first error.
+    """
+
+    def __init__(self, project: Path | None) -> None:
+        self.project = project
+        self.keys: list[str] = []  # files recorded (names: the results live over there)
+        self._pending: list[tuple[str | None, Future]] = []
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),  # no copy of the run's state
+            initializer=_start,
+            initargs=(str(project) if project else None,),
+        )
+
+    def record(
+        self,
+        suite_name: str,
+        rules: list[Rule],
+        unexpected: Mapping[str, int],
+        rows: int,
+        run_id: str,
+        file_name: str,
+        engine: str,
+    ) -> None:
+        if self.project is None:
+            return
+        arguments = (suite_name, rules, dict(unexpected), rows, run_id, file_name, engine)
+        self._pending.append((None, self._pool.submit(_record, arguments)))
+        self.keys.append(file_name)
+
+    def cross_check(self, source: str, sample: pd.DataFrame, ref: Reference, engine: str) -> None:
+        """Submit GX's check of ``sample``; its rows count once ``settle`` returns."""
+        self._pending.append((source, self._pool.submit(_cross_check, source, sample, ref, engine)))
+
+    def settle(self) -> dict[str, int]:
+        """Wait for everything submitted; the rows GX checked, by source. The first error
+        (``EnginesDisagree``, a full disk) is raised here, before the run commits."""
+        checked: dict[str, int] = {}
+        pending, self._pending = self._pending, []
+        for source, future in pending:
+            rows = future.result()
+            if source is not None:
+                checked[source] = checked.get(source, 0) + int(rows)
+        return checked
+
+    def build_docs(self) -> Path:
+        docs = self._pool.submit(_build_docs).result()
+        if docs is None:
+            raise RuntimeError("no validation result was recorded")
+        return Path(docs)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
