@@ -58,7 +58,8 @@ def load_staged(
     inserted = conn.exec_driver_sql(
         f"INSERT INTO {table} ({', '.join(columns)}, batch_id) "
         f"SELECT {select}, batch.batch_id FROM read_parquet(?) AS staged "
-        f'JOIN (SELECT unnest(?::BIGINT[]) AS "{file_no}", unnest(?::BIGINT[]) AS batch_id) '
+        f'JOIN (SELECT unnest(CAST(? AS BIGINT[])) AS "{file_no}", '
+        "unnest(CAST(? AS BIGINT[])) AS batch_id) "
         f'AS batch USING ("{file_no}")',
         (path, list(numbers), list(batches)),
     )
