@@ -63,7 +63,9 @@ def task_runner(choice: str) -> Any:
             "n_workers": settings.dask_workers(),
             "threads_per_worker": 1,
             "processes": True,
-            "dashboard_address": None,  # two pharmacies' runs on one host would clash
+            # The scheduler serves HTTP (health, metrics) even without a dashboard, on 8787
+            # unless told otherwise: two pharmacies' runs on one host would clash.
+            "dashboard_address": "127.0.0.1:0",
         }
     )
 

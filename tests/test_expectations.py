@@ -187,6 +187,7 @@ def test_sql_engine_translates_what_re2_reads_differently() -> None:
 
 
 MATCH = "expect_column_values_to_match_regex"
+PAIR = "expect_column_pair_values_to_be_equal"
 
 
 @pytest.mark.parametrize(
@@ -195,6 +196,7 @@ MATCH = "expect_column_values_to_match_regex"
         (Rule(MATCH, {"column": "a", "regex": r"^\w+$"}, "r"), "w"),
         (Rule(MATCH, {"column": "a", "regex": "^(?!x)"}, "r"), r"\?!"),
         (Rule("expect_column_values_to_be_between", {"column": "a"}, "r"), "between"),
+        (Rule(PAIR, {"column_A": "a", "column_B": "b"}, "r"), "ignore_row_if"),
         (
             Rule("expect_column_values_to_be_null", {"column": "a", "row_condition": 'b>"1"'}, "r"),
             "row condition",
