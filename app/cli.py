@@ -131,9 +131,9 @@ def nightly(
         typer.Option(
             "--validation",
             help="gx (Great Expectations); sql (the same suite compiled to SQL, run by "
-            "DuckDB); vectorised (the same suite in pandas); or auto: gx unless one source "
-            "brings over 64 MiB in a run, then sql. GX re-checks a sample of what sql or "
-            "vectorised judged, and the run fails if they disagree.",
+            "DuckDB); vectorised (the same suite in pandas); or auto: gx unless the run "
+            "brings over 64 MiB (a history load), then sql. GX re-checks a sample of what "
+            "sql or vectorised judged, and the run fails if they disagree.",
         ),
     ] = "auto",
     report: Annotated[

@@ -29,7 +29,7 @@ class ConfigurationError(RuntimeError):
 
 
 SUPPORTED_WAREHOUSES = ("duckdb", "postgresql")
-# Engines that evaluate the suites (expectations/suite.py); auto picks per source and run.
+# Engines that evaluate the suites (expectations/suite.py); auto picks by the run's size.
 VALIDATION_CHOICES = ("auto", "gx", "sql", "vectorised")
 
 

@@ -326,7 +326,8 @@ SAMPLE_ROWS_PER_FILE = 200
 
 
 class EnginesDisagree(RuntimeError):
-    """The vectorised engine and Great Expectations judged the same rows differently."""
+    """Another engine (sql, vectorised) and Great Expectations judged the same rows
+    differently."""
 
 
 def sample_for_cross_check(chunk: pd.DataFrame) -> pd.DataFrame:

@@ -25,15 +25,16 @@ from rxstaff.flows.summary import RunContext
 from rxstaff.transforms.source import FILE_NO, Source
 from rxstaff.warehouse import anomalies, batches
 from rxstaff.warehouse.arrivals import Arrival
-from rxstaff.warehouse.loader import bulk_insert, load_staged
+from rxstaff.warehouse.loader import bulk_insert, load_staged, with_batch_ids
+from rxstaff.warehouse.transaction import HISTORY_LOAD_MIN_BYTES
 
 # Files of one source are validated together: GX costs ~0.7 s per validation whatever its
 # size. About 230,000 roster rows; a night's hundreds of one-line files make one chunk.
 CHUNK_BYTES = 40 * 1024 * 1024
 # "auto" validation: Great Expectations up to this much new data in a run, the suites
-# compiled to SQL above it (a history load), where GX would take minutes
-# (docs/decisions.md).
-AUTO_GX_MAX_BYTES = 64 * 1024 * 1024
+# compiled to SQL above it, where GX would take minutes (docs/decisions.md). The same
+# bound as a DuckDB history load's private copy: one notion of a history load.
+AUTO_GX_MAX_BYTES = HISTORY_LOAD_MIN_BYTES
 
 # Stages chunks of one source somewhere (here, or on a cluster), yielding them in order.
 # A cluster's stager submits every chunk when called (from the flow, not from a task).
@@ -153,7 +154,7 @@ class _ChunkWriter:
                 batch_of[file.number] = batch_id
         self._keep_validation(staged)
         for table, frame in staged.tables.items():
-            bulk_insert(self.conn, table, _with_batch_ids(frame, batch_of))
+            bulk_insert(self.conn, table, with_batch_ids(frame, batch_of, FILE_NO))
         for table, url in staged.spilled.items():  # staged on a cluster
             load_staged(self.conn, table, url, batch_of, FILE_NO)
         if self.records:
@@ -176,17 +177,15 @@ class _ChunkWriter:
         or submitted to the run's companion process (the run waits for it to commit)."""
         if not self.samples:
             return
-        if self.ctx.companion is not None:
-            sample = pd.concat(self.samples)
-            self.ctx.companion.cross_check(
-                self.src.name, sample, self.ctx.reference, self.validator
-            )
+        sample, ctx = pd.concat(self.samples), self.ctx
+        if ctx.companion is not None:
+            ctx.companion.cross_check(self.src.name, sample, ctx.reference, self.validator)
             self.logger.info(
                 f"{self.src.name}: Great Expectations checks {len(sample):,} sampled rows "
                 "beside the run"
             )
             return
-        checked = cross_check(self.src, pd.concat(self.samples), self.ctx.reference, self.validator)
+        checked = cross_check(self.src, sample, ctx.reference, self.validator)
         self.ctx.summary.source(self.src.name).gx_sample_rows += checked
         self.logger.info(f"{self.src.name}: Great Expectations agreed on {checked:,} sampled rows")
 
@@ -288,12 +287,6 @@ class _ChunkWriter:
             anomalies.record_arrival(
                 self.conn, run_id, batch_id, "snapshot_older_than_loaded", file.file_date, detail
             )
-
-
-def _with_batch_ids(frame: pd.DataFrame, batch_of: dict[int, int]) -> pd.DataFrame:
-    """Swap each row's position-in-chunk file number for its file's batch_id."""
-    batch_ids = frame[FILE_NO].map(batch_of)
-    return frame.drop(columns=[FILE_NO]).assign(batch_id=batch_ids)[batch_ids.notna().to_numpy()]
 
 
 def reject_misnamed(

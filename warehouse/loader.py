@@ -46,9 +46,7 @@ def load_staged(
     if conn.dialect.name != "duckdb" or "file" not in fs.protocol:
         with fs.open(path, "rb") as handle:
             frame = pq.read_table(handle).to_pandas()
-        batch_ids = frame[file_no].map(batch_of)
-        kept = frame.drop(columns=[file_no]).assign(batch_id=batch_ids)
-        return bulk_insert(conn, table, kept[batch_ids.notna().to_numpy()])
+        return bulk_insert(conn, table, with_batch_ids(frame, batch_of, file_no))
     if not batch_of:
         return 0
     types = _column_types(conn, table)
@@ -64,6 +62,13 @@ def load_staged(
         (path, list(numbers), list(batches)),
     )
     return int(inserted.rowcount)
+
+
+def with_batch_ids(frame: pd.DataFrame, batch_of: dict[int, int], file_no: str) -> pd.DataFrame:
+    """Swap each row's position-in-chunk file number for its file's batch_id; rows of
+    files without one (rejected) are left out."""
+    batch_ids = frame[file_no].map(batch_of)
+    return frame.drop(columns=[file_no]).assign(batch_id=batch_ids)[batch_ids.notna().to_numpy()]
 
 
 def _column_types(conn: sa.Connection, table: str) -> dict[str, str]:
