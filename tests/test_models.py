@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from rxstaff.flows.landing import read_career_paths, read_job_catalog
 from rxstaff.transforms.catalog import stage_career_paths, stage_catalog
-from rxstaff.warehouse import build
+from rxstaff.warehouse import build, roster_history
 from rxstaff.warehouse.declarations import build_order, declarations
 from rxstaff.warehouse.loader import bulk_insert
 from rxstaff.warehouse.schema import upgrade
@@ -136,6 +136,71 @@ def test_budget_release_keeps_the_latest_record_and_ties_go_to_the_later_file(
         ("BR-2", "denied", None),
     ]
     assert (rows[0]["source_batch_id"], rows[0]["source_row_number"]) == (2, 4)
+
+
+WEEKS = [D("2024-01-05"), D("2024-01-12"), D("2024-01-19"), D("2024-01-26"), D("2024-02-02")]
+# employee -> its state per week (None: absent from that snapshot)
+SNAPSHOTS: dict[str, list[dict[str, Any] | None]] = {
+    "same": [{}, {}, {}, {}, {}],
+    "promoted_then_back": [{}, {"job_code": "SPT2"}, {}, {}, {"job_code": "SPT2"}],
+    "department_dropped": [{}, {"department": None}, {"department": None}, {}, {}],
+    "absent_a_week": [{}, None, {}, {"fte": 0.5}, None],
+}
+# employee -> (first snapshot, last_seen) of each run, worked out from SNAPSHOTS by hand
+RUNS = {
+    "same": [("2024-01-05", "2024-02-02")],
+    "promoted_then_back": [
+        ("2024-01-05", "2024-01-05"),
+        ("2024-01-12", "2024-01-12"),
+        ("2024-01-19", "2024-01-26"),
+        ("2024-02-02", "2024-02-02"),
+    ],
+    "department_dropped": [
+        ("2024-01-05", "2024-01-05"),
+        ("2024-01-12", "2024-01-19"),
+        ("2024-01-26", "2024-02-02"),
+    ],
+    "absent_a_week": [("2024-01-05", "2024-01-19"), ("2024-01-26", "2024-01-26")],
+}
+
+
+def staged_week(week: int) -> list[dict[str, Any]]:
+    rows = []
+    for employee, states in SNAPSHOTS.items():
+        state = states[week]
+        if state is None:
+            continue
+        run = roster_run(employee, str(WEEKS[week]), str(WEEKS[week]), batch_id=week + 1, **state)
+        del run["last_seen"]
+        rows.append({**run, "supervisor_key": None})
+    return rows
+
+
+def roster_runs(conn: sa.Connection) -> pd.DataFrame:
+    return pd.read_sql(
+        sa.text("SELECT * FROM int_roster_change ORDER BY employee_key, snapshot_date"), conn
+    )
+
+
+def test_roster_history_appended_night_by_night_equals_its_refresh(conn: sa.Connection) -> None:
+    hows = []
+    for week, day in enumerate(WEEKS):
+        given(conn, "stg_roster", staged_week(week))
+        hows.append(roster_history.update(conn, [day], corrected=False))
+    appended = roster_runs(conn)
+    assert roster_history.update(conn, [], corrected=True) == "refresh"
+    refreshed = roster_runs(conn)
+
+    assert hows == ["refresh", *["append"] * 4]  # the first week fills an empty table
+    pd.testing.assert_frame_equal(appended, refreshed)
+    runs = {
+        employee: [(str(r.snapshot_date), str(r.last_seen)) for r in group.itertuples()]
+        for employee, group in refreshed.groupby("employee_key")
+    }
+    assert runs == RUNS
+    # a run starts with the row it was first seen in: its batch is that week's file
+    first_rows = refreshed.set_index(["employee_key", "snapshot_date"])["batch_id"]
+    assert first_rows[("department_dropped", D("2024-01-26"))] == 4
 
 
 def test_employee_history_is_type_2_with_effective_dates(conn: sa.Connection) -> None:
