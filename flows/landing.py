@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rxstaff.flows.summary import LandingError
+from rxstaff.transforms.raw_frame import RawRows, TextRows
 from rxstaff.transforms.sources import SOURCES
 
 ARROW_MIN_BYTES = 1 << 20
@@ -180,9 +181,13 @@ class Extract:
     """A file's well-formed rows as text, and the rows whose field count is not the
     header's (shifted values: quarantined whole, never read into columns)."""
 
-    frame: pd.DataFrame
+    raw: RawRows  # a frame from Arrow; a small file's rows as lists
     row_numbers: list[int] | None = None  # data-row number of each row; None: 1..n
     misshapen: list[tuple[int, int]] = field(default_factory=list)  # (data row, fields)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.raw.to_frame() if isinstance(self.raw, TextRows) else self.raw
 
 
 def read_extract(source: Path | bytes) -> Extract:
@@ -248,8 +253,7 @@ def _read_row_by_row(data: bytes) -> Extract:
             f"malformed CSV: a quoted field after data row {number} is not closed "
             "where RFC 4180 expects (an unbalanced quote)"
         ) from None
-    frame = pd.DataFrame(rows, columns=header, dtype="object")
-    return Extract(frame, numbers, misshapen)
+    return Extract(TextRows(header, rows), numbers, misshapen)
 
 
 def read_job_catalog(path: Path | None = None) -> pd.DataFrame:

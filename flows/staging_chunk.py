@@ -147,7 +147,7 @@ def _prepare_file(
         problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
         staged.outcome = FileOutcome(arrival.file, file_errors=[problem])
         return staged, None
-    ready = staging.prepare(src, extract.frame, extract.row_numbers, extract.misshapen)
+    ready = staging.prepare(src, extract.raw, extract.row_numbers, extract.misshapen)
     if ready.missing:
         staged.outcome = FileOutcome(
             arrival.file,

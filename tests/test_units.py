@@ -22,7 +22,7 @@ from rxstaff.transforms.pseudonym import (
     legacy_fingerprint,
     matches,
 )
-from rxstaff.transforms.raw_frame import trim_cells
+from rxstaff.transforms.raw_frame import TextRows, trim_cells
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import SecretMismatch, check_secret
@@ -69,6 +69,46 @@ def test_bom_crlf_padding_and_header_case_are_not_data(tmp_path: Path) -> None:
     assert list(frame.columns) == ["employee_id", "fte"]
     assert frame.employee_id.tolist() == ["E1", "E2"]
     assert frame.fte.iloc[0] == "0.5" and pd.isna(frame.fte.iloc[1])
+
+
+def test_small_files_staged_as_rows_equal_a_frame_per_file(tmp_path: Path) -> None:
+    """One-line files stay Python rows until the chunk is one frame: the chunk must be
+    the one a frame per file gave, whatever each file's header order, optional columns
+    or size."""
+    header = "release_id,position_id,action,job_code,pharmacy_model,fte,annual_amount,"
+    header += "requested_date,released_date,status,record_updated_at"
+    row = "BR-{n}, P{n} ,backfill,SPT1,specialty,1,56000.00,2023-01-04,,requested,2023-01-04T14:43"
+    files = {
+        "plain": f"{header}\n{row.format(n=1)}\n",
+        "shuffled": "\ufeffSTATUS , Release_ID,position_id,action,job_code,fte,annual_amount,"
+        "requested_date,released_date,pharmacy_model,record_updated_at\r\n"
+        "requested,BR-2,P2,new_position,MAPSUP,0.5,1,2023-01-05,,infusion,x\r\n",
+        "no_optional_column": header.replace(",pharmacy_model", "")
+        + "\nBR-3,P3,backfill,SPT2,1,2,2023-01-06,,requested,y\nBR-4,P4,a,b,c,d,e,f,g,h\n",
+        "header_only": f"{header}\n",
+        "misshapen": f"{header}\n{row.format(n=5)},extra\n{row.format(n=6)}\n",
+    }
+    extracts = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        extracts.append(read_extract(tmp_path / name))
+    as_frame = read_extract(tmp_path / "plain").frame  # as Arrow would hand over a big file
+    src = SOURCES["budget"]
+
+    def chunk(raws: list) -> pd.DataFrame:
+        prepared = [staging.prepare(src, r, e.row_numbers, e.misshapen) for r, e in raws]
+        dates = [date(2023, 1, 4)] * len(prepared)
+        return staging.combine([p.frame for p in prepared], dates, [e.row_numbers for _, e in raws])
+
+    rows_first = [(e.raw, e) for e in extracts] + [(as_frame, extracts[0])]
+    frames_first = [(e.frame, e) for e in extracts] + [(as_frame, extracts[0])]
+    assert all(isinstance(e.raw, TextRows) for e in extracts)
+    pd.testing.assert_frame_equal(chunk(rows_first), chunk(frames_first))
+    mixed = chunk([rows_first[4], (as_frame, extracts[0]), *rows_first[:3]])
+    assert mixed["release_id"].tolist() == ["BR-6", "BR-1", "BR-1", "BR-2", "BR-3", "BR-4"]
+    assert mixed["row_number"].tolist() == [2, 1, 1, 1, 1, 2]
+    assert mixed["_file_no"].tolist() == [0, 1, 2, 3, 4, 4]
+    assert mixed["pharmacy_model"].isna().tolist() == [False] * 4 + [True, True]
 
 
 def test_pseudonyms_are_stable_keyed_and_not_reversible() -> None:

@@ -17,7 +17,13 @@ import pandas as pd
 
 from rxstaff.transforms import quarantine as q
 from rxstaff.transforms.casting import RULE_SUFFIX, unparseable
-from rxstaff.transforms.raw_frame import header_names, neutralise_formulas, trim_cells
+from rxstaff.transforms.raw_frame import (
+    RawRows,
+    TextRows,
+    header_names,
+    neutralise_formulas,
+    trim_cells,
+)
 from rxstaff.transforms.source import FILE_NO, Reference, Source
 
 FAILURE_COLUMNS = ["index", "rule", "detail", FILE_NO]
@@ -27,7 +33,7 @@ FAILURE_COLUMNS = ["index", "rule", "detail", FILE_NO]
 class PreparedFile:
     """One file's rows as strings, its declared columns only; or why it cannot load."""
 
-    frame: pd.DataFrame
+    frame: RawRows
     rows_read: int
     extra_columns: list[str]
     missing: list[str] = field(default_factory=list)  # file-level errors
@@ -57,7 +63,7 @@ def missing_columns(source: Source, frame: pd.DataFrame | list[str]) -> list[str
     ]
 
 
-def colliding_headers(raw: pd.DataFrame) -> list[str]:
+def colliding_headers(raw: RawRows) -> list[str]:
     """File-level errors for headers that name one column once trimmed and case-folded."""
     seen: dict[str, list[str]] = {}
     for key, header in zip(header_names(raw), raw.columns, strict=True):
@@ -98,7 +104,7 @@ _NO_MISSHAPEN = pd.DataFrame(
 
 def prepare(
     source: Source,
-    raw: pd.DataFrame,
+    raw: RawRows,
     row_numbers: list[int] | None = None,
     misshapen: list[tuple[int, int]] | None = None,
 ) -> PreparedFile:
@@ -111,7 +117,8 @@ def prepare(
     rows_read = len(raw) + len(shifted)
     collisions = colliding_headers(raw)
     if collisions:
-        return PreparedFile(raw.iloc[:0], rows_read, [], collisions)
+        empty = TextRows(raw.columns, []) if isinstance(raw, TextRows) else raw.iloc[:0]
+        return PreparedFile(empty, rows_read, [], collisions)
     headers = header_names(raw)
     personal = set(source.personal_columns)
     present = [h for h in headers if h not in personal]
@@ -120,18 +127,24 @@ def prepare(
     extras = [h for h in present if h not in known_set]
     missing = missing_columns(source, present)
     kept = [c for c in known if c in present_set]
-    frame = raw.iloc[:, [headers.index(c) for c in kept]].set_axis(kept, axis=1)
-    frame = frame.reset_index(drop=True)
+    frame = _columns(raw, [headers.index(c) for c in kept], kept)
     return PreparedFile(frame, rows_read, extras, missing, row_numbers, shifted)
 
 
+def _columns(raw: RawRows, positions: list[int], names: list[str]) -> RawRows:
+    """The columns at ``positions``, renamed ``names``: a small file's rows stay lists."""
+    if isinstance(raw, TextRows):
+        return raw.take(positions, names)
+    return raw.iloc[:, positions].set_axis(names, axis=1).reset_index(drop=True)
+
+
 def combine(
-    frames: list[pd.DataFrame],
+    frames: list[RawRows],
     file_dates: list[date],
     row_numbers: list[list[int] | None] | None = None,
 ) -> pd.DataFrame:
     """One chunk: trimmed cells, the file and row of each row, the values names bind."""
-    raw = pd.concat(frames, ignore_index=True)
+    raw = pd.concat(_as_frames(frames), ignore_index=True)
     chunk = trim_cells(raw)
     chunk[FILE_NO] = _file_numbers(frames)
     numbers = row_numbers or [None] * len(frames)
@@ -145,7 +158,31 @@ def combine(
     return _with_binding_columns(chunk, file_dates)
 
 
-def _file_numbers(frames: list[pd.DataFrame]) -> list[int]:
+def _as_frames(files: list[RawRows]) -> list[pd.DataFrame]:
+    """One frame per run of consecutive small files with the same columns (nearly always
+    all of a chunk's one-line files): concatenated, the same rows as a frame per file."""
+    frames: list[pd.DataFrame] = []
+    pending: list[TextRows] = []
+
+    def flush() -> None:
+        if pending:
+            rows = [row for text in pending for row in text.rows]
+            frames.append(TextRows(pending[0].columns, rows).to_frame())
+            pending.clear()
+
+    for raw in files:
+        if isinstance(raw, TextRows):
+            if pending and pending[0].columns != raw.columns:
+                flush()
+            pending.append(raw)
+        else:
+            flush()
+            frames.append(raw)
+    flush()
+    return frames
+
+
+def _file_numbers(frames: list[RawRows]) -> list[int]:
     return [n for n, frame in enumerate(frames) for _ in range(len(frame))]
 
 
