@@ -15,9 +15,13 @@ WITH answered AS (
             AS neutral_pct,
         CAST(SUM(CASE WHEN a.answer <= 2 THEN 1 ELSE 0 END) AS DOUBLE PRECISION) / COUNT(*)
             AS unfavorable_pct
-    FROM int_survey_group_member AS g
-    JOIN stg_survey_answer AS a ON a.batch_id = g.batch_id AND a.row_number = g.row_number
-    JOIN dim_survey_item AS i ON i.survey_year = g.survey_year AND i.question_id = a.question_id
+    -- each answer's item first (through its respondent's year), then its groups: joined
+    -- the other way, the groups met the items on the year alone, every member times every
+    -- item of the year (5x the answers at five years) before the answers narrowed them
+    FROM stg_survey_answer AS a
+    JOIN stg_survey_respondent AS r ON r.batch_id = a.batch_id AND r.row_number = a.row_number
+    JOIN dim_survey_item AS i ON i.survey_year = r.survey_year AND i.question_id = a.question_id
+    JOIN int_survey_group_member AS g ON g.batch_id = a.batch_id AND g.row_number = a.row_number
     GROUP BY g.survey_year, g.group_by, g.group_value, i.item_key
 ),
 items AS (
@@ -36,23 +40,31 @@ judged AS (
     LEFT JOIN answered AS x
         ON x.survey_year = e.survey_year AND x.group_by = e.group_by
         AND x.group_value = e.group_value AND x.item_key = i.item_key
+),
+with_prior AS (
+    -- the same item and group a year before: the row before it, if it is of that year
+    -- (a self-join of judged would compute the answers and mart_engagement twice)
+    SELECT
+        j.*,
+        LAG(j.survey_year) OVER w AS prior_year,
+        LAG(j.mean_score) OVER w AS prior_mean_score,
+        LAG(j.suppressed) OVER w AS prior_suppressed
+    FROM judged AS j
+    WINDOW w AS (PARTITION BY j.group_by, j.group_value, j.item_key ORDER BY j.survey_year)
 )
 SELECT
-    j.survey_year,
-    j.group_by,
-    j.group_value,
-    j.item_key,
-    j.dimension,
-    j.item_text,
-    CASE WHEN j.suppressed THEN NULL ELSE j.answered END AS answered,
-    CASE WHEN j.suppressed THEN NULL ELSE j.mean_score END AS mean_score,
-    CASE WHEN j.suppressed THEN NULL ELSE j.favorable_pct END AS favorable_pct,
-    CASE WHEN j.suppressed THEN NULL ELSE j.neutral_pct END AS neutral_pct,
-    CASE WHEN j.suppressed THEN NULL ELSE j.unfavorable_pct END AS unfavorable_pct,
-    CASE WHEN NOT j.suppressed AND NOT p.suppressed
-        THEN j.mean_score - p.mean_score END AS change_vs_prior,
-    j.suppressed
-FROM judged AS j
-LEFT JOIN judged AS p
-    ON p.survey_year = j.survey_year - 1 AND p.group_by = j.group_by
-    AND p.group_value = j.group_value AND p.item_key = j.item_key
+    survey_year,
+    group_by,
+    group_value,
+    item_key,
+    dimension,
+    item_text,
+    CASE WHEN suppressed THEN NULL ELSE answered END AS answered,
+    CASE WHEN suppressed THEN NULL ELSE mean_score END AS mean_score,
+    CASE WHEN suppressed THEN NULL ELSE favorable_pct END AS favorable_pct,
+    CASE WHEN suppressed THEN NULL ELSE neutral_pct END AS neutral_pct,
+    CASE WHEN suppressed THEN NULL ELSE unfavorable_pct END AS unfavorable_pct,
+    CASE WHEN NOT suppressed AND prior_year = survey_year - 1 AND NOT prior_suppressed
+        THEN mean_score - prior_mean_score END AS change_vs_prior,
+    suppressed
+FROM with_prior
