@@ -151,8 +151,6 @@ def _identify_all(
     """Each candidate hashed, in order, on a few threads: hashlib and file reads release
     the GIL, and every run hashes every file (2.2 GB for five years: 9.5 s on one thread,
     5.6 s on two, on a 2-core machine)."""
-    if len(candidates) < 2:
-        return [_identify(landing, *c) for c in candidates]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         return list(pool.map(lambda c: _identify(landing, *c), candidates))
 
