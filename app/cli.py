@@ -162,6 +162,15 @@ def nightly(
             "temporary folder). This run's part is removed when it ends.",
         ),
     ] = None,
+    rehash: Annotated[
+        bool,
+        typer.Option(
+            "--rehash",
+            help="Read and hash every landing file. By default a file whose size, "
+            "modification and change times and inode are as the last run saw them keeps "
+            "that run's hash (writing a file always sets its change time).",
+        ),
+    ] = False,
 ) -> None:
     """Run the nightly load: every new or corrected extract, validated, into the warehouse.
 
@@ -191,6 +200,7 @@ def nightly(
         report,
         dask=dask,
         staging_area=staging_area,
+        rehash=rehash,
     )
     raise typer.Exit(code)
 
@@ -573,6 +583,7 @@ def _run_nightly(
     report: Path | None = None,
     dask: str | None = None,
     staging_area: str | None = None,
+    rehash: bool = False,
 ) -> int:
     # Imported here, not at the top: Prefect and pandas take seconds to import, and
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
@@ -603,6 +614,7 @@ def _run_nightly(
             report_dir=str(report) if report else None,
             dask=dask,
             staging_area=staging_area,
+            rehash=rehash,
             return_state=True,
         )
     result = state.result(raise_on_failure=False)

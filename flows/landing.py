@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,8 +19,12 @@ import pandas as pd
 from rxstaff.flows.summary import LandingError
 from rxstaff.transforms.raw_frame import RawRows, TextRows
 from rxstaff.transforms.sources import SOURCES
+from rxstaff.warehouse.landing_hashes import LandingHash
 
 ARROW_MIN_BYTES = 1 << 20
+# A file changed this recently may change again within its file system's clock tick with
+# no change to its stats (git's "racily clean" files): it is read and hashed every time.
+RACY_NS = 2 * 10**9
 __all__ = ["Landing", "LandingError", "LandingFile", "discover", "due_by", "read_extract"]
 
 
@@ -31,6 +36,8 @@ class LandingFile:
     file_date: date  # the date in the name; 1 January for a survey year
     sha256: str
     size: int = 0  # bytes, as discovered
+    # its stats and hash, for the next run; None for a file changed too recently (RACY_NS)
+    seen: LandingHash | None = field(default=None, compare=False)
 
 
 class FileMoved(OSError):
@@ -57,14 +64,28 @@ class Landing:
     # Still arriving: a temporary suffix, no "done" marker where the folder uses them, or
     # modified within the settle time. Each waits for a later run.
     arriving: list[tuple[str, str]] = field(default_factory=list)  # (source, file name)
+    hashed: int = 0  # dated files read and hashed (the others kept their recorded hash)
+
+    def hashes(self) -> list[LandingHash]:
+        """Each dated file's stats and hash as this discovery saw them."""
+        return [f.seen for f in self.files if f.seen is not None]
 
 
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".filepart")
 DONE_SUFFIX = ".done"
 
 
-def discover(landing: Path, settle_seconds: float = 0, now: float | None = None) -> Landing:
+def discover(
+    landing: Path,
+    settle_seconds: float = 0,
+    now: float | None = None,
+    recorded: Mapping[str, LandingHash] | None = None,
+) -> Landing:
     """Every extract in the landing folder, in load order: by source, then oldest first.
+
+    Each file is read and hashed, unless ``recorded`` (what the last committed run saw)
+    holds its name with the same size, modification and change times and inode: its
+    bytes are the ones hashed then (``warehouse/landing_hashes.py``).
 
     Files still arriving are left for a later run: a name with a temporary suffix
     (``.part``, ``.tmp``), a file modified less than ``settle_seconds`` ago, and, in a
@@ -94,7 +115,7 @@ def discover(landing: Path, settle_seconds: float = 0, now: float | None = None)
                 arriving.append((src.name, name))
                 continue
             candidates.append((src.name, path, match.group(1)))
-    for found in _identify_all(landing, candidates):
+    for found in _identify_all(landing, candidates, recorded or {}):
         if isinstance(found, LandingFile):
             files.append(found)
         elif isinstance(found, MisnamedFile):
@@ -106,7 +127,9 @@ def discover(landing: Path, settle_seconds: float = 0, now: float | None = None)
         if path not in claimed and path.is_file()
     ]
     files.sort(key=lambda f: (order.index(f.source), f.file_date, f.file_name))
-    return Landing(files, unrecognised, misnamed, arriving)
+    # A file kept its recorded hash exactly when it saw the record (a racy one never does).
+    hashed = sum(1 for f in files if f.seen is None or (recorded or {}).get(f.file_name) != f.seen)
+    return Landing(files, unrecognised, misnamed, arriving, hashed)
 
 
 def _settling(path: Path, settle_seconds: float, now: float) -> bool:
@@ -146,22 +169,22 @@ def landing_problem(
 
 
 def _identify_all(
-    landing: Path, candidates: list[tuple[str, Path, str]]
+    landing: Path, candidates: list[tuple[str, Path, str]], recorded: Mapping[str, LandingHash]
 ) -> list[LandingFile | MisnamedFile | None]:
-    """Each candidate hashed, in order, on a few threads: hashlib and file reads release
-    the GIL, and every run hashes every file (2.2 GB for five years: 9.5 s on one thread,
-    5.6 s on two, on a 2-core machine)."""
+    """Each candidate identified, in order, on a few threads: hashlib and file reads
+    release the GIL (a first run hashes 2.2 GB for five years: 9.5 s on one thread, 5.6 s
+    on two, on a 2-core machine)."""
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda c: _identify(landing, *c), candidates))
+        return list(pool.map(lambda c: _identify(landing, c[0], c[1], c[2], recorded), candidates))
 
 
 def _identify(
-    landing: Path, source: str, path: Path, stamp: str
+    landing: Path, source: str, path: Path, stamp: str, recorded: Mapping[str, LandingHash]
 ) -> LandingFile | MisnamedFile | None:
     """The file as a dated extract; a name without a real date; None if it is gone."""
     try:
         try:
-            return _landing_file(source, path, landing, stamp)
+            return _landing_file(source, path, landing, stamp, recorded)
         except LandingError as error:
             name = path.relative_to(landing).as_posix()
             return MisnamedFile(source, name, sha256(path), str(error))
@@ -169,14 +192,30 @@ def _identify(
         return None  # gone between listing and hashing: nothing to load
 
 
-def _landing_file(source: str, path: Path, landing: Path, stamp: str) -> LandingFile:
+def _landing_file(
+    source: str, path: Path, landing: Path, stamp: str, recorded: Mapping[str, LandingHash]
+) -> LandingFile:
     try:
         when = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 1, 1)
     except ValueError as error:
         raise LandingError(f"the date in the file name is not a real date ({error})") from None
-    data = path.read_bytes()
     name = path.relative_to(landing).as_posix()
-    return LandingFile(source, path, name, when, hashlib.sha256(data).hexdigest(), len(data))
+    # Stats first: a file written after them shows other stats to the next run.
+    stats = path.stat()
+    stat = (stats.st_size, stats.st_mtime_ns, stats.st_ctime_ns, _signed(stats.st_ino))
+    racy = time.time_ns() - stats.st_ctime_ns < RACY_NS
+    prior = recorded.get(name)
+    if prior is not None and prior.same_file(*stat) and not racy:
+        return LandingFile(source, path, name, when, prior.sha256, prior.size, prior)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    seen = None if racy else LandingHash(name, *stat, sha256=digest)
+    return LandingFile(source, path, name, when, digest, len(data), seen)
+
+
+def _signed(inode: int) -> int:
+    """An inode number as a signed 64-bit integer (overlay file systems set the top bit)."""
+    return inode - (1 << 64) if inode >= 1 << 63 else inode
 
 
 def read_landing_file(file: LandingFile) -> bytes:

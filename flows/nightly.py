@@ -53,7 +53,15 @@ from rxstaff.flows.summary import (
     RunSummary,
 )
 from rxstaff.transforms.sources import SOURCES
-from rxstaff.warehouse import anomalies, arrivals, batches, build, roster_history, runs
+from rxstaff.warehouse import (
+    anomalies,
+    arrivals,
+    batches,
+    build,
+    landing_hashes,
+    roster_history,
+    runs,
+)
 from rxstaff.warehouse.arrivals import Arrival
 from rxstaff.warehouse.connection import WarehouseUnavailable
 from rxstaff.warehouse.publish import publish_for_audit, publish_for_bi
@@ -69,6 +77,8 @@ class Discovery:
     problem: tuple[str, str] | None  # a stale or empty landing folder
     misnamed: list[Arrival[MisnamedFile]]  # no real date in the name: rejected by name
     arriving: list[tuple[str, str]]  # (source, file name) still arriving: for a later run
+    hashes: list[landing_hashes.LandingHash] | None = None  # to record; None: as recorded
+    hashed: int = 0  # files read and hashed by this discovery
 
 
 def transient_io(task: object, task_run: object, state: State) -> bool:
@@ -86,10 +96,21 @@ def transient_io(task: object, task_run: object, state: State) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=transient_io, cache_policy=NO_CACHE)
-def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Discovery:
-    """List and hash the landing folder; judge each file due by the run date; say whether
-    the folder is stale or empty (I/O: retried)."""
-    logger, found = get_run_logger(), discover(landing, settings.settle_seconds())
+def discover_files(
+    landing: Path, url: str, run_date: date, max_age: int, rehash: bool = False
+) -> Discovery:
+    """List and hash the landing folder (a file whose size and times are as the last run
+    saw them keeps its hash, unless ``rehash``); judge each file due by the run date; say
+    whether the folder is stale or empty (I/O: retried)."""
+    logger, known = get_run_logger(), arrivals.known_files(url)
+    found = discover(landing, settings.settle_seconds(), recorded={} if rehash else known.hashes)
+    read = found.hashed
+    logger.info(
+        f"{read:,} of {len(found.files):,} file(s) read and hashed; the others have the size "
+        "and times the last run saw"
+        if read < len(found.files)
+        else f"{read:,} file(s) read and hashed"
+    )
     for name in found.unrecognised:
         logger.warning(f"ignored {name}: not a file name the landing contract knows")
     for _, name in found.arriving:
@@ -97,13 +118,19 @@ def discover_files(landing: Path, url: str, run_date: date, max_age: int) -> Dis
     files = due_by(found, run_date)
     if len(files) < len(found.files):
         logger.info(f"{len(found.files) - len(files)} file(s) dated later wait for their night")
-    known = arrivals.known_files(url)
-    rosters = arrivals.loaded_dates(known, "roster")
+    rosters = arrivals.loaded_dates(known.live, "roster")
     problem = landing_problem(found, rosters, run_date, max_age)
     if problem:
         logger.error(f"{problem[0]}: {problem[1]}")
+    hashes = found.hashes()
+    changed = {h.file_name: h for h in hashes} != known.hashes
     return Discovery(
-        arrivals.judge(files, known), problem, arrivals.judge(found.misnamed, known), found.arriving
+        arrivals.judge(files, known.live),
+        problem,
+        arrivals.judge(found.misnamed, known.live),
+        found.arriving,
+        hashes if changed else None,
+        read,
     )
 
 
@@ -175,6 +202,7 @@ def nightly(
     report_dir: str | None = None,
     dask: str | None = None,
     staging_area: str | None = None,
+    rehash: bool = False,
 ) -> RunSummary | State:
     """Load every new or corrected extract of the landing folder into the warehouse.
 
@@ -192,7 +220,9 @@ def nightly(
     ``dask`` (or $RXSTAFF_DASK) says where a history load's staging runs: ``auto`` (a
     local Dask cluster for 512 MB or more of new files), ``off``, ``local``, or a
     scheduler's address; its workers write Parquet to ``staging_area`` (or
-    $RXSTAFF_STAGING_AREA; a private temporary folder by default).
+    $RXSTAFF_STAGING_AREA; a private temporary folder by default). A landing file whose
+    size and times are as the last committed run saw them keeps the hash that run made;
+    ``rehash`` reads and hashes every file all the same.
     """
     logger = get_run_logger()
     in_deployment = deployment.id is not None
@@ -201,6 +231,7 @@ def nightly(
     ctx, summary = run.ctx, run.ctx.summary
     ctx.flow_run_id = flow_run.get_id()
     ctx.dask, ctx.staging_area = settings.dask(dask), settings.staging_area(staging_area)
+    ctx.rehash = rehash
     settings.dask_workers()  # a bad setting stops the run here, before anything is read
     max_age = settings.max_roster_age_days(max_roster_age_days)
     try:
@@ -232,8 +263,9 @@ def load_publish_report(
     """Under the run lock: discover, load and commit, publish the copies, write the report."""
     logger, ctx = get_run_logger(), run.ctx
     summary = ctx.summary
-    found = discover_files(Path(landing), run.url, ctx.run_date, max_age)
+    found = discover_files(Path(landing), run.url, ctx.run_date, max_age, ctx.rehash)
     judged, summary.landing_problem = found.judged, found.problem
+    summary.files_hashed = found.hashed
     for source, _ in found.arriving:
         summary.source(source).files_deferred += 1
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
@@ -305,6 +337,8 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
                 logger.info(f"staging on Dask ({ctx.dask}), Parquet in the staging area")
             loaded = sum(load_due_sources(tx, judged, ctx))
         reject_misnamed(tx.conn, found.misnamed, ctx, logger)
+        if found.hashes is not None:
+            landing_hashes.record(tx.conn, found.hashes)
         rebuilt = bool(loaded) or not build.has_rows(tx.conn, "dim_date")
         if rebuilt:
             logger.info(f"rebuilt {len(build_models(tx, ctx))} models")

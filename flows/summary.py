@@ -59,6 +59,7 @@ class RunSummary:
     validation_docs: str | None = None  # the Great Expectations Data Docs index of the run
     report_problem: str | None = None  # why it could not be written (the run still stands)
     cluster_chunks: int = 0  # chunks of files staged on a Dask cluster
+    files_hashed: int = 0  # landing files read and hashed (the rest kept their stats)
 
     def source(self, name: str) -> SourceSummary:
         return self.sources.setdefault(name, SourceSummary())
@@ -116,6 +117,7 @@ class RunContext:
     dask: str = "auto"  # where a history load stages (settings.dask)
     staging_area: str | None = None  # where Dask workers write staged Parquet
     stager: Any = None  # flows.ingest.Stager, while a Dask cluster stages this run's loads
+    rehash: bool = False  # read and hash every landing file, whatever its stats
 
     def record(self, status: str, error: str | None = None) -> RunRecord:
         """The run's ``etl_run`` row as it stands."""

@@ -109,3 +109,36 @@ def test_done_markers_are_honoured_where_the_sender_writes_them(tmp_path: Path) 
     assert [f.file_name for f in found.files] == ["roster/roster_2024-01-01.csv"]
     assert found.arriving == [("roster", "roster/roster_2024-01-08.csv")]
     assert found.unrecognised == []  # markers and partial files are expected, not strangers
+
+
+def test_a_file_rewritten_in_place_is_read_again_whatever_its_modification_time(
+    landing_small: Path, url: str
+) -> None:
+    """A run keeps the hash of a file whose size and times are as the last run recorded
+    them. A roster rewritten in place with the same size and its modification time set
+    back still changed its change time: it is read, and loads as a correction. ``rehash``
+    reads every file."""
+    files = discover(landing_small).files
+    assert run_nightly(landing_small, url)[0] == 0  # files copied a moment ago: racy
+    assert run_nightly(landing_small, url)[0] == 0  # older now: read and recorded
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0 and summary.files_hashed == 0
+    target = sorted((landing_small / "roster").glob("*.csv"))[3]
+    header, first, second, *rest = target.read_bytes().splitlines(keepends=True)
+    before = target.stat()
+    target.write_bytes(b"".join([header, second, first, *rest]))  # same bytes, rows swapped
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    code, summary = run_nightly(landing_small, url)
+    assert code == 0 and summary.files_hashed >= 1
+    assert summary.sources["roster"].files_loaded == 1
+    batches = read(
+        url, f"SELECT superseded_by FROM etl_batch WHERE file_name = 'roster/{target.name}'"
+    )
+    assert len(batches) == 2 and batches.superseded_by.notna().sum() == 1
+    code, summary = run_nightly(landing_small, url, rehash=True)
+    assert code == 0 and summary.files_hashed == len(files)
+    assert summary.sources["roster"].files_loaded == 0

@@ -74,6 +74,45 @@ def test_discovery_hashes_every_file_in_order_whatever_the_threads(tmp_path: Pat
     assert misnamed.sha256 == hashlib.sha256(b"a\nmisnamed\n").hexdigest()
 
 
+def test_discovery_trusts_a_recorded_hash_only_while_size_and_times_are_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose stats are as recorded is not read: its recorded hash stands (a planted
+    wrong one shows it). Rewritten with the same size and its modification time set back,
+    its change time still moved: it is read again. A file changed within RACY_NS of being
+    looked at is read every time and not recorded."""
+    import dataclasses
+    import hashlib
+    import os
+    import time
+
+    from rxstaff.flows import landing as landing_module
+
+    path = tmp_path / "roster" / "roster_2024-01-05.csv"
+    path.parent.mkdir()
+    path.write_text("a\n1\n")
+    racy = discover(tmp_path)
+    assert racy.hashed == 1 and racy.hashes() == []  # just written: not recorded
+    monkeypatch.setattr(landing_module, "RACY_NS", 0)
+    first = discover(tmp_path)
+    [seen] = first.hashes()
+    assert first.hashed == 1 and seen.sha256 == hashlib.sha256(b"a\n1\n").hexdigest()
+    planted = dataclasses.replace(seen, sha256="f" * 64)
+    kept = discover(tmp_path, recorded={seen.file_name: planted})
+    assert kept.hashed == 0 and kept.files[0].sha256 == "f" * 64
+    assert discover(tmp_path, recorded={}).files[0].sha256 == seen.sha256  # --rehash
+
+    before = path.stat()
+    time.sleep(0.05)  # a later clock tick
+    path.write_text("a\n2\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    again = discover(tmp_path, recorded={seen.file_name: planted})
+    assert again.hashed == 1
+    assert again.files[0].sha256 == hashlib.sha256(b"a\n2\n").hexdigest()
+
+
 def test_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LandingError, match="does not exist"):
         discover(tmp_path / "nowhere")

@@ -14,8 +14,10 @@ from typing import Generic, Literal, TypeVar
 
 import sqlalchemy as sa
 
+from rxstaff.warehouse import landing_hashes
 from rxstaff.warehouse.batches import FileToLoad
 from rxstaff.warehouse.connection import create_engine, with_retries
+from rxstaff.warehouse.landing_hashes import LandingHash
 from rxstaff.warehouse.publish import duckdb_file
 
 Verdict = Literal["new", "unchanged", "correction"]
@@ -77,18 +79,25 @@ def _judge_one(file: F, prior: KnownFile | None) -> Arrival[F]:
     return Arrival(file, "correction", prior)
 
 
-def known_files(url: str) -> dict[tuple[str, str], KnownFile]:
-    """The live batches of a warehouse that may not exist yet (then: none)."""
+@dataclass(frozen=True)
+class KnownFiles:
+    live: dict[tuple[str, str], KnownFile]  # by (source, file name)
+    hashes: dict[str, LandingHash]  # by file name: what the last committed run saw
+
+
+def known_files(url: str) -> KnownFiles:
+    """The live batches and recorded landing hashes of a warehouse that may not exist yet
+    (then: none)."""
     target = duckdb_file(url)
     if target is not None and not target.exists():
-        return {}  # connecting would create the file
+        return KnownFiles({}, {})  # connecting would create the file
     engine = create_engine(url)
 
-    def read() -> dict[tuple[str, str], KnownFile]:
+    def read() -> KnownFiles:
         with engine.connect() as conn:
             if not sa.inspect(conn).has_table("etl_batch"):
-                return {}
-            return live_files(conn)
+                return KnownFiles({}, {})
+            return KnownFiles(live_files(conn), landing_hashes.recorded(conn))
 
     try:
         return with_retries(read, url)
