@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from rxstaff.expectations.results import ALL_PAGES_MAX, INDEX_RESULTS_MAX, ValidationStore
+from rxstaff.expectations.results import (
+    ALL_PAGES_MAX,
+    INDEX_RESULTS_MAX,
+    ValidationStore,
+    listed_once,
+)
 from rxstaff.expectations.suite import bind_rules
 from rxstaff.staffing_report.render import find_chromium
 from rxstaff.transforms.sources import SOURCES
@@ -120,3 +125,23 @@ def test_the_data_docs_index_lists_the_latest_results_up_to_its_limit(tmp_path: 
     listed = index.read_text("utf-8")
     assert [run for run in runs if run in listed] == runs[2:]
     assert INDEX_RESULTS_MAX == 1000
+
+
+def test_a_data_docs_build_lists_the_keys_gx_lists(tmp_path: Path) -> None:
+    """A build lists the stored results once, without GX's dateutil parse of each run time:
+    the same keys, run times included, also for a result whose run time GX wrote in
+    another format (left to GX); outside a build the store lists as GX does."""
+    for run in ("run-a", "run-b"):
+        record_files(ValidationStore(tmp_path / "gx"), 3, {1}, run)
+    [stored] = list((tmp_path / "gx").rglob("run-a/*/budget__budget_releases_0001.csv.json"))
+    other = stored.parent.parent / "2026-11-26T10:00:00+00:00" / stored.name
+    other.parent.mkdir()
+    other.write_bytes(stored.read_bytes())
+    results = ValidationStore(tmp_path / "gx").context.validation_results_store
+    expected = results.list_keys()
+    with listed_once(results):
+        ours = results.list_keys()
+    assert len(ours) == len(expected) == 7
+    assert set(ours) == set(expected)
+    assert sorted(k.run_id.run_time for k in ours) == sorted(k.run_id.run_time for k in expected)
+    assert "list_keys" not in vars(results)
