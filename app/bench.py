@@ -395,10 +395,19 @@ def _increment(
 ) -> Measure:
     work = out / "increment.duckdb"
     shutil.copyfile(base, work)
+    # The validation results kept so far too (beside the file, unless $RXSTAFF_GX_DIR puts
+    # every run's in one place): a night's Data Docs list them all.
+    results, work_results = (w.with_name(w.stem + ".gx") for w in (base, work))
+    beside = results.is_dir() and not env.get("RXSTAFF_GX_DIR")
+    if beside:
+        shutil.rmtree(work_results, ignore_errors=True)
+        shutil.copytree(results, work_results)
     try:
         return _timed(console, label, _nightly(landing, f"duckdb:///{work}", last.isoformat()), env)
     finally:
         work.unlink(missing_ok=True)
+        if beside:
+            shutil.rmtree(work_results, ignore_errors=True)
 
 
 def _last_year(landing: Path, target: Path, last: date) -> Path:
