@@ -1,31 +1,36 @@
 -- Engagement and career-growth indexes per survey year and group, with anonymity, the
 -- like-for-like trend and the response rate (warehouse.md v2).
 -- {min_group_size} is bound when the view is (re)created (default 5).
-WITH answers AS (
-    SELECT a.batch_id, a.row_number, r.survey_year, i.dimension, i.item_key, a.answer
-    FROM stg_survey_answer AS a
-    JOIN stg_survey_respondent AS r ON r.batch_id = a.batch_id AND r.row_number = a.row_number
-    JOIN dim_survey_item AS i ON i.survey_year = r.survey_year AND i.question_id = a.question_id
-    WHERE i.dimension IN ('engagement', 'career_growth')
-),
 -- Engagement items asked in a year and the year before it, matched by item_key.
-shared AS (
+WITH shared AS (
     SELECT DISTINCT cur.survey_year, cur.item_key
     FROM dim_survey_item AS cur
     JOIN dim_survey_item AS prev
         ON prev.item_key = cur.item_key AND prev.survey_year = cur.survey_year - 1
     WHERE cur.dimension = 'engagement' AND prev.dimension = 'engagement'
 ),
-flagged AS (
+-- Each item flagged once (tens of items), not each answer (a million). MATERIALIZED
+-- keeps PostgreSQL from folding the flags back into the answers' join, where it paired
+-- every answer with `shared` in a nested loop (18M comparisons, 3 s of the view).
+items AS MATERIALIZED (
     SELECT
-        a.*,
+        i.survey_year, i.question_id, i.dimension, i.item_key,
         with_prior.item_key IS NOT NULL AS asked_year_before,
         with_next.item_key IS NOT NULL AS asked_year_after
-    FROM answers AS a
+    FROM dim_survey_item AS i
     LEFT JOIN shared AS with_prior
-        ON with_prior.survey_year = a.survey_year AND with_prior.item_key = a.item_key
+        ON with_prior.survey_year = i.survey_year AND with_prior.item_key = i.item_key
     LEFT JOIN shared AS with_next
-        ON with_next.survey_year = a.survey_year + 1 AND with_next.item_key = a.item_key
+        ON with_next.survey_year = i.survey_year + 1 AND with_next.item_key = i.item_key
+    WHERE i.dimension IN ('engagement', 'career_growth')
+),
+flagged AS (
+    SELECT
+        a.batch_id, a.row_number, i.dimension, a.answer,
+        i.asked_year_before, i.asked_year_after
+    FROM stg_survey_answer AS a
+    JOIN stg_survey_respondent AS r ON r.batch_id = a.batch_id AND r.row_number = a.row_number
+    JOIN items AS i ON i.survey_year = r.survey_year AND i.question_id = a.question_id
 ),
 respondent_scores AS (
     SELECT
