@@ -218,6 +218,33 @@ def test_older_warehouse_is_upgraded_in_place(
     assert after > before > 0 and runs == 1
 
 
+def test_a_changed_view_is_replaced_with_the_views_that_read_it(
+    landing_small: Path, pg_url: str
+) -> None:
+    """A new rxstaff that changes a view other views read (three marts join
+    mart_engagement) replaces those too: PostgreSQL refuses to drop a view others depend
+    on, and every run after such an upgrade failed."""
+    setting = "view_definition:mart_engagement"
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:  # the fingerprint an older definition left
+        conn.execute(
+            sa.text("UPDATE rxstaff_setting SET value = 'older' WHERE name = :n"), {"n": setting}
+        )
+    code, summary = run_nightly(landing_small, pg_url)
+    assert code == 0, summary
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT value FROM rxstaff_setting WHERE name = :n"), {"n": setting}
+        ).scalar()
+        views = set(sa.inspect(conn).get_view_names())
+        rows = conn.execute(sa.text("SELECT COUNT(*) FROM mart_engagement_drivers")).scalar()
+    engine.dispose()
+    assert stored not in (None, "older") and rows is not None
+    readers = {"mart_engagement_drivers", "mart_engagement_item", "mart_engagement_retention"}
+    assert {"mart_engagement", *readers} <= views
+
+
 def test_newer_warehouse_is_refused_with_a_clear_message(landing_small: Path, pg_url: str) -> None:
     assert run_nightly(landing_small, pg_url)[0] == 0
     engine = sa.create_engine(pg_url)

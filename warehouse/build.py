@@ -119,7 +119,9 @@ def refresh_views(conn: sa.Connection, min_group_size: int) -> list[str]:
 
     A view whose definition is unchanged is left alone: replacing it needs an exclusive
     lock, which would wait behind every BI query reading it (and queue the BI queries
-    that come after). Its definition's fingerprint is kept in ``rxstaff_setting``.
+    that come after). Its definition's fingerprint is kept in ``rxstaff_setting``. A view
+    that reads a replaced view is replaced with it: PostgreSQL will not drop a view that
+    others depend on.
     """
     present = set(sa.inspect(conn).get_view_names())
     rows = conn.execute(
@@ -127,19 +129,27 @@ def refresh_views(conn: sa.Connection, min_group_size: int) -> list[str]:
         {"p": VIEW_SETTING + "%"},
     )
     stored: dict[str, str] = {str(name): str(value) for name, value in rows}
-    replaced = []
-    for decl in of_kind("view"):
-        sql = select_sql(decl, min_group_size)
-        fingerprint = hashlib.sha256(sql.encode()).hexdigest()[:32]
+    views = of_kind("view")  # in build order: what a view reads comes before it
+    sql = {decl.name: select_sql(decl, min_group_size) for decl in views}
+    fingerprint = {name: _fingerprint(text) for name, text in sql.items()}
+    replaced: set[str] = set()
+    for decl in views:
+        current = stored.get(VIEW_SETTING + decl.name) == fingerprint[decl.name]
+        if not (decl.name in present and current) or replaced.intersection(decl.depends_on):
+            replaced.add(decl.name)
+    for decl in reversed(views):
+        if decl.name in replaced:
+            conn.execute(sa.text(f"DROP VIEW IF EXISTS {decl.name}"))
+    for decl in (d for d in views if d.name in replaced):
         key = VIEW_SETTING + decl.name
-        if decl.name in present and stored.get(key) == fingerprint:
-            continue
-        conn.execute(sa.text(f"DROP VIEW IF EXISTS {decl.name}"))
-        conn.execute(sa.text(f"CREATE VIEW {decl.name} AS {sql}"))
+        conn.execute(sa.text(f"CREATE VIEW {decl.name} AS {sql[decl.name]}"))
         conn.execute(sa.text("DELETE FROM rxstaff_setting WHERE name = :n"), {"n": key})
         conn.execute(
             sa.text("INSERT INTO rxstaff_setting (name, value) VALUES (:n, :v)"),
-            {"n": key, "v": fingerprint},
+            {"n": key, "v": fingerprint[decl.name]},
         )
-        replaced.append(decl.name)
-    return replaced
+    return [d.name for d in views if d.name in replaced]
+
+
+def _fingerprint(sql: str) -> str:
+    return hashlib.sha256(sql.encode()).hexdigest()[:32]
