@@ -797,6 +797,7 @@ def test_engagement_like_for_like_items_suppression_and_retention(conn: sa.Conne
     loaded_roster(conn, "2023-01-02", "2024-12-31")  # as_of_date 2024-12-31
     for model in ("dim_survey_item", "int_survey_population", "int_survey_group_member"):
         built(conn, model, "survey_year")
+    built(conn, "int_survey_respondent_score", "batch_id, row_number")
 
     items = built(conn, "dim_survey_item", "survey_year, question_id")
     key = {(i["survey_year"], i["question_id"]): i["item_key"] for i in items}
@@ -865,6 +866,7 @@ def test_drivers_need_thirty_respondents(conn: sa.Connection, size: int) -> None
     survey(conn, 2024, items, people, close="2024-10-01")
     for model in ("dim_survey_item", "int_survey_population", "int_survey_group_member"):
         built(conn, model, "survey_year")
+    built(conn, "int_survey_respondent_score", "batch_id, row_number")
     drivers = {r["item_text"]: r for r in built(conn, "mart_engagement_drivers", "item_text")}
     assert set(drivers) == {"Boss", "Load"}  # never an engagement item
     assert drivers["Boss"]["respondents"] == size

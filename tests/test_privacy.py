@@ -80,7 +80,12 @@ def published(people: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         ]
         if answers:
             bulk_insert(conn, "stg_survey_answer", pd.DataFrame(answers))
-        for name in ("dim_survey_item", "int_survey_population", "int_survey_group_member"):
+        for name in (
+            "dim_survey_item",
+            "int_survey_population",
+            "int_survey_group_member",
+            "int_survey_respondent_score",
+        ):
             build.build_table(conn, declarations()[name])
         build.refresh_views(conn, min_group_size=MIN_GROUP)
         marts = {
