@@ -40,6 +40,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rxstaff.settings import validation_project
+
 TARGETS = {
     "rebuild_vs_floor": 2.0,
     "rebuild_1m_vs_floor": 3.0,
@@ -395,19 +397,19 @@ def _increment(
 ) -> Measure:
     work = out / "increment.duckdb"
     shutil.copyfile(base, work)
-    # The validation results kept so far too (beside the file, unless $RXSTAFF_GX_DIR puts
-    # every run's in one place): a night's Data Docs list them all.
-    results, work_results = (w.with_name(w.stem + ".gx") for w in (base, work))
-    beside = results.is_dir() and not env.get("RXSTAFF_GX_DIR")
-    if beside:
+    # The validation results kept so far too, where each warehouse keeps its own (not one
+    # $RXSTAFF_GX_DIR for every run): a night's Data Docs list them all.
+    results, work_results = (validation_project(f"duckdb:///{w}") for w in (base, work))
+    copied = None
+    if results and work_results and results != work_results and results.is_dir():
         shutil.rmtree(work_results, ignore_errors=True)
-        shutil.copytree(results, work_results)
+        copied = shutil.copytree(results, work_results)
     try:
         return _timed(console, label, _nightly(landing, f"duckdb:///{work}", last.isoformat()), env)
     finally:
         work.unlink(missing_ok=True)
-        if beside:
-            shutil.rmtree(work_results, ignore_errors=True)
+        if copied:
+            shutil.rmtree(copied, ignore_errors=True)
 
 
 def _last_year(landing: Path, target: Path, last: date) -> Path:

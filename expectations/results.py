@@ -178,7 +178,8 @@ def listed_once(store: Any) -> Iterator[None]:
     left to GX.
     """
     keys = [_result_key(store, t) for t in store._store_backend.list_keys()]
-    store.list_keys = lambda: [k for k in keys if k is not None]
+    listed = [k for k in keys if k is not None]
+    store.list_keys = lambda: list(listed)
     try:
         yield
     finally:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -71,6 +72,16 @@ class Landing:
         return [f.seen for f in self.files if f.seen is not None]
 
 
+class Candidate(NamedTuple):
+    """A file named like an extract, not yet read: its source, path, name relative to the
+    landing folder, and the date in its name."""
+
+    source: str
+    path: Path
+    name: str
+    stamp: str
+
+
 IN_PROGRESS_SUFFIXES = (".part", ".tmp", ".partial", ".filepart")
 DONE_SUFFIX = ".done"
 
@@ -96,7 +107,8 @@ def discover(
     order = list(SOURCES)
     now = time.time() if now is None else now
     files, claimed, misnamed, arriving = [], set(), [], []
-    candidates: list[tuple[str, Path, str]] = []  # (source, path, the date in its name)
+    recorded = recorded or {}
+    candidates: list[Candidate] = []
     for src in SOURCES.values():
         folder = landing / src.folder
         done = {p.name[: -len(DONE_SUFFIX)] for p in folder.glob(f"*{DONE_SUFFIX}")}
@@ -114,8 +126,8 @@ def discover(
             if (done and path.name not in done) or _settling(path, settle_seconds, now):
                 arriving.append((src.name, name))
                 continue
-            candidates.append((src.name, path, match.group(1)))
-    for found in _identify_all(landing, candidates, recorded or {}):
+            candidates.append(Candidate(src.name, path, name, match.group(1)))
+    for found in _identify_all(candidates, recorded):
         if isinstance(found, LandingFile):
             files.append(found)
         elif isinstance(found, MisnamedFile):
@@ -128,7 +140,7 @@ def discover(
     ]
     files.sort(key=lambda f: (order.index(f.source), f.file_date, f.file_name))
     # A file kept its recorded hash exactly when it saw the record (a racy one never does).
-    hashed = sum(1 for f in files if f.seen is None or (recorded or {}).get(f.file_name) != f.seen)
+    hashed = sum(1 for f in files if f.seen is None or recorded.get(f.file_name) != f.seen)
     return Landing(files, unrecognised, misnamed, arriving, hashed)
 
 
@@ -169,37 +181,34 @@ def landing_problem(
 
 
 def _identify_all(
-    landing: Path, candidates: list[tuple[str, Path, str]], recorded: Mapping[str, LandingHash]
+    candidates: list[Candidate], recorded: Mapping[str, LandingHash]
 ) -> list[LandingFile | MisnamedFile | None]:
     """Each candidate identified, in order, on a few threads: hashlib and file reads
     release the GIL (a first run hashes 2.2 GB for five years: 9.5 s on one thread, 5.6 s
     on two, on a 2-core machine)."""
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda c: _identify(landing, c[0], c[1], c[2], recorded), candidates))
+        return list(pool.map(lambda c: _identify(c, recorded), candidates))
 
 
 def _identify(
-    landing: Path, source: str, path: Path, stamp: str, recorded: Mapping[str, LandingHash]
+    found: Candidate, recorded: Mapping[str, LandingHash]
 ) -> LandingFile | MisnamedFile | None:
     """The file as a dated extract; a name without a real date; None if it is gone."""
     try:
         try:
-            return _landing_file(source, path, landing, stamp, recorded)
+            return _landing_file(found, recorded)
         except LandingError as error:
-            name = path.relative_to(landing).as_posix()
-            return MisnamedFile(source, name, sha256(path), str(error))
+            return MisnamedFile(found.source, found.name, sha256(found.path), str(error))
     except FileNotFoundError:
         return None  # gone between listing and hashing: nothing to load
 
 
-def _landing_file(
-    source: str, path: Path, landing: Path, stamp: str, recorded: Mapping[str, LandingHash]
-) -> LandingFile:
+def _landing_file(found: Candidate, recorded: Mapping[str, LandingHash]) -> LandingFile:
+    source, path, name, stamp = found
     try:
         when = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 1, 1)
     except ValueError as error:
         raise LandingError(f"the date in the file name is not a real date ({error})") from None
-    name = path.relative_to(landing).as_posix()
     # Stats first: a file written after them shows other stats to the next run.
     stats = path.stat()
     stat = (stats.st_size, stats.st_mtime_ns, stats.st_ctime_ns, _signed(stats.st_ino))

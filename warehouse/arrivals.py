@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from rxstaff.warehouse import landing_hashes
 from rxstaff.warehouse.batches import FileToLoad
 from rxstaff.warehouse.connection import create_engine, with_retries
-from rxstaff.warehouse.landing_hashes import LandingHash
 from rxstaff.warehouse.publish import duckdb_file
 
 Verdict = Literal["new", "unchanged", "correction"]
@@ -82,7 +81,7 @@ def _judge_one(file: F, prior: KnownFile | None) -> Arrival[F]:
 @dataclass(frozen=True)
 class KnownFiles:
     live: dict[tuple[str, str], KnownFile]  # by (source, file name)
-    hashes: dict[str, LandingHash]  # by file name: what the last committed run saw
+    hashes: dict[str, landing_hashes.LandingHash]  # by file name: what the last committed run saw
 
 
 def known_files(url: str) -> KnownFiles:
