@@ -1,11 +1,12 @@
 """A history load's staging on a Dask cluster, through prefect-dask's task runner.
 
-Each chunk of a source's files (``flows/staging_chunk.py``) is staged by a Prefect task on
-a Dask worker, which writes the chunk's staged tables as Parquet to the staging area (a
-private temporary folder by default; any fsspec URL the workers share, for a cluster
-elsewhere). The flow's process loads the chunks in file order into the warehouse inside
-the run's one transaction (DuckDB reads a local Parquet file itself): publication stays
-all or nothing, and the rows are the same as a sequential run's (tests/test_parallel.py).
+A source's chunks of files (``flows/staging_chunk.py``) are staged by Prefect tasks on
+Dask workers, a few consecutive chunks per task. A worker writes each chunk's staged
+tables as Parquet to the staging area (a private temporary folder by default; any fsspec
+URL the workers share, for a cluster elsewhere). The flow's process loads the chunks in
+file order into the warehouse inside the run's one transaction (DuckDB reads a local
+Parquet file itself): publication stays all or nothing, and the rows are the same as a
+sequential run's (tests/test_parallel.py).
 
 Workers need rxstaff installed (the same version) and, for a remote cluster, the Prefect
 API (``PREFECT_API_URL``). The pseudonymisation key travels to them with each chunk, as it
@@ -38,6 +39,13 @@ from rxstaff.warehouse.arrivals import Arrival
 # "auto": a local cluster only for this much new data, where its start (~3 s to spawn and
 # import in each worker) is repaid; a night's increment stays in the flow's process.
 AUTO_DASK_MIN_BYTES = 512 * 1024 * 1024
+# Each task submitted costs the flow's process ~0.15 s of CPU (Prefect serialises its
+# whole settings for each), taken from the workers on a small machine: 58 roster chunks
+# were ~10 s of it. A task stages a few consecutive chunks; the flow still writes them
+# chunk by chunk, in file order. A source of few chunks keeps one per task, so that
+# every worker of a small cluster has work.
+CHUNKS_PER_TASK = 3
+MIN_TASKS = 8
 
 
 def wants_cluster(choice: str, due_bytes: int) -> bool:
@@ -70,18 +78,21 @@ def task_runner(choice: str) -> Any:
     )
 
 
-@task(cache_policy=NO_CACHE, task_run_name="stage {source} chunk {number}")
-def stage_chunk_on_worker(
+@task(cache_policy=NO_CACHE, task_run_name="stage {source} chunks {numbers}")
+def stage_chunks_on_worker(
     source: str,
-    number: int,
-    arrivals: list[Arrival[LandingFile]],
+    numbers: str,
+    chunks: list[list[Arrival[LandingFile]]],
     reference: Reference,
     validator: str,
-    folder: str,
-) -> StagedFiles:
-    """Stage one chunk and write its tables to ``folder`` (Parquet); what the flow needs
-    to write them, file by file."""
-    return spill(stage_chunk(SOURCES[source], arrivals, reference, validator), folder)
+    folders: list[str],
+) -> list[StagedFiles]:
+    """Stage consecutive chunks, one after the other, each written to its own folder
+    (Parquet); what the flow needs to write them, file by file."""
+    return [
+        spill(stage_chunk(SOURCES[source], arrivals, reference, validator), folder)
+        for arrivals, folder in zip(chunks, folders, strict=True)
+    ]
 
 
 def spill(staged: StagedFiles, folder: str) -> StagedFiles:
@@ -97,6 +108,13 @@ def spill(staged: StagedFiles, folder: str) -> StagedFiles:
     return replace(staged, tables={}, spilled=spilled)
 
 
+def task_groups(chunks: Chunks) -> list[tuple[int, Chunks]]:
+    """Consecutive chunks, each group with its first chunk's number: up to
+    ``CHUNKS_PER_TASK`` a group, as long as there are ``MIN_TASKS`` groups."""
+    size = max(1, min(CHUNKS_PER_TASK, len(chunks) // MIN_TASKS))
+    return [(first, chunks[first : first + size]) for first in range(0, len(chunks), size)]
+
+
 def stage_on_cluster(runner: Any, area: str) -> Stager:
     """A stager that sends a source's chunks to the cluster and yields them back in order
     as they are done; a source of a single chunk is staged in the flow's process."""
@@ -107,21 +125,22 @@ def stage_on_cluster(runner: Any, area: str) -> Stager:
         if len(chunks) < 2:
             return stage_in_process(src, chunks, ctx, validator)
         ctx.summary.cluster_chunks += len(chunks)
+        folder = f"{area.rstrip('/')}/{ctx.run_id}/{src.name}"
         futures = [
             runner.submit(
-                stage_chunk_on_worker,
+                stage_chunks_on_worker,
                 {
                     "source": src.name,
-                    "number": number,
-                    "arrivals": chunk,
+                    "numbers": f"{first}-{first + len(group) - 1}",
+                    "chunks": group,
                     "reference": ctx.reference,
                     "validator": validator,
-                    "folder": f"{area.rstrip('/')}/{ctx.run_id}/{src.name}/{number:05d}",
+                    "folders": [f"{folder}/{n:05d}" for n in range(first, first + len(group))],
                 },
             )
-            for number, chunk in enumerate(chunks)
+            for first, group in task_groups(chunks)
         ]
-        return (future.result() for future in futures)
+        return (staged for future in futures for staged in future.result())
 
     return stager
 

@@ -133,6 +133,19 @@ def test_chunks_are_planned_from_sizes_whole_files_in_order() -> None:
     assert plan_chunks([], 60) == []
 
 
+@pytest.mark.parametrize(("chunks", "sizes"), [(58, [3] * 19 + [1]), (16, [2] * 8), (7, [1] * 7)])
+def test_a_task_stages_a_few_consecutive_chunks_while_every_worker_has_work(
+    chunks: int, sizes: list[int]
+) -> None:
+    from rxstaff.flows.parallel import task_groups
+
+    planned = [[f"file {n}"] for n in range(chunks)]  # a chunk: its files
+    groups = task_groups(planned)  # type: ignore[arg-type]
+    assert [len(group) for _, group in groups] == sizes
+    assert [chunk for _, group in groups for chunk in group] == planned  # each once, in order
+    assert [first for first, _ in groups] == [sum(sizes[:n]) for n in range(len(sizes))]
+
+
 @pytest.mark.parametrize(
     ("choice", "due_bytes", "expected"),
     [("auto", 10, False), ("auto", 600 * 2**20, True), ("off", 600 * 2**20, False),

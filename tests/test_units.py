@@ -177,6 +177,17 @@ def test_pseudonyms_are_stable_keyed_and_not_reversible() -> None:
     assert matches("one", fingerprint("one")) and not matches("two", fingerprint("one"))
 
 
+def test_a_pseudonymiser_travels_to_a_worker_with_its_key_and_without_its_memo() -> None:
+    import pickle
+
+    here = Pseudonymiser("one")
+    here.keys(pd.Series([f"E{n}" for n in range(5_000)]))
+    sent = pickle.dumps(here)
+    there = pickle.loads(sent)
+    assert len(sent) < 200  # the key only: 5,000 memoised ids stay behind
+    assert there.key("E42") == here.key("E42") and there.key("E9") != Pseudonymiser("two").key("E9")
+
+
 def test_schema_upgrades_and_refuses_newer(tmp_path: Path) -> None:
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
     with engine.begin() as conn:

@@ -46,6 +46,11 @@ class Pseudonymiser:
         self._key = secret.encode()
         self._memo: dict[str, str] = {}
 
+    def __getstate__(self) -> dict[str, object]:
+        # Sent to a Dask worker with every chunk: the key, not this process's memo (a
+        # run's 60,000 ids pickled once per task submitted).
+        return {"_key": self._key, "_memo": {}}
+
     def key(self, identifier: str) -> str:
         found = self._memo.get(identifier)
         if found is None:
