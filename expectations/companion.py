@@ -13,12 +13,14 @@ the engines still fails the run, all or nothing.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from rxstaff.expectations.suite import Rule
 from rxstaff.transforms.source import Reference
 
 # The companion process's own store (one per process: it lives as long as the run).
@@ -70,12 +72,22 @@ class Companion:
             initargs=(str(project) if project else None,),
         )
 
-    def record(self, *arguments: Any) -> None:
-        """``ValidationStore.record``'s arguments: that file's result, stored over there."""
+    def record(
+        self,
+        suite_name: str,
+        rules: list[Rule],
+        unexpected: Mapping[str, int],
+        rows: int,
+        run_id: str,
+        file_name: str,
+        engine: str,
+    ) -> None:
+        """``ValidationStore.record``: that file's result, stored over there."""
         if self.project is None:
             return
+        arguments = (suite_name, rules, unexpected, rows, run_id, file_name, engine)
         self._pending.append((None, self._pool.submit(_record, arguments)))
-        self.keys.append(arguments[5])  # the file name
+        self.keys.append(file_name)
 
     def cross_check(self, source: str, sample: pd.DataFrame, ref: Reference, engine: str) -> None:
         """Submit GX's check of ``sample``; its rows count once ``settle`` returns."""

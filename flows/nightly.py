@@ -27,6 +27,7 @@ from rxstaff.expectations.results import ValidationStore
 from rxstaff.flows import alerts
 from rxstaff.flows.ingest import (
     SourcePlan,
+    choose_validator,
     ingest_source,
     is_history_load,
     plan_source,
@@ -79,6 +80,11 @@ class Discovery:
     arriving: list[tuple[str, str]]  # (source, file name) still arriving: for a later run
     hashes: list[landing_hashes.LandingHash] | None = None  # to record; None: as recorded
     hashed: int = 0  # files read and hashed by this discovery
+
+    @property
+    def due_bytes(self) -> int:
+        """The size of the files this run loads: what decides how it loads them."""
+        return sum(a.file.size for a in self.judged if a.due)
 
 
 def transient_io(task: object, task_run: object, state: State) -> bool:
@@ -269,7 +275,7 @@ def load_publish_report(
     for source, _ in found.arriving:
         summary.source(source).files_deferred += 1
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
-    ctx.history_load = is_history_load(sum(a.file.size for a in judged if a.due))
+    ctx.history_load = is_history_load(found.due_bytes)
     with validation_beside(ctx, settings.validation_project(run.url)):
         try:
             load_and_commit(run.url, found, run.setup, ctx)
@@ -304,7 +310,9 @@ def validation_beside(ctx: RunContext, project: Path | None) -> Iterator[None]:
     """Within: the run's validation store. A history load validated by SQL hands its Great
     Expectations work (results, sample checks, Data Docs) to a companion process, which
     imports GX while the run stages; any other run keeps it in this process."""
-    if not (ctx.history_load and ctx.validation != "gx"):
+    # The engine the run's sources are validated by decides (a run validated by GX itself
+    # has no sample for a companion to check).
+    if not ctx.history_load or choose_validator(ctx.validation, ctx.history_load) == "gx":
         ctx.validation_store = ValidationStore(project) if project else None
         yield
         return
@@ -326,13 +334,12 @@ def warehouse_kind(url: str) -> str:
 def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -> None:
     """Steps 2-4 inside one transaction: load each source, build, record the run, commit."""
     logger, judged = get_run_logger(), found.judged
-    due_bytes = sum(a.file.size for a in judged if a.due)
-    with RunTransaction(url, due_bytes) as tx:
+    with RunTransaction(url, found.due_bytes) as tx:
         if tx.history_load:
             logger.info("history load: on a private copy of the warehouse, published whole")
         tx.prepare(setup)
         ctx.batch_ids = itertools.count(batches.next_batch_id(tx.conn))
-        with staging_on_cluster(ctx, due_bytes):
+        with staging_on_cluster(ctx, found.due_bytes):
             if ctx.stager:
                 logger.info(f"staging on Dask ({ctx.dask}), Parquet in the staging area")
             loaded = sum(load_due_sources(tx, judged, ctx))

@@ -8,6 +8,7 @@ import secrets
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 KEY_LENGTH = 32  # hex characters: 128 bits, plenty against collision for a workforce
 
@@ -60,8 +61,11 @@ class Pseudonymiser:
 
     def keys(self, identifiers: pd.Series) -> pd.Series:
         """Keys for a column of ids; nulls stay null. Each distinct id is hashed once and
-        its key spread over the rows by position (a roster chunk: 230,000 rows, 10,000 ids)."""
+        its key spread over the rows by position, by Arrow: a roster chunk holds 230,000
+        rows and 10,000 ids, and 230,000 Python strings cost 3x the spreading."""
         codes, uniques = pd.factorize(identifiers, use_na_sentinel=True)
-        keyed = np.array([self.key(str(i)) for i in uniques] + [None], dtype=object)
+        keyed = pa.array([self.key(str(i)) for i in uniques.tolist()] + [None], pa.string())
         spread = keyed.take(np.where(codes < 0, len(uniques), codes))
-        return pd.Series(spread, index=identifiers.index, dtype="string")
+        return pd.Series(
+            pd.arrays.ArrowStringArray(spread), index=identifiers.index, dtype="string"
+        )
