@@ -9,7 +9,7 @@ Parquet file itself): publication stays all or nothing, and the rows are the sam
 sequential run's (tests/test_parallel.py).
 
 Workers need rxstaff installed (the same version) and, for a remote cluster, the Prefect
-API (``PREFECT_API_URL``). The pseudonymisation key travels to them with each chunk, as it
+API (``PREFECT_API_URL``). The pseudonymisation key travels to them with each task, as it
 must to pseudonymise there: use a cluster you would trust with the landing files.
 """
 
