@@ -13,14 +13,12 @@ the engines still fails the run, all or nothing.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from rxstaff.expectations.suite import Rule
+from rxstaff.expectations.results import FileResult
 from rxstaff.transforms.source import Reference
 
 # The companion process's own store (one per process: it lives as long as the run).
@@ -38,9 +36,9 @@ def _start(project: str | None) -> None:
         import great_expectations  # noqa: F401 - the cross-checks need it
 
 
-def _record(arguments: tuple[Any, ...]) -> None:
+def _record(result: FileResult) -> None:
     assert _store is not None
-    _store.record(*arguments)
+    _store.record(result)
 
 
 def _build_docs() -> str | None:
@@ -72,22 +70,12 @@ class Companion:
             initargs=(str(project) if project else None,),
         )
 
-    def record(
-        self,
-        suite_name: str,
-        rules: list[Rule],
-        unexpected: Mapping[str, int],
-        rows: int,
-        run_id: str,
-        file_name: str,
-        engine: str,
-    ) -> None:
+    def record(self, result: FileResult) -> None:
         """``ValidationStore.record``: that file's result, stored over there."""
         if self.project is None:
             return
-        arguments = (suite_name, rules, unexpected, rows, run_id, file_name, engine)
-        self._pending.append((None, self._pool.submit(_record, arguments)))
-        self.keys.append(file_name)
+        self._pending.append((None, self._pool.submit(_record, result)))
+        self.keys.append(result.file_name)
 
     def cross_check(self, source: str, sample: pd.DataFrame, ref: Reference, engine: str) -> None:
         """Submit GX's check of ``sample``; its rows count once ``settle`` returns."""

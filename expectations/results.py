@@ -16,6 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,19 @@ from rxstaff.expectations.suite import Rule
 VALIDATIONS = "validations"
 ALL_PAGES_MAX = 200
 INDEX_RESULTS_MAX = 1000
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One file's validation as the store keeps it: counts only, never a value."""
+
+    suite_name: str
+    rules: list[Rule]
+    unexpected: Mapping[str, int]  # failing rows by rule name
+    rows: int
+    run_id: str
+    file_name: str
+    engine: str
 
 
 class ValidationStore:
@@ -57,18 +71,8 @@ class ValidationStore:
             _limit_the_index(self._context, self.index_limit)
         return self._context
 
-    def record(
-        self,
-        suite_name: str,
-        rules: list[Rule],
-        unexpected: Mapping[str, int],
-        rows: int,
-        run_id: str,
-        file_name: str,
-        engine: str,
-    ) -> None:
-        """One file's validation: each rule with how many of its rows it found unexpected
-        (``unexpected``: rows by rule name).
+    def record(self, result: FileResult) -> None:
+        """One file's validation: each rule with how many of its rows it found unexpected.
 
         Written as GX's store writes an ``ExpectationSuiteValidationResult`` (the same JSON,
         which GX reads back and renders), without GX's per-file serialisation: that cost
@@ -80,9 +84,10 @@ class ValidationStore:
             ValidationResultIdentifier,
         )
 
+        suite_name, file_name, run_id = result.suite_name, result.file_name, result.run_id
         results = [
-            _result(config, int(unexpected.get(rule.rule, 0)), rows)
-            for rule, config in zip(rules, self._configs(rules), strict=True)
+            _result(config, int(result.unexpected.get(rule.rule, 0)), result.rows)
+            for rule, config in zip(result.rules, self._configs(result.rules), strict=True)
         ]
         failed = sum(1 for r in results if not r["success"])
         now = datetime.now(UTC)
@@ -95,7 +100,7 @@ class ValidationStore:
                     "data_connector_name": "rxstaff",
                     "datasource_name": "landing",
                 },
-                "engine": engine,
+                "engine": result.engine,
                 "run_id": {"run_name": run_id, "run_time": now.isoformat()},
                 "validation_time": now.isoformat(),
             },

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from rxstaff.expectations.results import FileResult
 from rxstaff.expectations.suite import cross_check
 from rxstaff.flows.landing import LandingFile, MisnamedFile
 from rxstaff.flows.staging_chunk import FileOutcome, StagedFile, StagedFiles, plan_chunks
@@ -209,13 +210,15 @@ class _ChunkWriter:
             if file.unexpected is None or file.outcome is None:
                 continue
             store.record(
-                self.src.suite.removesuffix(".json"),
-                staged.rules,
-                file.unexpected,
-                file.outcome.rows_read,
-                self.ctx.run_id,
-                file.arrival.file.file_name,
-                self.validator,
+                FileResult(
+                    self.src.suite.removesuffix(".json"),
+                    staged.rules,
+                    file.unexpected,
+                    file.outcome.rows_read,
+                    self.ctx.run_id,
+                    file.arrival.file.file_name,
+                    self.validator,
+                )
             )
 
     def _record(self, arrival: Arrival[LandingFile], result: FileOutcome) -> int:

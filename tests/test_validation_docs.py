@@ -14,6 +14,7 @@ import pytest
 from rxstaff.expectations.results import (
     ALL_PAGES_MAX,
     INDEX_RESULTS_MAX,
+    FileResult,
     ValidationStore,
     listed_once,
 )
@@ -87,7 +88,7 @@ def record_files(store: ValidationStore, count: int, failing: set[int], run: str
     for number in range(count):
         unexpected = {"status_in_allowed_values": 1} if number in failing else {}
         name = f"budget/budget_releases_{number:04d}.csv"
-        store.record("budget_release", rules, unexpected, 3, run, name, "sql")
+        store.record(FileResult("budget_release", rules, unexpected, 3, run, name, "sql"))
 
 
 def rendered_results(index: Path) -> set[str]:
