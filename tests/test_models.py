@@ -165,12 +165,15 @@ RUNS = {
 
 
 def staged_week(week: int) -> list[dict[str, Any]]:
+    """A week's file; each employee's row number moves from week to week."""
     rows = []
-    for employee, states in SNAPSHOTS.items():
+    for place, (employee, states) in enumerate(SNAPSHOTS.items()):
         state = states[week]
         if state is None:
             continue
-        run = roster_run(employee, str(WEEKS[week]), str(WEEKS[week]), batch_id=week + 1, **state)
+        day = str(WEEKS[week])
+        row_number = 2 + (place + week) % len(SNAPSHOTS)
+        run = roster_run(employee, day, day, batch_id=week + 1, row_number=row_number, **state)
         del run["last_seen"]
         rows.append({**run, "supervisor_key": None})
     return rows
@@ -182,7 +185,23 @@ def roster_runs(conn: sa.Connection) -> pd.DataFrame:
     )
 
 
-def test_roster_history_appended_night_by_night_equals_its_refresh(conn: sa.Connection) -> None:
+@pytest.fixture(params=["duckdb", "postgresql"])
+def history_conn(request: pytest.FixtureRequest) -> Iterator[sa.Connection]:
+    """An empty warehouse on each engine: the history's SQL must give the same runs."""
+    url = "duckdb:///:memory:"
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        upgrade(connection)
+        yield connection
+    engine.dispose()
+
+
+def test_roster_history_appended_night_by_night_equals_its_refresh(
+    history_conn: sa.Connection,
+) -> None:
+    conn = history_conn
     hows = []
     for week, day in enumerate(WEEKS):
         given(conn, "stg_roster", staged_week(week))
@@ -198,9 +217,14 @@ def test_roster_history_appended_night_by_night_equals_its_refresh(conn: sa.Conn
         for employee, group in refreshed.groupby("employee_key")
     }
     assert runs == RUNS
-    # a run starts with the row it was first seen in: its batch is that week's file
-    first_rows = refreshed.set_index(["employee_key", "snapshot_date"])["batch_id"]
-    assert first_rows[("department_dropped", D("2024-01-26"))] == 4
+    # a run starts with the row it was first seen in: that week's file and its row there,
+    # whether the employee came back to a state (the window) or never did (the grouping)
+    first_rows = refreshed.set_index(["employee_key", "snapshot_date"])
+    for employee, day in [("department_dropped", "2024-01-26"), ("absent_a_week", "2024-01-26")]:
+        week = WEEKS.index(D(day))
+        staged = next(r for r in staged_week(week) if r["employee_key"] == employee)
+        first = first_rows.loc[(employee, D(day))]
+        assert (first.batch_id, first.row_number) == (week + 1, staged["row_number"])
 
 
 def test_employee_history_is_type_2_with_effective_dates(conn: sa.Connection) -> None:
