@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, get_run_logger, tags, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment, flow_run
 from prefect.states import Failed, State
@@ -44,7 +44,7 @@ from rxstaff.flows.landing import (
 )
 from rxstaff.flows.options import RunOptions, resolve
 from rxstaff.flows.parallel import staging_on_cluster
-from rxstaff.flows.run_report import publish_artifacts, run_name
+from rxstaff.flows.run_report import publish_artifacts, run_name, tag_run
 from rxstaff.flows.staging_chunk import StagedFiles
 from rxstaff.flows.summary import (
     NOTHING_STARTED,
@@ -53,6 +53,7 @@ from rxstaff.flows.summary import (
     RunRolledBack,
     RunSummary,
 )
+from rxstaff.flows.task_inputs import as_is
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse import (
     anomalies,
@@ -240,11 +241,9 @@ def nightly(
     ctx.rehash = rehash
     settings.dask_workers()  # a bad setting stops the run here, before anything is read
     max_age = settings.max_roster_age_days(max_roster_age_days)
+    tag_run(f"warehouse:{warehouse_kind(run.url)}")
     try:
-        with (
-            tags(f"warehouse:{warehouse_kind(run.url)}"),
-            run_lock(run.url, ctx.run_id, settings.run_lock_wait()),
-        ):
+        with run_lock(run.url, ctx.run_id, settings.run_lock_wait()):
             load_publish_report(run, landing, max_age, read_copy, audit_copy, report_dir)
     except RunLockBusy as busy:  # nothing was read or changed: the holder's run goes on
         summary.busy = str(busy)
@@ -348,7 +347,7 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             landing_hashes.record(tx.conn, found.hashes)
         rebuilt = bool(loaded) or not build.has_rows(tx.conn, "dim_date")
         if rebuilt:
-            logger.info(f"rebuilt {len(build_models(tx, ctx))} models")
+            logger.info(f"rebuilt {len(build_models(as_is(tx), as_is(ctx)))} models")
         else:
             logger.info("no new or corrected file: the models are unchanged")
         if ctx.companion is not None:  # GX's checks of the samples: before the commit
@@ -371,7 +370,7 @@ def load_due_sources(tx: RunTransaction, judged: Arrivals, ctx: RunContext) -> l
         plan = plan_source(src, [a for a in judged if a.file.source == name], ctx, logger)
         if plan is not None:
             staged = stager(src, plan.chunks, ctx, plan.validator)
-            loaded.append(load_source(tx, name, plan, staged, ctx))
+            loaded.append(load_source(as_is(tx), name, as_is(plan), as_is(staged), as_is(ctx)))
     return loaded
 
 
