@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from rxstaff.flows.landing import read_career_paths, read_job_catalog
 from rxstaff.transforms.catalog import stage_career_paths, stage_catalog
-from rxstaff.warehouse import build, roster_history
+from rxstaff.warehouse import anomalies, build, roster_history
 from rxstaff.warehouse.declarations import build_order, declarations
 from rxstaff.warehouse.loader import bulk_insert
 from rxstaff.warehouse.schema import upgrade
@@ -225,6 +225,41 @@ def test_roster_history_appended_night_by_night_equals_its_refresh(
         staged = next(r for r in staged_week(week) if r["employee_key"] == employee)
         first = first_rows.loc[(employee, D(day))]
         assert (first.batch_id, first.row_number) == (week + 1, staged["row_number"])
+
+
+def test_training_of_an_employee_no_roster_showed_is_an_anomaly(
+    history_conn: sa.Connection,
+) -> None:
+    conn = history_conn
+    build.ensure_tables(conn)
+    for week, day in enumerate(WEEKS[:2]):
+        given(conn, "stg_roster", staged_week(week))
+        roster_history.update(conn, [day], corrected=False)
+    record = {"course_id": "C101", "required": False, "status": "assigned"}
+    given(
+        conn,
+        "fct_training",
+        [
+            {**record, "record_id": "TR-1", "employee_key": "absent_a_week",
+             "assigned_on": D("2024-01-08"), "source_batch_id": 7, "source_row_number": 2},
+            {**record, "record_id": "TR-2", "employee_key": "nobody", "assigned_on":
+             D("2024-01-09"), "source_batch_id": 8, "source_row_number": 3},
+            {**record, "record_id": "TR-3", "employee_key": "nobody", "assigned_on":
+             D("2024-01-03"), "source_batch_id": 9, "source_row_number": 4},
+        ],
+    )  # fmt: skip
+    anomalies.rebuild_history_anomalies(conn, "run-1")
+    found = conn.execute(
+        sa.text(
+            "SELECT employee_key, batch_id, observed_on, detail FROM etl_anomaly "
+            "WHERE kind = 'training_employee_not_in_roster'"
+        )
+    ).all()
+    # absent from a snapshot is still an employee the roster showed; "nobody" never was
+    assert [tuple(r) for r in found] == [
+        ("nobody", 8, D("2024-01-03"), "2 training record(s) of an employee no loaded "
+         "roster shows, kept")
+    ]  # fmt: skip
 
 
 def test_employee_history_is_type_2_with_effective_dates(conn: sa.Connection) -> None:
