@@ -211,13 +211,13 @@ class _ChunkWriter:
                 continue
             store.record(
                 FileResult(
-                    self.src.suite.removesuffix(".json"),
-                    staged.rules,
-                    file.unexpected,
-                    file.outcome.rows_read,
-                    self.ctx.run_id,
-                    file.arrival.file.file_name,
-                    self.validator,
+                    suite_name=self.src.suite.removesuffix(".json"),
+                    rules=staged.rules,
+                    unexpected=file.unexpected,
+                    rows=file.outcome.rows_read,
+                    run_id=self.ctx.run_id,
+                    file_name=file.arrival.file.file_name,
+                    engine=self.validator,
                 )
             )
 

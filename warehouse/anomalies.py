@@ -24,7 +24,8 @@ def record_arrival(
 
 
 def rebuild_history_anomalies(conn: sa.Connection, run_id: str) -> None:
-    """Recompute what the roster history shows (vanished employees, ...) after the models."""
+    """Recompute what the roster history shows (vanished employees, ...) after the models
+    and ``int_roster_change`` are up to date with staging: the checks read them."""
     sql = resources.files("rxstaff.warehouse").joinpath("audit", "history_anomalies.sql")
     for statement in statements(sql.read_text("utf-8")):
         conn.execute(sa.text(statement), {"run_id": run_id})
