@@ -10,6 +10,7 @@ import pytest
 
 from rxstaff.expectations.sql import NotCompilable, re2, unexpected_when
 from rxstaff.expectations.suite import (
+    SAMPLE_MIN_ROWS_PER_FILE,
     SAMPLE_ROWS_PER_FILE,
     EnginesDisagree,
     Rule,
@@ -18,6 +19,8 @@ from rxstaff.expectations.suite import (
     load_suite,
     parameters,
     run_engine,
+    sample_for_cross_check,
+    sample_rows_per_file,
     validate_chunk,
 )
 from rxstaff.flows.landing import LandingFile, discover, read_extract, read_job_catalog
@@ -306,9 +309,26 @@ def test_great_expectations_checks_a_sample_of_what_the_vectorised_engine_judged
     src = SOURCES[source]
     prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
     chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
-    assert cross_check(src, chunk, reference) == min(len(chunk), sum(
-        min(len(p.frame), SAMPLE_ROWS_PER_FILE) for p in prepared
-    ))  # fmt: skip
+    per_file = sample_rows_per_file(len(prepared))
+    assert SAMPLE_MIN_ROWS_PER_FILE <= per_file <= SAMPLE_ROWS_PER_FILE
+    assert cross_check(src, sample_for_cross_check(chunk), reference) == sum(
+        min(len(p.frame), per_file) for p in prepared
+    )
+
+
+def test_a_chunk_of_many_small_files_samples_every_file_more_thinly() -> None:
+    files, rows = 2_000, 60
+    chunk = pd.DataFrame(
+        {"_file_no": np.repeat(np.arange(files), rows), "row": np.tile(np.arange(rows), files)}
+    )
+    sample = sample_for_cross_check(chunk)
+    per_file = sample.groupby("_file_no")["row"]
+    assert per_file.ngroups == files  # still every file
+    assert (per_file.min() == 0).all()  # from its first row
+    assert len(sample) < len(chunk) / 2
+    assert per_file.size().min() >= SAMPLE_MIN_ROWS_PER_FILE
+    few = chunk[chunk["_file_no"] < 3]
+    assert len(sample_for_cross_check(few)) == len(few)  # 60 rows each: all of them
 
 
 @pytest.mark.parametrize(
