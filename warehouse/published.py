@@ -41,26 +41,23 @@ def grain(decl: Declaration) -> list[str]:
 def keep_published(conn: sa.Connection, run_id: str) -> int:
     """Store every mart row as this run publishes it and what changed; the rows kept."""
     previous = _latest_publishing_run(conn, before=run_id)
-    kept = 0
+    before = _snapshot_by_relation(conn, previous) if previous else {}
+    snapshot: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     for decl in marts():
         now = _mart_rows(conn, decl)
-        before = _snapshot_rows(conn, decl.name, previous) if previous else {}
-        snapshot = pd.DataFrame(
-            [
-                {"run_id": run_id, "relation": decl.name, "row_key": k, "row_values": v}
-                for k, v in now.items()
-            ]
+        snapshot += (
+            {"run_id": run_id, "relation": decl.name, "row_key": k, "row_values": v}
+            for k, v in now.items()
         )
-        kept += bulk_insert(conn, SNAPSHOT, snapshot)
-        changes = changed_values(before, now) if previous else []
-        bulk_insert(
-            conn,
-            CHANGES,
-            pd.DataFrame(
-                [{"run_id": run_id, "relation": decl.name, **change} for change in changes]
-            ),
-        )
-    return kept
+        if previous:
+            changes += (
+                {"run_id": run_id, "relation": decl.name, **change}
+                for change in changed_values(before.get(decl.name, {}), now)
+            )
+    # One insert of each: a bulk insert costs ~40 ms whatever its size, 26 of them a night
+    bulk_insert(conn, CHANGES, pd.DataFrame(changes))
+    return bulk_insert(conn, SNAPSHOT, pd.DataFrame(snapshot))
 
 
 def changed_values(before: dict[str, str], now: dict[str, str]) -> list[dict[str, Any]]:
@@ -105,6 +102,18 @@ def _snapshot_rows(conn: sa.Connection, relation: str, run_id: str) -> dict[str,
         {"r": run_id, "m": relation},
     )
     return {key: values for key, values in rows}
+
+
+def _snapshot_by_relation(conn: sa.Connection, run_id: str) -> dict[str, dict[str, str]]:
+    """Every mart row a run published: row values by row key, by mart."""
+    rows = conn.execute(
+        sa.text(f"SELECT relation, row_key, row_values FROM {SNAPSHOT} WHERE run_id = :r"),
+        {"r": run_id},
+    )
+    found: dict[str, dict[str, str]] = {}
+    for relation, key, values in rows:
+        found.setdefault(relation, {})[key] = values
+    return found
 
 
 def _latest_publishing_run(conn: sa.Connection, before: str | None = None) -> str | None:
