@@ -1,7 +1,8 @@
-"""Great Expectations in a process of its own, beside a history load.
+"""Great Expectations in a process of its own, beside a run validated by SQL.
 
-A history load is validated by the suites compiled to SQL; Great Expectations re-checks a
-sample of every file, stores every file's result and builds Data Docs. That work needs
+A run bringing over 1 MiB of new files (``flows/ingest.py``: a large night, a history
+load) is validated by the suites compiled to SQL; Great Expectations re-checks a sample of
+every file, stores every file's result and builds Data Docs. That work needs
 GX's import (~3.5 s) and costs ~1 s per validation call whatever its size, all of it on
 the run's critical path when done in the run's process. The companion is one spawned
 process that imports GX while the run stages its first chunks and does that work as the
@@ -63,6 +64,7 @@ class Companion:
         self.project = project
         self.keys: list[str] = []  # files recorded (names: the results live over there)
         self._pending: list[tuple[str | None, Future]] = []
+        self._docs: Future | None = None
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),  # no copy of the run's state
@@ -92,11 +94,19 @@ class Companion:
                 checked[source] = checked.get(source, 0) + int(rows)
         return checked
 
+    def start_docs(self) -> None:
+        """Begin building Data Docs of every result submitted so far (they are recorded in
+        order), while the run commits; ``build_docs`` returns their index."""
+        if self.project is not None and self.keys:
+            self._docs = self._pool.submit(_build_docs)
+
     def build_docs(self) -> Path:
-        docs = self._pool.submit(_build_docs).result()
+        docs, self._docs = (self._docs or self._pool.submit(_build_docs)).result(), None
         if docs is None:
             raise RuntimeError("no validation result was recorded")
         return Path(docs)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # Nothing is left to wait for once the run has its answers; the process's own exit
+        # (~1 s, its modules torn down) goes on beside what the run does next.
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -28,8 +28,8 @@ from rxstaff.flows import alerts
 from rxstaff.flows.ingest import (
     SourcePlan,
     choose_validator,
+    gx_beside,
     ingest_source,
-    is_history_load,
     plan_source,
     reject_misnamed,
     stage_in_process,
@@ -274,7 +274,7 @@ def load_publish_report(
     for source, _ in found.arriving:
         summary.source(source).files_deferred += 1
     logger.info(f"run {ctx.run_id}: {len(judged)} file(s) in {landing} -> {summary.warehouse}")
-    ctx.history_load = is_history_load(found.due_bytes)
+    ctx.gx_beside = gx_beside(found.due_bytes)
     with validation_beside(ctx, settings.validation_project(run.url)):
         try:
             load_and_commit(run.url, found, run.setup, ctx)
@@ -306,12 +306,13 @@ def load_publish_report(
 
 @contextmanager
 def validation_beside(ctx: RunContext, project: Path | None) -> Iterator[None]:
-    """Within: the run's validation store. A history load validated by SQL hands its Great
-    Expectations work (results, sample checks, Data Docs) to a companion process, which
-    imports GX while the run stages; any other run keeps it in this process."""
+    """Within: the run's validation store. A run validated by SQL (over 1 MiB of new
+    files) hands its Great Expectations work (results, sample checks, Data Docs) to a
+    companion process, which imports GX while the run stages; any other run keeps it in
+    this process."""
     # The engine the run's sources are validated by decides (a run validated by GX itself
     # has no sample for a companion to check).
-    if not ctx.history_load or choose_validator(ctx.validation, ctx.history_load) == "gx":
+    if not ctx.gx_beside or choose_validator(ctx.validation, ctx.gx_beside) == "gx":
         ctx.validation_store = ValidationStore(project) if project else None
         yield
         return
@@ -354,6 +355,7 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             for source, rows in ctx.companion.settle().items():
                 ctx.summary.source(source).gx_sample_rows += rows
                 logger.info(f"{source}: Great Expectations agreed on {rows:,} sampled rows")
+            ctx.companion.start_docs()  # the results are in: Data Docs while the run commits
         ctx.summary.anomalies = anomalies.counts(tx.conn)
         runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
         tx.commit(setup.min_group_size, ctx.run_id, rebuilt)
@@ -362,16 +364,22 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
 def load_due_sources(tx: RunTransaction, judged: Arrivals, ctx: RunContext) -> list[int]:
     """Each source with a new or corrected file loads in its own task run; a source with
     none is only tallied here (a task run costs ~0.2 s with a real Prefect server).
-    Staging starts here, in the flow: a cluster is sent a source's chunks from the flow,
-    and its task run writes them as they come back."""
-    logger, loaded = get_run_logger(), []
+    Staging starts here, in the flow, for every source before the first is written: a
+    cluster is sent all the chunks at once, so its workers stage the small sources while
+    the flow writes the roster's chunks (in process, staging stays lazy, chunk by chunk).
+    Each source's task run writes its chunks as they come back, sources in their order."""
+    logger = get_run_logger()
     stager = ctx.stager or stage_in_process
-    for name, src in SOURCES.items():
-        plan = plan_source(src, [a for a in judged if a.file.source == name], ctx, logger)
-        if plan is not None:
-            staged = stager(src, plan.chunks, ctx, plan.validator)
-            loaded.append(load_source(as_is(tx), name, as_is(plan), as_is(staged), as_is(ctx)))
-    return loaded
+    plans = [
+        plan
+        for name, src in SOURCES.items()
+        if (plan := plan_source(src, [a for a in judged if a.file.source == name], ctx, logger))
+    ]
+    staged = [stager(plan.source, plan.chunks, ctx, plan.validator) for plan in plans]
+    return [
+        load_source(as_is(tx), plan.source.name, as_is(plan), as_is(chunks), as_is(ctx))
+        for plan, chunks in zip(plans, staged, strict=True)
+    ]
 
 
 def record_failure(url: str, judged: Arrivals, ctx: RunContext) -> None:

@@ -28,7 +28,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from rxstaff import settings
-from rxstaff.flows.ingest import Chunks, Stager, stage_in_process
+from rxstaff.flows.ingest import Chunks, Stager
 from rxstaff.flows.landing import LandingFile
 from rxstaff.flows.staging_chunk import StagedFiles, stage_chunk
 from rxstaff.flows.summary import RunContext
@@ -117,13 +117,13 @@ def task_groups(chunks: Chunks) -> list[tuple[int, Chunks]]:
 
 def stage_on_cluster(runner: Any, area: str) -> Stager:
     """A stager that sends a source's chunks to the cluster and yields them back in order
-    as they are done; a source of a single chunk is staged in the flow's process."""
+    as they are done. Every source's chunks, a single one too: the flow sends them all
+    before it writes the first, and staging a small source here would keep the flow from
+    writing while the workers wait."""
 
     def stager(
         src: Source, chunks: Chunks, ctx: RunContext, validator: str
     ) -> Iterator[StagedFiles]:
-        if len(chunks) < 2:
-            return stage_in_process(src, chunks, ctx, validator)
         ctx.summary.cluster_chunks += len(chunks)
         folder = f"{area.rstrip('/')}/{ctx.run_id}/{src.name}"
         futures = [

@@ -111,9 +111,9 @@ class RunContext:
     roster_corrected: bool = False  # a loaded roster file was replaced
     flow_run_id: str | None = None
     validation_store: Any = None  # expectations.results.ValidationStore, when kept
-    # A history load's Great Expectations work, in a process of its own (companion.py)
+    # Great Expectations' work of a run validated by SQL, in a process of its own
     companion: Any = None
-    history_load: bool = False  # over AUTO_GX_MAX_BYTES of new files: validated by sql
+    gx_beside: bool = False  # over AUTO_GX_MAX_BYTES of new files: validated by sql
     dask: str = "auto"  # where a history load stages (settings.dask)
     staging_area: str | None = None  # where Dask workers write staged Parquet
     stager: Any = None  # flows.ingest.Stager, while a Dask cluster stages this run's loads

@@ -1,5 +1,6 @@
-"""A history load hands its Great Expectations work to a companion process: the same
-results as validating in the run's process, and a failure there still fails the run."""
+"""A run validated by SQL (over 1 MiB of new files: a large night, a history load) hands
+its Great Expectations work to a companion process: the same results as validating in the
+run's process, and a failure there still fails the run."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("prefect_server")
 
 @pytest.fixture
 def history_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the small landing folder a history load (over the "auto" threshold)."""
+    """Put the small landing folder over the "auto" threshold of validation by SQL."""
     monkeypatch.setattr(ingest_module, "AUTO_GX_MAX_BYTES", 10_000)
     monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")  # the default, which conftest turns off
 
@@ -69,6 +70,31 @@ def test_a_check_that_fails_in_the_companion_fails_the_run_all_or_nothing(
     assert before.keys() == after.keys()
     for table in before:
         pd.testing.assert_frame_equal(before[table], after[table], obj=table)
+
+
+def test_a_large_night_is_validated_by_sql_beside_gx_and_committed_in_place(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from rxstaff.sample import Options, generate
+
+    # 7,000 employees: each weekly roster is over 1 MiB, a night far under a history load
+    landing = tmp_path / "landing"
+    generate(Options(landing, 7_000, date(2024, 1, 1), date(2024, 1, 14), seed=3))
+    night = landing / "roster" / "roster_2024-01-08.csv"
+    assert night.stat().st_size > ingest_module.AUTO_GX_MAX_BYTES
+    db = tmp_path / "w.duckdb"
+    assert run_nightly(landing, db, run_date=date(2024, 1, 7))[0] == 0
+    in_place = db.stat().st_ino
+    code, summary = run_nightly(landing, db, run_date=date(2024, 1, 14))
+    assert code == 0, summary
+    assert summary.sources["roster"].gx_sample_rows > 0  # GX checked a sample, beside it
+    night_batch = query(
+        db, "SELECT validated_with FROM etl_batch WHERE file_name = 'roster/roster_2024-01-08.csv'"
+    )
+    assert list(night_batch.validated_with) == ["sql"]
+    assert db.stat().st_ino == in_place  # not a history load: no private copy renamed over it
 
 
 def rows(db: Path, table: str) -> pd.DataFrame:
