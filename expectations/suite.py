@@ -320,7 +320,7 @@ def _run_gx(frame: pd.DataFrame, rules: list[Rule]) -> dict[int, np.ndarray]:
     return failed
 
 
-# --- GX's word on a sample, when the vectorised engine validates a history load ---------
+# --- GX's word on a sample, when another engine (sql, vectorised) validates the files ---
 
 SAMPLE_ROWS_PER_FILE = 200
 # GX validates ~10,000 rows a second: the first 200 rows of each of 1,800 small training
