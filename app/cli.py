@@ -132,7 +132,7 @@ def nightly(
             "--validation",
             help="gx (Great Expectations); sql (the same suite compiled to SQL, run by "
             "DuckDB); vectorised (the same suite in pandas); or auto: gx unless the run "
-            "brings over 1 MiB of new files, then sql. GX re-checks a sample of what "
+            "brings over 4 MiB of new files, then sql. GX re-checks a sample of what "
             "sql or vectorised judged, and the run fails if they disagree.",
         ),
     ] = "auto",

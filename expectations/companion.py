@@ -1,6 +1,6 @@
 """Great Expectations in a process of its own, beside a run validated by SQL.
 
-A run bringing over 1 MiB of new files (``flows/ingest.py``: a large night, a history
+A run bringing over 4 MiB of new files (``flows/ingest.py``: a large night, a history
 load) is validated by the suites compiled to SQL; Great Expectations re-checks a sample of
 every file, stores every file's result and builds Data Docs. That work needs
 GX's import (~3.5 s) and costs ~1 s per validation call whatever its size, all of it on

@@ -32,11 +32,12 @@ from rxstaff.warehouse.loader import bulk_insert, load_staged, with_batch_ids
 # size. About 230,000 roster rows; a night's hundreds of one-line files make one chunk.
 CHUNK_BYTES = 40 * 1024 * 1024
 # "auto" validation: Great Expectations itself for a run of up to this much new data (a
-# night's budget and training files, the roster of a pharmacy of a few thousand); above
+# night's budget and training files, the roster of a pharmacy of up to ~20,000); above
 # it the suites compiled to SQL, GX re-checking a sample of every file in a companion
 # process, off the run's critical path: its import, ~1 s a validation and ~10,000 rows a
-# second were 7 s of a 44,000-row night in the run's process (docs/decisions.md).
-AUTO_GX_MAX_BYTES = 1024 * 1024
+# second were 7 s of a 44,000-row night in the run's process. Under this bound the
+# companion's own start (~9 s on two cores) costs more than it spares (docs/decisions.md).
+AUTO_GX_MAX_BYTES = 4 * 1024 * 1024
 
 # Stages chunks of one source somewhere (here, or on a cluster), yielding them in order.
 # A cluster's stager submits every chunk when called (from the flow, not from a task).

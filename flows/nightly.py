@@ -306,7 +306,7 @@ def load_publish_report(
 
 @contextmanager
 def validation_beside(ctx: RunContext, project: Path | None) -> Iterator[None]:
-    """Within: the run's validation store. A run validated by SQL (over 1 MiB of new
+    """Within: the run's validation store. A run validated by SQL (over 4 MiB of new
     files) hands its Great Expectations work (results, sample checks, Data Docs) to a
     companion process, which imports GX while the run stages; any other run keeps it in
     this process."""

@@ -1,4 +1,4 @@
-"""A run validated by SQL (over 1 MiB of new files: a large night, a history load) hands
+"""A run validated by SQL (over 4 MiB of new files: a large night, a history load) hands
 its Great Expectations work to a companion process: the same results as validating in the
 run's process, and a failure there still fails the run."""
 
@@ -79,9 +79,9 @@ def test_a_large_night_is_validated_by_sql_beside_gx_and_committed_in_place(
 
     from rxstaff.sample import Options, generate
 
-    # 7,000 employees: each weekly roster is over 1 MiB, a night far under a history load
+    # 26,000 employees: each weekly roster is over 4 MiB, a night far under a history load
     landing = tmp_path / "landing"
-    generate(Options(landing, 7_000, date(2024, 1, 1), date(2024, 1, 14), seed=3))
+    generate(Options(landing, 26_000, date(2024, 1, 1), date(2024, 1, 14), seed=3))
     night = landing / "roster" / "roster_2024-01-08.csv"
     assert night.stat().st_size > ingest_module.AUTO_GX_MAX_BYTES
     db = tmp_path / "w.duckdb"
