@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import fcntl
 import subprocess
 import sys
 import zipfile
@@ -25,11 +26,16 @@ DATA = ("*.sql", "*.yml", "*.json", "*.csv")
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(out), str(ROOT)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    # Two pytest-xdist workers may build at once; they share the checkout's build/ folder,
+    # and one wheel came out holding nothing but its metadata. One build at a time.
+    (ROOT / "build").mkdir(exist_ok=True)
+    with open(ROOT / "build" / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+             "-w", str(out), str(ROOT)],
+            check=True, capture_output=True,
+        )  # fmt: skip
     return zipfile.ZipFile(next(out.glob("rxstaff-*.whl")))
 
 
