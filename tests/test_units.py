@@ -342,7 +342,7 @@ def test_casting_each_distinct_value_once_gives_what_casting_every_row_gives(
 ) -> None:
     """Casts and keys are computed per distinct value and spread back by position: the
     rows, their order, their index and their nulls must be those of the row-wise way."""
-    from rxstaff.transforms.casting import to_float, unparseable
+    from rxstaff.transforms.casting import calendar_problems, to_float, unparseable
 
     index = list(range(10, 10 + len(values)))
     dates = pd.Series(values, dtype="string", index=index)
@@ -353,9 +353,31 @@ def test_casting_each_distinct_value_once_gives_what_casting_every_row_gives(
     expected = pd.to_numeric(numbers).astype("float64")
     pd.testing.assert_series_equal(to_float(numbers), expected, check_names=False)
 
+    days = dates.str.slice(0, 10)
+    beyond = ((days < "2024-01-01") | (days > "2024-01-31")).fillna(False) & ~rowwise
+    fake, outside = calendar_problems(dates, "date", ("2024-01-01", "2024-01-31"))
+    assert fake.tolist() == rowwise.tolist() and outside.tolist() == beyond.tolist()
+
     pseudonyms = Pseudonymiser("k")
     keys = pseudonyms.keys(dates)
     assert list(keys.index) == index and str(keys.dtype) == "string"
     assert [None if pd.isna(k) else k for k in keys] == [
         None if v is None else Pseudonymiser("k").key(v) for v in values
     ]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [["Ops", "a\x00b", None], ["\x00"], ["Ops", None, "Pharmacy"], [None], []],
+)
+def test_the_nul_byte_screen_never_misses_a_cell_that_holds_one(cells: list) -> None:
+    """The buffer scan may only skip the cell-by-cell search where no cell holds a NUL:
+    whole columns, sliced ones (a buffer beyond the slice) and text that is not Arrow."""
+    from rxstaff.transforms.casting import might_hold_nul
+
+    holds = any(c is not None and "\x00" in c for c in cells)
+    column = pd.Series(cells, dtype="string")
+    assert might_hold_nul(column) == holds
+    padded = pd.Series(["\x00", *cells], dtype="string")
+    assert might_hold_nul(padded.iloc[1:]) is True  # the buffer still holds the NUL
+    assert might_hold_nul(pd.Series(cells, dtype="object")) is True

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 RULE_SUFFIX = {"date": "is_calendar_date", "timestamp": "is_real_timestamp"}
 
@@ -34,14 +35,48 @@ def unparseable(values: pd.Series, kind: str) -> pd.Series:
     in one vectorised call rather than GX's strptime per value, on each distinct value
     once (a snapshot's 50,000 rows hold one snapshot date and a few thousand hire dates).
     """
+    fake, _ = calendar_problems(values, kind)
+    return pd.Series(fake, index=values.index)
 
-    distinct = pd.Series(values.dropna().unique(), dtype=values.dtype)
+
+def calendar_problems(
+    values: pd.Series, kind: str, bounds: tuple[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: whether it names no real day or instant (``unparseable``), and whether its
+    day lies outside ``bounds`` (ISO days, inclusive; a fake value is not also outside).
+    Both judged on each distinct value once; nulls are neither."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype=values.dtype)
     if kind == "date":
         parsed = pd.to_datetime(distinct, format="%Y-%m-%d", errors="coerce")
     else:
         parsed = pd.to_datetime(distinct, format="ISO8601", errors="coerce", utc=True)
-    fake = distinct[parsed.isna().to_numpy()]
-    return pd.Series(values.isin(fake.tolist()).to_numpy(dtype=bool), index=values.index)
+    fake = parsed.isna().to_numpy(dtype=bool)
+    outside = np.zeros(len(distinct), dtype=bool)
+    if bounds is not None:
+        days = distinct.str.slice(0, 10)  # the date part of a date or a timestamp
+        beyond = ((days < bounds[0]) | (days > bounds[1])).fillna(False)
+        outside = beyond.to_numpy(dtype=bool) & ~fake
+    # A null's code is -1: the extra False at the end of each answers it.
+    return np.append(fake, False)[codes], np.append(outside, False)[codes]
+
+
+def might_hold_nul(values: pd.Series) -> bool:
+    """False only if no cell of ``values`` can hold a NUL byte: for Arrow-backed strings,
+    one scan of the column's character buffers instead of a search cell by cell (a buffer
+    may hold bytes outside the cells, so True means "look closer", never "found")."""
+    array = values.array
+    if not hasattr(array, "__arrow_array__"):
+        return True
+    arrow = array.__arrow_array__()
+    chunks = arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]
+    for chunk in chunks:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        data = chunk.buffers()[2]
+        if data is not None and not np.all(np.frombuffer(data, dtype=np.uint8)):
+            return True
+    return False
 
 
 def by_distinct_value(values: pd.Series, convert: Callable[[pd.Series], pd.Series]) -> pd.Series:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rxstaff.transforms import quarantine as q
-from rxstaff.transforms.casting import RULE_SUFFIX, unparseable
+from rxstaff.transforms.casting import RULE_SUFFIX, calendar_problems, might_hold_nul
 from rxstaff.transforms.raw_frame import (
     RawRows,
     TextRows,
@@ -249,6 +249,8 @@ def cast_failures(
     found = []
     for column in source.known_columns(list(chunk.columns)):
         # A NUL byte is no text any reader can store (PostgreSQL's COPY refuses it).
+        if not might_hold_nul(chunk[column]):
+            continue
         nul = chunk[column].str.contains("\x00", regex=False).fillna(False).to_numpy(dtype=bool)
         nul &= fresh
         if nul.any():
@@ -257,27 +259,28 @@ def cast_failures(
                     pd.Series(nul), f"{column}_has_no_nul_byte", f"{column} holds a NUL byte"
                 )
             )
+    bounds = (ref.earliest.isoformat(), ref.latest.isoformat()) if ref is not None else None
     for column, kind in source.calendar_columns:
-        fake = unparseable(chunk[column], kind) & fresh
+        fake, outside = calendar_problems(chunk[column], kind, bounds)
+        fake &= fresh
         if fake.any():
             found.append(
                 q.cast_failures(
-                    fake, f"{column}_{RULE_SUFFIX[kind]}", f"{column} is not a real {kind}"
+                    pd.Series(fake),
+                    f"{column}_{RULE_SUFFIX[kind]}",
+                    f"{column} is not a real {kind}",
                 )
             )
-        if ref is not None:
-            days = chunk[column].str.slice(0, 10)  # the date part of a date or a timestamp
-            low, high = ref.earliest.isoformat(), ref.latest.isoformat()
-            beyond = ((days < low) | (days > high)).fillna(False).to_numpy(dtype=bool)
-            outside = beyond & ~fake.to_numpy(dtype=bool) & fresh
-            if outside.any():
-                found.append(
-                    q.cast_failures(
-                        pd.Series(outside),
-                        f"{column}_within_sanity_bounds",
-                        f"{column} is outside {low} .. {high}",
-                    )
+        outside &= fresh
+        if bounds is not None and outside.any():
+            low, high = bounds
+            found.append(
+                q.cast_failures(
+                    pd.Series(outside),
+                    f"{column}_within_sanity_bounds",
+                    f"{column} is outside {low} .. {high}",
                 )
+            )
     if not found:
         return pd.DataFrame(columns=FAILURE_COLUMNS)
     result = pd.concat(found, ignore_index=True)
