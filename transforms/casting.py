@@ -28,23 +28,16 @@ def to_float(values: pd.Series) -> pd.Series:
     return by_distinct_value(values, lambda distinct: pd.to_numeric(distinct).astype("float64"))
 
 
-def unparseable(values: pd.Series, kind: str) -> pd.Series:
-    """Cells that look right to the suite's pattern but name no real day or instant.
+def calendar_problems(
+    values: pd.Series, kind: str, bounds: tuple[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: whether it names no real day or instant, and whether its day lies outside
+    ``bounds`` (ISO days, inclusive; a fake value is not also outside); nulls are neither.
 
     2023-02-30 passes an ISO date pattern; the cast is where the calendar is checked,
     in one vectorised call rather than GX's strptime per value, on each distinct value
     once (a snapshot's 50,000 rows hold one snapshot date and a few thousand hire dates).
     """
-    fake, _ = calendar_problems(values, kind)
-    return pd.Series(fake, index=values.index)
-
-
-def calendar_problems(
-    values: pd.Series, kind: str, bounds: tuple[str, str] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: whether it names no real day or instant (``unparseable``), and whether its
-    day lies outside ``bounds`` (ISO days, inclusive; a fake value is not also outside).
-    Both judged on each distinct value once; nulls are neither."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype=values.dtype)
     if kind == "date":
