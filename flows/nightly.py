@@ -154,8 +154,9 @@ def load_source(
 
 
 @task(cache_policy=NO_CACHE)
-def build_models(tx: RunTransaction, ctx: RunContext) -> list[str]:
-    """Roster history, then every model table and the history anomalies (set-based SQL)."""
+def build_models(tx: RunTransaction, ctx: RunContext) -> build.Built:
+    """Roster history, then the model tables whose inputs changed and the history
+    anomalies (set-based SQL)."""
     how = roster_history.update(tx.conn, ctx.roster_dates, ctx.roster_corrected)
     get_run_logger().info(f"roster history: {how}")
     built = build.build_tables(tx.conn)
@@ -348,7 +349,11 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             landing_hashes.record(tx.conn, found.hashes)
         rebuilt = bool(loaded) or not build.has_rows(tx.conn, "dim_date")
         if rebuilt:
-            logger.info(f"rebuilt {len(build_models(as_is(tx), as_is(ctx)))} models")
+            built = build_models(as_is(tx), as_is(ctx))
+            logger.info(
+                f"rebuilt {len(built.rebuilt)} models; {len(built.unchanged)} read nothing "
+                "that changed" + (f" ({', '.join(built.unchanged)})" if built.unchanged else "")
+            )
         else:
             logger.info("no new or corrected file: the models are unchanged")
         if ctx.companion is not None:  # GX's checks of the samples: before the commit

@@ -80,7 +80,8 @@ def roster_run(employee: str, first: str, last: str, **values: Any) -> dict[str,
 
 
 def test_build_order_puts_every_model_after_what_it_reads() -> None:
-    order = [d.name for d in declarations().values()]
+    # The audit tables are the migrations' (given, never built): a model may read them
+    order = [d.name for d in declarations().values() if d.materialized != "audit"]
     for position, name in enumerate(order):
         for dependency in declarations()[name].depends_on:
             if dependency in order:

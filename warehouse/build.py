@@ -1,5 +1,8 @@
 """Building the declared models: tables rebuilt in dependency order, then the BI views.
 
+A table is rebuilt when what it reads, or its definition, changed since it was last
+built (``fingerprint.py``): a roster night leaves the survey's models as they were.
+
 Each model's SELECT is wrapped so that its declared columns are selected by name:
 ``INSERT INTO t (c1, ...) SELECT c1, ... FROM (<model>) AS model``. A model whose
 output lacks a declared column fails loudly instead of shifting values. A model table
@@ -10,10 +13,12 @@ are derived data, rebuilt every run.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 
+from rxstaff.warehouse import fingerprint
 from rxstaff.warehouse.declarations import Declaration, declarations, of_kind
 from rxstaff.warehouse.loader import bulk_insert
 from rxstaff.warehouse.schema import strip_comments
@@ -62,6 +67,7 @@ def ensure_tables(conn: sa.Connection) -> list[str]:
     for name in made:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
         conn.execute(sa.text(declarations()[name].create_table_sql()))
+    fingerprint.forget_stored(conn, fingerprint.BUILT_FROM, made)  # empty now: build them
     return made
 
 
@@ -75,15 +81,31 @@ def load_seed(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
     bulk_insert(conn, name, frame)
 
 
-def build_tables(conn: sa.Connection) -> list[str]:
-    """Rebuild every model table from staging and history; the names built, in order."""
+@dataclass(frozen=True)
+class Built:
+    rebuilt: list[str]  # in build order
+    unchanged: list[str]  # their inputs and definition as when they were last built
+
+
+def build_tables(conn: sa.Connection) -> Built:
+    """Rebuild, in dependency order, each model table whose inputs or definition changed
+    since it was last built; a table rebuilt to the same rows changes nothing after it."""
     staging = [t for t in sa.inspect(conn).get_table_names() if t.startswith("stg_")]
     refresh_statistics(conn, [*staging, "int_roster_change", "etl_batch"])
-    built = []
+    prints = fingerprint.Fingerprints(conn)
+    last = fingerprint.stored(conn, fingerprint.BUILT_FROM)
+    rebuilt, unchanged, now = [], [], {}
     for decl in of_kind("table"):
+        inputs = prints.inputs(decl)
+        if last.get(decl.name) == inputs:
+            unchanged.append(decl.name)
+            continue
         build_table(conn, decl)
-        built.append(decl.name)
-    return built
+        prints.forget(decl.name)
+        rebuilt.append(decl.name)
+        now[decl.name] = inputs
+    fingerprint.store(conn, fingerprint.BUILT_FROM, now)
+    return Built(rebuilt, unchanged)
 
 
 def build_table(conn: sa.Connection, decl: Declaration) -> None:

@@ -10,6 +10,7 @@ is in the migrations, as are staging's. The data dictionary and COMMENT ON come 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -98,16 +99,55 @@ def _parse(raw: dict[str, Any], folder: str) -> Declaration:
     )
     if materialized in ("table", "seed") and any(c.type is None for c in columns):
         raise DeclarationError(f"{name}: every column of a table needs a type")
+    depends_on = tuple(raw.get("depends_on") or ())
+    if sql is not None:
+        check_lineage(name, sql, depends_on)
     return Declaration(
         name=name,
         materialized=materialized,
         description=raw["description"],
         columns=columns,
-        depends_on=tuple(raw.get("depends_on") or ()),
+        depends_on=depends_on,
         unique=tuple(tuple(key) for key in raw.get("unique") or ()),
         sql=sql,
         audit_view=bool(raw.get("view")),
     )
+
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+# FROM inside a function's arguments or a comparison names a column, not a relation
+_NOT_A_RELATION = re.compile(
+    rf"\b(?:EXTRACT|SUBSTRING|TRIM)\s*\(\s*(?:{_IDENT}\s+)?FROM\b|\bDISTINCT\s+FROM\b", re.I
+)
+_CTE = re.compile(
+    rf"(?:\bWITH(?:\s+RECURSIVE)?|,)\s*({_IDENT})\s+AS\s*(?:NOT\s+)?(?:MATERIALIZED\s*)?\(",
+    re.I,
+)
+_READ = re.compile(rf"\b(?:FROM|JOIN)\s+({_IDENT})", re.I)
+
+
+def relations_read(sql: str) -> set[str]:
+    """The relations a model's SELECT reads: every name after FROM or JOIN that is not
+    one of its own CTEs (literals and comments left out)."""
+    # Scanned left to right, so that a quote in a comment or "--" in a literal is neither
+    body = re.sub(r"'(?:[^']|'')*'|--[^\n]*", lambda m: "''" if m[0][0] == "'" else "", sql)
+    body = _NOT_A_RELATION.sub("(", body)
+    ctes = {name.lower() for name in _CTE.findall(body)}
+    return {name.lower() for name in _READ.findall(body)} - ctes
+
+
+def check_lineage(name: str, sql: str, depends_on: tuple[str, ...]) -> None:
+    """A model's ``depends_on`` must name exactly what its SQL reads: a build skips a
+    model whose inputs did not change, so an input left undeclared would leave its
+    figures stale."""
+    read, declared = relations_read(sql), set(depends_on)
+    if read != declared:
+        undeclared, unread = sorted(read - declared), sorted(declared - read)
+        raise DeclarationError(
+            f"{name}: depends_on disagrees with its SQL (read but not declared: "
+            f"{', '.join(undeclared) or 'none'}; declared but not read: "
+            f"{', '.join(unread) or 'none'})"
+        )
 
 
 def build_order(decls: list[Declaration]) -> list[Declaration]:

@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from rxstaff.warehouse.declarations import Declaration, declarations
+from rxstaff.warehouse.fingerprint import PUBLISHED_FROM, Fingerprints, store, stored
 from rxstaff.warehouse.json_text import as_json
 from rxstaff.warehouse.loader import bulk_insert
 
@@ -38,13 +39,22 @@ def grain(decl: Declaration) -> list[str]:
     return list(decl.unique[0])
 
 
-def keep_published(conn: sa.Connection, run_id: str) -> int:
-    """Store every mart row as this run publishes it and what changed; the rows kept."""
+def keep_published(conn: sa.Connection, run_id: str, min_group_size: int | None = None) -> int:
+    """Store every mart row as this run publishes it and what changed; the rows kept.
+
+    A mart whose inputs are as they were when the run before published it (the same
+    fingerprint, ``fingerprint.py``) shows the same rows: they are copied from that run's
+    snapshot in the database, not computed again, and nothing in it changed."""
     previous = _latest_publishing_run(conn, before=run_id)
-    before = _snapshot_by_relation(conn, previous) if previous else {}
+    prints = Fingerprints(conn, min_group_size)
+    inputs = {decl.name: prints.of(decl.name) for decl in marts()}
+    last = stored(conn, PUBLISHED_FROM)
+    same = [m for m in inputs if previous and last.get(m) == f"{inputs[m]}@{previous}"]
+    computed = [decl for decl in marts() if decl.name not in same]
+    before = _snapshot_by_relation(conn, previous) if previous and computed else {}
     snapshot: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    for decl in marts():
+    for decl in computed:
         now = _mart_rows(conn, decl)
         snapshot += (
             {"run_id": run_id, "relation": decl.name, "row_key": k, "row_values": v}
@@ -57,7 +67,24 @@ def keep_published(conn: sa.Connection, run_id: str) -> int:
             )
     # One insert of each: a bulk insert costs ~40 ms whatever its size, 26 of them a night
     bulk_insert(conn, CHANGES, pd.DataFrame(changes))
-    return bulk_insert(conn, SNAPSHOT, pd.DataFrame(snapshot))
+    kept = bulk_insert(conn, SNAPSHOT, pd.DataFrame(snapshot))
+    if same:
+        kept += _copy_snapshot(conn, str(previous), run_id, same)
+    store(conn, PUBLISHED_FROM, {m: f"{fp}@{run_id}" for m, fp in inputs.items()})
+    return kept
+
+
+def _copy_snapshot(conn: sa.Connection, source: str, run_id: str, relations: list[str]) -> int:
+    """The marts' rows as ``source`` kept them, kept again as ``run_id``'s."""
+    copied = conn.execute(
+        sa.text(
+            f"INSERT INTO {SNAPSHOT} (run_id, relation, row_key, row_values) "
+            f"SELECT :run, relation, row_key, row_values FROM {SNAPSHOT} "
+            "WHERE run_id = :source AND relation IN :relations"
+        ).bindparams(sa.bindparam("relations", expanding=True)),
+        {"run": run_id, "source": source, "relations": relations},
+    )
+    return int(copied.rowcount)
 
 
 def changed_values(before: dict[str, str], now: dict[str, str]) -> list[dict[str, Any]]:

@@ -111,7 +111,7 @@ class RunTransaction:
         descriptions and grants; then commit. A history copy replaces the file."""
         replaced = build.refresh_views(self.conn, min_group_size)
         if rebuilt or replaced:
-            keep_published(self.conn, run_id)
+            keep_published(self.conn, run_id, min_group_size)
         apply_comments(self.conn)
         apply_grants(self.conn)
         self.conn.commit()
