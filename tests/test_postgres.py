@@ -427,3 +427,30 @@ def test_an_auditors_command_under_a_bi_role_says_so_in_one_line(pg_warehouse_3y
             conn.execute(sa.text(f"DROP OWNED BY {role}"))
             conn.execute(sa.text(f"DROP ROLE {role}"))
         owner.dispose()
+
+
+def test_a_nights_roster_rows_are_found_by_their_snapshot_date_not_a_full_scan(
+    pg_warehouse_3y: str,
+) -> None:
+    """The history's append reads one snapshot's rows out of every staged one: the BRIN
+    index must exist after a run and answer that predicate (and a correction's batch)."""
+    from rxstaff.warehouse.schema import ROSTER_BY_SNAPSHOT
+
+    engine = sa.create_engine(pg_warehouse_3y)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :i"),
+                {"i": ROSTER_BY_SNAPSHOT},
+            ).scalar()
+            assert found is not None and "brin" in found.lower()
+            day = conn.execute(sa.text("SELECT MAX(snapshot_date) FROM stg_roster")).scalar()
+            batch = conn.execute(sa.text("SELECT MAX(batch_id) FROM stg_roster")).scalar()
+            conn.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a small table's choice
+            for predicate, value in (("snapshot_date = :v", day), ("batch_id = :v", batch)):
+                plan = conn.execute(
+                    sa.text(f"EXPLAIN SELECT * FROM stg_roster WHERE {predicate}"), {"v": value}
+                ).scalars()
+                assert ROSTER_BY_SNAPSHOT in "\n".join(plan), predicate
+    finally:
+        engine.dispose()

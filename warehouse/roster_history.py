@@ -12,7 +12,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from rxstaff.warehouse.schema import statements
+from rxstaff.warehouse.schema import statements, summarize_new_roster_ranges
 
 How = Literal["append", "refresh", "none"]
 
@@ -29,6 +29,7 @@ def update(conn: sa.Connection, new_dates: list[date], corrected: bool) -> How:
     than the newest loaded, or a table not yet filled (a warehouse upgraded from schema
     2): rebuild from every staged row.
     """
+    summarize_new_roster_ranges(conn)
     frontier, runs = conn.execute(
         sa.text("SELECT MAX(last_seen), COUNT(*) FROM int_roster_change")
     ).one()

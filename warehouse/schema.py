@@ -76,3 +76,39 @@ def upgrade(conn: sa.Connection) -> list[int]:
         )
         applied.append(number)
     return applied
+
+
+# PostgreSQL found a night's roster snapshot among five years of staged rows by reading
+# all of them (12M rows, 0.8 s a statement, two statements a night). A BRIN index keeps
+# each block range's smallest and largest values (a few hundred kB for 2 GB): the
+# night's rows, appended at the table's end, are found in milliseconds, and a correction
+# finds its old batch's rows the same way. Loading keeps it at almost no cost: a range
+# not yet summarized is always read, never skipped wrongly. DuckDB keeps the same
+# minimum and maximum per row group by itself.
+ROSTER_BY_SNAPSHOT = "stg_roster_by_snapshot"
+POSTGRES_INDEXES = {
+    ROSTER_BY_SNAPSHOT: "ON stg_roster USING brin (snapshot_date, batch_id)",
+}
+
+
+def ensure_indexes(conn: sa.Connection) -> list[str]:
+    """Create the indexes the warehouse's engine needs and lacks; the indexes created."""
+    if conn.dialect.name != "postgresql":
+        return []
+    present = set(
+        conn.execute(
+            sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        ).scalars()
+    )
+    made = [name for name in POSTGRES_INDEXES if name not in present]
+    for name in made:  # looked up first: CREATE INDEX IF NOT EXISTS locks the table anyway
+        conn.execute(sa.text(f"CREATE INDEX {name} {POSTGRES_INDEXES[name]}"))
+    return made
+
+
+def summarize_new_roster_ranges(conn: sa.Connection) -> None:
+    """Summarize the block ranges loaded since the roster's BRIN index last was (VACUUM
+    does it too, but not before the history reads tonight's rows): a night's few ranges
+    take milliseconds, a history load's 2 GB about as long as reading them once."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT brin_summarize_new_values(:i)"), {"i": ROSTER_BY_SNAPSHOT})
