@@ -159,7 +159,7 @@ def build_models(tx: RunTransaction, ctx: RunContext) -> build.Built:
     anomalies (set-based SQL)."""
     how = roster_history.update(tx.conn, ctx.roster_dates, ctx.roster_corrected)
     get_run_logger().info(f"roster history: {how}")
-    built = build.build_tables(tx.conn)
+    built = build.build_tables(tx.conn, tx.fingerprints)
     anomalies.rebuild_history_anomalies(tx.conn, ctx.run_id)
     return built
 

@@ -117,21 +117,28 @@ def test_a_roster_night_rebuilds_only_what_it_changed_and_equals_a_full_rebuild(
         engine.dispose()
 
 
-def test_a_recreated_model_table_is_built_again(tmp_path: Path, warehouse_3y: Path) -> None:
-    """A new version changing a model's columns recreates it empty: its inputs are as they
-    were, yet it must be built."""
+def test_a_model_table_changed_since_it_was_built_is_built_again(
+    tmp_path: Path, warehouse_3y: Path
+) -> None:
+    """Its inputs are as they were, yet its rows are not what they give: a new version
+    recreated it empty (new columns), or someone (an older rxstaff, a hand edit) changed
+    it."""
     db = tmp_path / "w.duckdb"
     shutil.copy(warehouse_3y, db)
     engine = sa.create_engine(f"duckdb:///{db}")
     try:
         with engine.connect() as conn:
             assert build.build_tables(conn).rebuilt == []  # as the night left it
+            rows = conn.execute(sa.text("SELECT COUNT(*) FROM fct_training")).scalar()
+            conn.execute(sa.text("DELETE FROM fct_training WHERE rowid % 7 = 0"))
+            assert build.build_tables(conn).rebuilt[0] == "fct_training"
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM fct_training")).scalar() == rows
+
             build.drop_views(conn)
             conn.execute(sa.text("ALTER TABLE fct_training ADD COLUMN retired INTEGER"))
             assert build.ensure_tables(conn) == ["fct_training"]
-            built = build.build_tables(conn)
-            assert built.rebuilt[0] == "fct_training"
-            assert conn.execute(sa.text("SELECT COUNT(*) FROM fct_training")).scalar() > 0
+            assert build.build_tables(conn).rebuilt[0] == "fct_training"
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM fct_training")).scalar() == rows
     finally:
         engine.dispose()
 

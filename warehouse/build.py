@@ -67,7 +67,6 @@ def ensure_tables(conn: sa.Connection) -> list[str]:
     for name in made:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
         conn.execute(sa.text(declarations()[name].create_table_sql()))
-    fingerprint.forget_stored(conn, fingerprint.BUILT_FROM, made)  # empty now: build them
     return made
 
 
@@ -87,23 +86,26 @@ class Built:
     unchanged: list[str]  # their inputs and definition as when they were last built
 
 
-def build_tables(conn: sa.Connection) -> Built:
+def build_tables(conn: sa.Connection, prints: fingerprint.Fingerprints | None = None) -> Built:
     """Rebuild, in dependency order, each model table whose inputs or definition changed
-    since it was last built; a table rebuilt to the same rows changes nothing after it."""
+    since it was last built, or whose rows did; a table rebuilt to the same rows changes
+    nothing after it. ``prints``: the run's fingerprints, to be reused when it publishes."""
     staging = [t for t in sa.inspect(conn).get_table_names() if t.startswith("stg_")]
     refresh_statistics(conn, [*staging, "int_roster_change", "etl_batch"])
-    prints = fingerprint.Fingerprints(conn)
+    prints = prints or fingerprint.Fingerprints(conn)
+    prints.forget_given()  # what the run loaded since the fingerprints were made
     last = fingerprint.stored(conn, fingerprint.BUILT_FROM)
     rebuilt, unchanged, now = [], [], {}
     for decl in of_kind("table"):
         inputs = prints.inputs(decl)
-        if last.get(decl.name) == inputs:
+        built_from, _, content = last.get(decl.name, "").partition("/")
+        if built_from == inputs and content == prints.of(decl.name):
             unchanged.append(decl.name)
             continue
         build_table(conn, decl)
         prints.forget(decl.name)
         rebuilt.append(decl.name)
-        now[decl.name] = inputs
+        now[decl.name] = f"{inputs}/{prints.of(decl.name)}"
     fingerprint.store(conn, fingerprint.BUILT_FROM, now)
     return Built(rebuilt, unchanged)
 

@@ -7,8 +7,10 @@ hashes its definition (columns, SQL, the smallest group shown) with the fingerpr
 each relation its SQL reads. A view has no content of its own: what stands for it is its
 inputs fingerprint, so a mart reading another mart sees through it to the tables.
 
-A table whose inputs fingerprint is the one stored when it was last built holds what a
-rebuild would give, and is left alone; so is a mart's published snapshot. This rests on
+A table whose inputs fingerprint, and its own content, are those stored when it was last
+built holds what a rebuild would give, and is left alone (the content check catches a
+table changed since by other means: an older rxstaff, a hand edit); so is a mart's
+published snapshot. This rests on
 ``depends_on`` naming exactly what the SQL reads, which ``declarations`` enforces, and
 on models reading no clock (a model reading the date would need rebuilding every day).
 The stored fingerprints live in ``rxstaff_setting`` and change in the run's transaction.
@@ -72,6 +74,12 @@ class Fingerprints:
 
     def forget(self, name: str) -> None:
         self._known.pop(name, None)
+
+    def forget_given(self) -> None:
+        """Forget all but the model tables: only the build writes those, while the run
+        may still write what the models are given (staging, the audit trail)."""
+        tables = {d.name for d in declarations().values() if d.materialized == "table"}
+        self._known = {k: v for k, v in self._known.items() if k in tables}
 
 
 def stored(conn: sa.Connection, prefix: str) -> dict[str, str]:

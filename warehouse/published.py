@@ -39,14 +39,15 @@ def grain(decl: Declaration) -> list[str]:
     return list(decl.unique[0])
 
 
-def keep_published(conn: sa.Connection, run_id: str, min_group_size: int | None = None) -> int:
+def keep_published(conn: sa.Connection, run_id: str, prints: Fingerprints | None = None) -> int:
     """Store every mart row as this run publishes it and what changed; the rows kept.
 
     A mart whose inputs are as they were when the run before published it (the same
     fingerprint, ``fingerprint.py``) shows the same rows: they are copied from that run's
-    snapshot in the database, not computed again, and nothing in it changed."""
+    snapshot in the database, not computed again, and nothing in it changed. ``prints``:
+    the run's fingerprints, the smallest group shown among them."""
     previous = _latest_publishing_run(conn, before=run_id)
-    prints = Fingerprints(conn, min_group_size)
+    prints = prints or Fingerprints(conn)
     inputs = {decl.name: prints.of(decl.name) for decl in marts()}
     last = stored(conn, PUBLISHED_FROM)
     same = [m for m in inputs if previous and last.get(m) == f"{inputs[m]}@{previous}"]

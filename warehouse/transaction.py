@@ -25,6 +25,7 @@ from rxstaff.warehouse.access import apply_grants
 from rxstaff.warehouse.batches import FileToLoad, record_failed_files
 from rxstaff.warehouse.connection import create_engine, with_retries
 from rxstaff.warehouse.dictionary import apply_comments
+from rxstaff.warehouse.fingerprint import Fingerprints
 from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
 from rxstaff.warehouse.published import keep_published
 from rxstaff.warehouse.runs import RunRecord, record_run
@@ -64,6 +65,7 @@ class RunTransaction:
         self.copy: LoadingCopy | None = LoadingCopy.start(target) if on_copy and target else None
         self.engine = create_engine(self.copy.url if self.copy else url)
         self._conn: sa.Connection | None = None
+        self.fingerprints: Fingerprints | None = None  # from prepare: the build's, reused
         self.committed = False
         self.lock_timeout = int(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT))
 
@@ -101,6 +103,7 @@ class RunTransaction:
         build.ensure_tables(self.conn)
         build.load_seed(self.conn, "dim_job", setup.job_catalog)
         build.load_seed(self.conn, "int_career_path", setup.career_paths)
+        self.fingerprints = Fingerprints(self.conn, setup.min_group_size)
 
     def checkpoint(self) -> None:
         """On a history copy, commit what is loaded so far (the copy is still private)."""
@@ -112,7 +115,9 @@ class RunTransaction:
         descriptions and grants; then commit. A history copy replaces the file."""
         replaced = build.refresh_views(self.conn, min_group_size)
         if rebuilt or replaced:
-            keep_published(self.conn, run_id, min_group_size)
+            prints = self.fingerprints or Fingerprints(self.conn, min_group_size)
+            prints.forget_given()  # the model tables' are the build's; the rest read again
+            keep_published(self.conn, run_id, prints)
         apply_comments(self.conn)
         apply_grants(self.conn)
         self.conn.commit()
