@@ -374,7 +374,7 @@ def test_a_failed_run_leaves_the_job_catalog_as_it_was(
     renamed.to_csv(catalog, index=False)
     arrive()
 
-    def failing_build(conn):
+    def failing_build(conn, prints=None):
         raise RuntimeError("models failed (injected)")
 
     monkeypatch.setattr(build_module, "build_tables", failing_build)
@@ -529,7 +529,7 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 5_000)  # several chunks on the copy
     real_build = build_module.build_tables
 
-    def failing_build(conn):
+    def failing_build(conn, prints=None):
         raise RuntimeError("models failed (injected)")
 
     monkeypatch.setattr(build_module, "build_tables", failing_build)

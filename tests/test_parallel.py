@@ -103,7 +103,7 @@ def test_a_failed_run_staged_on_dask_leaves_the_warehouse_as_it_was(
     before = snapshot_except_audit(db)
     arrive()
 
-    def failing_build(conn):
+    def failing_build(conn, prints=None):
         raise RuntimeError("models failed (injected)")
 
     monkeypatch.setattr(build_module, "build_tables", failing_build)
