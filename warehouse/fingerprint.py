@@ -30,12 +30,13 @@ PUBLISHED_FROM = "published_from:"  # a mart: the inputs of the figures last kep
 
 def content(conn: sa.Connection, relation: str) -> str:
     """Row count and the sum of each row's hash: ``count:sum``."""
+    # The alias names the whole row; no column is called so (a column would win)
     if conn.dialect.name == "postgresql":
-        row_hash = "hashtextextended(CAST(r AS TEXT), 0)"
+        row_hash = "hashtextextended(CAST(whole_row AS TEXT), 0)"
     else:  # DuckDB hashes the row as a struct, every column's type and value
-        row_hash = "hash(r)"
+        row_hash = "hash(whole_row)"
     count, total = conn.execute(
-        sa.text(f"SELECT COUNT(*), SUM({row_hash}) FROM {relation} AS r")
+        sa.text(f"SELECT COUNT(*), SUM({row_hash}) FROM {relation} AS whole_row")
     ).one()
     return f"{count}:{total or 0}"
 
