@@ -147,10 +147,16 @@ def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> N
         wait_for(lambda: _healthy(port), 120, "the Prefect server")
         run("prefect work-pool create rxstaff-etl --type process")
         runs = []
+        workers = []
         for line in scheduling_steps("Then deploy them all"):
             if line.endswith("&"):
-                start(line.rstrip("& "), line.split("--name")[1].split()[0])
+                workers.append(line.split("--name")[1].split()[0])
+                start(line.rstrip("& "), workers[-1])
             elif line.startswith("prefect deployment run"):
+                # As an operator would see them: both workers up before the runs (a
+                # worker slow to start on a busy machine would take its run after the
+                # other had finished, and nothing would go at once)
+                wait_for(lambda: _online(env, "rxstaff-etl") >= set(workers), 120, "workers")
                 output = run(f"{line} --param run_date=2030-01-01")
                 runs.append(re.search(r"UUID: ([0-9a-f-]{36})", output).group(1))  # type: ignore[union-attr]
             else:
@@ -209,6 +215,18 @@ def _client_call(env: dict[str, str], code: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
+
+
+def _online(env: dict[str, str], pool: str) -> set[str]:
+    """The names of the pool's workers that are polling it."""
+    code = (
+        "from prefect.client.orchestration import get_client\n"
+        "with get_client(sync_client=True) as c:\n"
+        f"    found = c.read_workers_for_work_pool({pool!r})\n"
+        "    up = [w.name for w in found if getattr(w.status, 'value', w.status) == 'ONLINE']\n"
+        "    print(' '.join(up))\n"
+    )
+    return set(_client_call(env, code).split())
 
 
 def _final_states(env: dict[str, str], runs: list[str]) -> list[str] | None:
