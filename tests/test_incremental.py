@@ -189,6 +189,8 @@ def test_every_model_declares_exactly_what_its_sql_reads() -> None:
         LEFT JOIN int_career_path AS p ON TRUE  -- trailing FROM nothing_here
     """
     assert relations_read(sql) == {"stg_roster", "dim_job", "int_career_path"}
+    comma = "SELECT * FROM bounds AS b, fct_vacancy AS v, generate_series(1, 2) AS g(n)"
+    assert relations_read(comma) == {"bounds", "fct_vacancy"}
     check_lineage("m", sql, ("dim_job", "int_career_path", "stg_roster"))
     with pytest.raises(DeclarationError, match="read but not declared: stg_roster"):
         check_lineage("m", sql, ("dim_job", "int_career_path"))

@@ -124,16 +124,21 @@ _CTE = re.compile(
     re.I,
 )
 _READ = re.compile(rf"\b(?:FROM|JOIN)\s+({_IDENT})", re.I)
+# Any name of the warehouse's own kinds, wherever it stands: a relation joined by a comma
+# (FROM a, b) follows no FROM or JOIN
+_OWN_NAME = re.compile(r"\b((?:stg|int|dim|fct|mart|etl|rxstaff)_[A-Za-z0-9_]*)\b", re.I)
 
 
 def relations_read(sql: str) -> set[str]:
-    """The relations a model's SELECT reads: every name after FROM or JOIN that is not
-    one of its own CTEs (literals and comments left out)."""
+    """The relations a model's SELECT reads: every name after FROM or JOIN, and every
+    name of the warehouse's own kinds (``stg_``, ``fct_``, ...), that is not one of its
+    own CTEs (literals and comments left out)."""
     # Scanned left to right, so that a quote in a comment or "--" in a literal is neither
     body = re.sub(r"'(?:[^']|'')*'|--[^\n]*", lambda m: "''" if m[0][0] == "'" else "", sql)
     body = _NOT_A_RELATION.sub("(", body)
     ctes = {name.lower() for name in _CTE.findall(body)}
-    return {name.lower() for name in _READ.findall(body)} - ctes
+    named = _READ.findall(body) + _OWN_NAME.findall(body)
+    return {name.lower() for name in named} - ctes
 
 
 def check_lineage(name: str, sql: str, depends_on: tuple[str, ...]) -> None:

@@ -10,10 +10,10 @@ inputs fingerprint, so a mart reading another mart sees through it to the tables
 A table whose inputs fingerprint, and its own content, are those stored when it was last
 built holds what a rebuild would give, and is left alone (the content check catches a
 table changed since by other means: an older rxstaff, a hand edit); so is a mart's
-published snapshot. This rests on
-``depends_on`` naming exactly what the SQL reads, which ``declarations`` enforces, and
-on models reading no clock (a model reading the date would need rebuilding every day).
-The stored fingerprints live in ``rxstaff_setting`` and change in the run's transaction.
+published snapshot. This rests on ``depends_on`` naming exactly what the SQL reads,
+which ``declarations`` enforces, and on models reading no clock (a model reading the
+date would need rebuilding every day). The stored fingerprints live in
+``rxstaff_setting`` and change in the run's transaction.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 from rxstaff.warehouse.declarations import Declaration, declarations
 
-BUILT_FROM = "built_from:"  # a model table: the inputs it was last built from
-PUBLISHED_FROM = "published_from:"  # a mart: the inputs of the figures last kept
+BUILT_FROM = "built_from:"  # a model table: "<inputs>/<its content>" at its last build
+PUBLISHED_FROM = "published_from:"  # a mart: "<inputs>@<run>" of the figures last kept
 
 
 def content(conn: sa.Connection, relation: str) -> str:
