@@ -152,6 +152,14 @@ def pg_url():
     drop()
 
 
+@pytest.fixture(params=["duckdb", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new warehouse of each engine in turn: a DuckDB file, a PostgreSQL database."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'w.duckdb'}"
+    return request.getfixturevalue("pg_url")
+
+
 @pytest.fixture(scope="session")
 def pg_warehouse_3y(landing_3y: Path, prefect_server: None):
     """The three-year landing folder loaded into its own PostgreSQL database."""

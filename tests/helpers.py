@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from rxstaff.flows.summary import RunSummary
 from rxstaff.warehouse.dictionary import documented
+from rxstaff.warehouse.json_text import plain
+from rxstaff.warehouse.published import grain, marts
 
 # The BI interface and audit trail, as the warehouse declares them (warehouse/models/*.yml,
 # warehouse/audit/*.yml); test_contract.py holds the declarations to docs/contracts/.
@@ -160,3 +162,22 @@ def key_violations(read: Callable[[str], pd.DataFrame]) -> list[str]:
             if int(nulls.n.iloc[0]):
                 found.append(f"{decl.name}.{column} has nulls")
     return found
+
+
+def live_marts(url: str) -> dict[str, pd.DataFrame]:
+    """Every mart as BI reads it right now, values as the audit trail writes them."""
+    engine = sa.create_engine(url)  # closed before the next run opens the file
+    try:
+        with engine.connect() as conn:
+            return {
+                d.name: canonical(pd.read_sql(sa.text(f"SELECT * FROM {d.name}"), conn), grain(d))
+                for d in marts()
+            }
+    finally:
+        engine.dispose()
+
+
+def canonical(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    frame = frame.astype(object).map(lambda v: plain(None if v is pd.NaT else v))
+    frame = frame.where(frame.notna(), None)
+    return frame.sort_values(keys).reset_index(drop=True)

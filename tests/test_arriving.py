@@ -20,13 +20,6 @@ from tests.helpers import CONTRACT, comparable, read, run_nightly
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
-
-
 def after_discovery(monkeypatch: pytest.MonkeyPatch, act) -> None:
     """Let the real discovery run, then change the real folder, as a sender would."""
 

@@ -19,18 +19,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from rxstaff.warehouse.json_text import plain
 from rxstaff.warehouse.published import as_published, grain, marts
-from tests.helpers import read, run_nightly
+from tests.helpers import canonical, live_marts, read, run_nightly
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
 
 
 def released_file(landing: Path) -> tuple[Path, str]:
@@ -59,25 +51,6 @@ def delay_release(path: Path, release_id: str, days: int) -> None:
             row[at] = (date.fromisoformat(row[at].strip()) + timedelta(days=days)).isoformat()
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
-
-
-def live_marts(url: str) -> dict[str, pd.DataFrame]:
-    """Every mart as BI reads it right now, values as the audit trail writes them."""
-    engine = sa.create_engine(url)  # closed before the next run opens the file
-    try:
-        with engine.connect() as conn:
-            return {
-                d.name: canonical(pd.read_sql(sa.text(f"SELECT * FROM {d.name}"), conn), grain(d))
-                for d in marts()
-            }
-    finally:
-        engine.dispose()
-
-
-def canonical(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    frame = frame.astype(object).map(lambda v: plain(None if v is pd.NaT else v))
-    frame = frame.where(frame.notna(), None)
-    return frame.sort_values(keys).reset_index(drop=True)
 
 
 def run_ids(url: str) -> list[str]:

@@ -40,13 +40,6 @@ def at(rows: list[list[str]], name: str) -> int:
     return [h.strip().lower() for h in rows[0]].index(name)
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
-
-
 def plant(landing: Path) -> dict[str, object]:
     """The hostile matrix, one file or one row each; what each case should become."""
     rosters = sorted((landing / "roster").glob("*.csv"))

@@ -20,8 +20,7 @@ from rxstaff.sample import Options, generate
 from rxstaff.warehouse import build, fingerprint
 from rxstaff.warehouse.declarations import DeclarationError, check_lineage, of_kind, relations_read
 from rxstaff.warehouse.published import as_published, grain, marts
-from tests.helpers import comparable, hold_back_rosters, run_nightly
-from tests.test_audit_trail import canonical, live_marts
+from tests.helpers import canonical, comparable, hold_back_rosters, live_marts, run_nightly
 
 SURVEY_MODELS = ["dim_survey_item", "int_survey_group_member", "int_survey_respondent_score"]
 SURVEY_MARTS = ["mart_engagement", "mart_engagement_drivers", "mart_engagement_item"]
@@ -43,13 +42,6 @@ def landing_with_survey_master(tmp_path_factory: pytest.TempPathFactory) -> Path
     )
     assert list((out / "survey").glob("engagement_survey_*.csv"))
     return out
-
-
-@pytest.fixture(params=["duckdb", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
 
 
 def kept(url: str, prefix: str) -> dict[str, str]:

@@ -26,13 +26,6 @@ with run_lock(sys.argv[1], "holder-run", 0):
 """
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "duckdb":
-        return f"duckdb:///{tmp_path / 'w.duckdb'}"
-    return request.getfixturevalue("pg_url")
-
-
 def hold(url: str, seconds: float) -> subprocess.Popen[str]:
     """Another process holding the warehouse for ``seconds``."""
     holder = subprocess.Popen(
