@@ -83,7 +83,7 @@ def load_seed(conn: sa.Connection, name: str, frame: pd.DataFrame) -> None:
 @dataclass(frozen=True)
 class Built:
     rebuilt: list[str]  # in build order
-    unchanged: list[str]  # their inputs and definition as when they were last built
+    unchanged: list[str]  # definition, inputs and rows as when they were last built
 
 
 def build_tables(conn: sa.Connection, prints: fingerprint.Fingerprints | None = None) -> Built:
@@ -148,30 +148,21 @@ def refresh_views(conn: sa.Connection, min_group_size: int) -> list[str]:
     others depend on.
     """
     present = set(sa.inspect(conn).get_view_names())
-    rows = conn.execute(
-        sa.text("SELECT name, value FROM rxstaff_setting WHERE name LIKE :p"),
-        {"p": VIEW_SETTING + "%"},
-    )
-    stored: dict[str, str] = {str(name): str(value) for name, value in rows}
+    stored = fingerprint.stored(conn, VIEW_SETTING)
     views = of_kind("view")  # in build order: what a view reads comes before it
     sql = {decl.name: select_sql(decl, min_group_size) for decl in views}
-    fingerprint = {name: _fingerprint(text) for name, text in sql.items()}
+    definition = {name: _fingerprint(text) for name, text in sql.items()}
     replaced: set[str] = set()
     for decl in views:
-        current = stored.get(VIEW_SETTING + decl.name) == fingerprint[decl.name]
+        current = stored.get(decl.name) == definition[decl.name]
         if not (decl.name in present and current) or replaced.intersection(decl.depends_on):
             replaced.add(decl.name)
     for decl in reversed(views):
         if decl.name in replaced:
             conn.execute(sa.text(f"DROP VIEW IF EXISTS {decl.name}"))
     for decl in (d for d in views if d.name in replaced):
-        key = VIEW_SETTING + decl.name
         conn.execute(sa.text(f"CREATE VIEW {decl.name} AS {sql[decl.name]}"))
-        conn.execute(sa.text("DELETE FROM rxstaff_setting WHERE name = :n"), {"n": key})
-        conn.execute(
-            sa.text("INSERT INTO rxstaff_setting (name, value) VALUES (:n, :v)"),
-            {"n": key, "v": fingerprint[decl.name]},
-        )
+    fingerprint.store(conn, VIEW_SETTING, {name: definition[name] for name in replaced})
     return [d.name for d in views if d.name in replaced]
 
 
