@@ -34,7 +34,9 @@ def _start(project: str | None) -> None:
     if _store is not None:
         _store.context  # noqa: B018 - imports and opens GX now, while the run stages
     else:
-        import great_expectations  # noqa: F401 - the cross-checks need it
+        from rxstaff.expectations.gx_import import great_expectations
+
+        great_expectations()  # the cross-checks need it
 
 
 def _record(result: FileResult) -> None:

@@ -11,8 +11,6 @@ store. They hold counts only: never an unexpected value, which could be an emplo
 from __future__ import annotations
 
 import json
-import logging
-import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from urllib.request import url2pathname
 
 import pandas as pd
 
+from rxstaff.expectations.gx_import import great_expectations
 from rxstaff.expectations.suite import Rule
 
 VALIDATIONS = "validations"
@@ -62,10 +61,7 @@ class ValidationStore:
         """The GX project, opened on first use: a night with nothing new to validate pays
         neither GX's import nor its configuration."""
         if self._context is None:
-            os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-            import great_expectations as gx
-
-            logging.getLogger("great_expectations").setLevel(logging.WARNING)
+            gx = great_expectations()
             self.root.mkdir(parents=True, exist_ok=True)
             self._context = gx.get_context(mode="file", project_root_dir=str(self.root))
             _limit_the_index(self._context, self.index_limit)
@@ -78,6 +74,7 @@ class ValidationStore:
         which GX reads back and renders), without GX's per-file serialisation: that cost
         ~30 ms a file, a minute and more for a history load of thousands of files.
         """
+        great_expectations()
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
@@ -141,6 +138,7 @@ class ValidationStore:
         cache_key = json.dumps([[r.type, r.rule, r.kwargs] for r in rules], default=str)
         found = self._config_cache.get(cache_key)
         if found is None:
+            great_expectations()
             from great_expectations.expectations.expectation_configuration import (
                 ExpectationConfiguration,
             )
@@ -195,6 +193,7 @@ RUN_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"  # how GX writes a run time into a result'
 
 
 def _result_key(store: Any, stored: tuple[str, ...]) -> Any:
+    great_expectations()
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.store.store import StoreBackend
     from great_expectations.data_context.types.resource_identifiers import (

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
-import os
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -39,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rxstaff.expectations.gx_import import great_expectations
 from rxstaff.transforms.source import Reference, Source
 from rxstaff.transforms.sources import source
 
@@ -272,11 +271,9 @@ def _unexpected(frame: pd.DataFrame, rule: Rule) -> np.ndarray:
 
 @cache
 def _batch_definition() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    gx = great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("landing")
@@ -286,7 +283,7 @@ def _batch_definition() -> Any:
 
 def _run_gx(frame: pd.DataFrame, rules: list[Rule]) -> dict[int, np.ndarray]:
     """Run the rules with GX; the row positions each rule found unexpected, by rule position."""
-    import great_expectations as gx
+    gx = great_expectations()
 
     if not rules or frame.empty:
         return {}
