@@ -98,7 +98,9 @@ class Companion:
 
     def start_docs(self) -> None:
         """Begin building Data Docs of every result submitted so far (they are recorded in
-        order), while the run commits; ``build_docs`` returns their index."""
+        order), after the checks already submitted, while the run builds its models and
+        commits; ``build_docs`` returns their index. Docs only render stored results: a
+        run that fails after this leaves docs of results that are stored either way."""
         if self.project is not None and self.keys:
             self._docs = self._pool.submit(_build_docs)
 

@@ -344,6 +344,8 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             if ctx.stager:
                 logger.info(f"staging on Dask ({ctx.dask}), Parquet in the staging area")
             loaded = sum(load_due_sources(tx, judged, ctx))
+        if ctx.companion is not None:  # every result is recorded: Data Docs beside the build
+            ctx.companion.start_docs()
         reject_misnamed(tx.conn, found.misnamed, ctx, logger)
         if found.hashes is not None:
             landing_hashes.record(tx.conn, found.hashes)
@@ -356,14 +358,15 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             )
         else:
             logger.info("no new or corrected file: the models are unchanged")
+        # The figures are kept while the companion finishes; nothing they read changes after
+        tx.publish(setup.min_group_size, ctx.run_id, rebuilt)
         if ctx.companion is not None:  # GX's checks of the samples: before the commit
             for source, rows in ctx.companion.settle().items():
                 ctx.summary.source(source).gx_sample_rows += rows
                 logger.info(f"{source}: Great Expectations agreed on {rows:,} sampled rows")
-            ctx.companion.start_docs()  # the results are in: Data Docs while the run commits
         ctx.summary.anomalies = anomalies.counts(tx.conn)
         runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
-        tx.commit(setup.min_group_size, ctx.run_id, rebuilt)
+        tx.commit()
 
 
 def load_due_sources(tx: RunTransaction, judged: Arrivals, ctx: RunContext) -> list[int]:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import rxstaff.flows.ingest as ingest_module
+from rxstaff.expectations.results import ALL_PAGES_MAX
 from tests.helpers import query, run_nightly, snapshot_except_audit
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -43,6 +44,9 @@ def test_a_history_load_is_checked_by_great_expectations_in_a_companion_process(
     stored = list((tmp_path / "auto.gx").rglob("validations/**/*.json"))
     files = query(tmp_path / "auto.duckdb", "SELECT count(*) AS n FROM etl_batch").n[0]
     assert len(stored) == files  # the companion stored every file's result
+    # Data Docs start once the loads are done, beside the build: every result has a page
+    pages = list((tmp_path / "auto.gx").rglob("data_docs/local_site/validations/**/*.html"))
+    assert files <= ALL_PAGES_MAX and len(pages) == files
 
 
 @pytest.mark.usefixtures("history_load")

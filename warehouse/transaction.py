@@ -110,9 +110,10 @@ class RunTransaction:
         if self.copy is not None:
             self.conn.commit()
 
-    def commit(self, min_group_size: int, run_id: str, rebuilt: bool) -> None:
-        """Views; the figures published, when the models were rebuilt or a view changed;
-        descriptions and grants; then commit. A history copy replaces the file."""
+    def publish(self, min_group_size: int, run_id: str, rebuilt: bool) -> None:
+        """What the commit will show readers: views; the figures published, when the
+        models were rebuilt or a view changed; descriptions and grants. Call it once
+        nothing the marts read will be written before the commit."""
         replaced = build.refresh_views(self.conn, min_group_size)
         if rebuilt or replaced:
             prints = self.fingerprints or Fingerprints(self.conn, min_group_size)
@@ -120,6 +121,9 @@ class RunTransaction:
             keep_published(self.conn, run_id, prints)
         apply_comments(self.conn)
         apply_grants(self.conn)
+
+    def commit(self) -> None:
+        """Commit; a history copy replaces the file."""
         self.conn.commit()
         self.committed = True
         if self.copy is not None:
