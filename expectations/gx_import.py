@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import os
 import sys
+from functools import cache
 from types import ModuleType
 from typing import Any
 
@@ -31,6 +32,7 @@ class ImportedOnFirstUse(ModuleType):
         return getattr(importlib.import_module(self.__name__), attribute)
 
 
+@cache  # once per process: a history load asks for it with every file's result
 def great_expectations() -> ModuleType:
     """The ``great_expectations`` module, with analytics off and its logger at warnings."""
     if "great_expectations" not in sys.modules:
@@ -39,7 +41,6 @@ def great_expectations() -> ModuleType:
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-
     return gx
 
 
