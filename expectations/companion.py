@@ -47,7 +47,8 @@ def _start(project: str | None) -> None:
 def _exit_without_teardown() -> None:
     """Once the pool lets it go, everything it did is written (each result and check went
     back to the run when done, Data Docs are files): skip tearing GX's modules down, ~1 s
-    the run's process would wait for at its own exit. Registered last, so it runs first."""
+    the run's process would wait for at its own exit. Registered after multiprocessing's
+    and logging's own exit handlers, so it runs before them (streams flushed here)."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
