@@ -358,14 +358,14 @@ def load_and_commit(url: str, found: Discovery, setup: Setup, ctx: RunContext) -
             )
         else:
             logger.info("no new or corrected file: the models are unchanged")
-        # The figures are kept while the companion finishes; nothing they read changes after
-        tx.publish(setup.min_group_size, ctx.run_id, rebuilt)
+        ctx.summary.anomalies = anomalies.counts(tx.conn)
+        # The run's row first: the figures find the run they follow by its start
+        runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
+        tx.publish(setup.min_group_size, ctx.run_id, rebuilt)  # while the companion finishes
         if ctx.companion is not None:  # GX's checks of the samples: before the commit
             for source, rows in ctx.companion.settle().items():
                 ctx.summary.source(source).gx_sample_rows += rows
                 logger.info(f"{source}: Great Expectations agreed on {rows:,} sampled rows")
-        ctx.summary.anomalies = anomalies.counts(tx.conn)
-        runs.record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))
         tx.commit()
 
 
