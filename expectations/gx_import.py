@@ -36,14 +36,25 @@ class ImportedOnFirstUse(ModuleType):
 
 @cache  # once per process: a history load asks for it with every file's result
 def great_expectations() -> ModuleType:
-    """The ``great_expectations`` module, with analytics off and its logger at warnings."""
+    """The ``great_expectations`` module, with analytics off and its loggers at warnings."""
     if "great_expectations" not in sys.modules:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
         defer_unused_imports()
     import great_expectations as gx
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    quiet_below_warnings("great_expectations")
     return gx
+
+
+def quiet_below_warnings(package: str) -> None:
+    """The package's loggers at warnings: GX sets one of its own to INFO at import, which
+    put a temporary folder's path in every night's log."""
+    logging.getLogger(package).setLevel(logging.WARNING)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if not (name.startswith(f"{package}.") and isinstance(logger, logging.Logger)):
+            continue
+        if logging.NOTSET < logger.level < logging.WARNING:
+            logger.setLevel(logging.NOTSET)  # the package's level, then
 
 
 def defer_unused_imports() -> None:

@@ -83,3 +83,16 @@ def test_statistics_already_imported_are_left_as_they_are() -> None:
         "print(json.dumps({'same': sys.modules['scipy.stats'] is real}))"
     )
     assert seen == {"same": True}
+
+
+def test_great_expectations_logs_nothing_below_warnings() -> None:
+    seen = _fresh(
+        "import json, logging\n"
+        "from rxstaff.expectations.gx_import import great_expectations\n"
+        "great_expectations()\n"
+        "levels = {n: logging.getLogger(n).getEffectiveLevel()"
+        " for n in logging.root.manager.loggerDict if n.startswith('great_expectations')}\n"
+        "print(json.dumps(levels))"
+    )
+    assert "great_expectations.data_context.types.base" in seen  # the one GX sets to INFO
+    assert {name: level for name, level in seen.items() if level < 30} == {}
