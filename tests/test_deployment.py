@@ -120,7 +120,7 @@ def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> N
     from rxstaff.sample import Options, generate
 
     srv = tmp_path / "srv" / "rxstaff"
-    sizes = {"north": 40, "south": 25}
+    sizes = {"north": 150, "south": 100}  # runs of a few seconds each: time to overlap
     for seed, (pharmacy, employees) in enumerate(sizes.items(), start=21):
         generate(
             Options(
@@ -146,21 +146,23 @@ def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> N
         start(f"prefect server start --host 127.0.0.1 --port {port}", "server")
         wait_for(lambda: _healthy(port), 120, "the Prefect server")
         run("prefect work-pool create rxstaff-etl --type process")
-        runs = []
+        deployments = []
         workers = []
         for line in scheduling_steps("Then deploy them all"):
             if line.endswith("&"):
                 workers.append(line.split("--name")[1].split()[0])
                 start(line.rstrip("& "), workers[-1])
             elif line.startswith("prefect deployment run"):
-                # As an operator would see them: both workers up before the runs (a
-                # worker slow to start on a busy machine would take its run after the
-                # other had finished, and nothing would go at once)
-                wait_for(lambda: _online(env, "rxstaff-etl") >= set(workers), 120, "workers")
-                output = run(f"{line} --param run_date=2030-01-01")
-                runs.append(re.search(r"UUID: ([0-9a-f-]{36})", output).group(1))  # type: ignore[union-attr]
+                deployments.append(line.split()[-1])
             else:
                 run(line)
+        assert deployments == ["nightly/north", "nightly/south"], deployments
+        # As an operator would see them: both workers up before the runs (a worker slow to
+        # start on a busy machine would take its run after the other had finished). The
+        # runs are created as the README's `prefect deployment run` lines create them, in
+        # one process: two CLI starts a few seconds apart let a short run end first.
+        wait_for(lambda: _online(env, "rxstaff-etl") >= set(workers), 120, "workers")
+        runs = _run_deployments(env, deployments, {"run_date": "2030-01-01"})
         states = wait_for(lambda: _final_states(env, runs), 420, "both runs to finish")
         assert states == ["COMPLETED", "COMPLETED"], states
         for worker in ("etl-1", "etl-2"):  # --limit 1: each worker ran one of the runs
@@ -207,6 +209,16 @@ def _trigger(env: dict[str, str], day: str, *params: str) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return re.search(r"UUID: ([0-9a-f-]{36})", done.stdout).group(1)  # type: ignore[union-attr]
+
+
+def _run_deployments(env: dict[str, str], names: list[str], parameters: dict) -> list[str]:
+    """Flow runs of the deployments, created one after the other; their ids."""
+    code = (
+        "from prefect.deployments import run_deployment\n"
+        f"for name in {names!r}:\n"
+        f"    print(run_deployment(name, parameters={parameters!r}, timeout=0).id)\n"
+    )
+    return _client_call(env, code).split()
 
 
 def _client_call(env: dict[str, str], code: str) -> str:
