@@ -51,6 +51,9 @@ def test_quick_benchmark_figures_follow_from_what_it_ran(tmp_path: Path) -> None
     assert ratios["gx_alone_vs_default"] == ratio("rebuild_duckdb_gx", "rebuild_duckdb")
     assert ratios["dask_2_vs_1_workers"] == ratio("rebuild_dask_2", "rebuild_dask_1")
     assert ratios["increment_5y_vs_nothing_new"] == ratio("increment_5y", "nothing_new")
+    assert ratios["increment_5y_over_nothing_new_seconds"] == pytest.approx(
+        written["increment_5y"]["seconds"] - written["nothing_new"]["seconds"], abs=0.01
+    )
     assert ratios["rebuild_1m_vs_floor"] is None  # not measured in the quick variant
     # Without PREFECT_API_URL a run starts a temporary server first: it costs seconds.
     assert written["nothing_new_temporary_server"]["seconds"] > written["nothing_new"]["seconds"]
