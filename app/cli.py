@@ -591,7 +591,7 @@ def _run_nightly(
 
     try:  # what can be checked before Prefect starts is checked here: one line, no trace
         settings.id_secret()
-        settings.warehouse_url(warehouse)
+        settings.postgres_session(settings.warehouse_url(warehouse))
         settings.settle_seconds()
         settings.run_lock_wait()
         settings.dask(dask)

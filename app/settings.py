@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import cast
 
-from rxstaff.warehouse.connection import DEFAULT_URL
+from rxstaff.warehouse.connection import DEFAULT_URL, postgres_session_settings
 
 WAREHOUSE_ENV = "RXSTAFF_WAREHOUSE_URL"
 WAREHOUSE_BLOCK_ENV = "RXSTAFF_WAREHOUSE_URL_BLOCK"
@@ -313,6 +313,17 @@ def dask_workers() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ConfigurationError(f"${DASK_WORKERS_ENV} must be a whole number of 1 or more")
     return int(value)
+
+
+def postgres_session(url: str) -> dict[str, str]:
+    """What a run of this warehouse sets for its own session (PostgreSQL only); a bad
+    $RXSTAFF_PG_WORK_MEM stops the run before anything is read."""
+    if not url.startswith("postgresql"):
+        return {}
+    try:
+        return postgres_session_settings()
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def staging_area(given: str | None = None) -> str | None:

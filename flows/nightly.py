@@ -241,6 +241,7 @@ def nightly(
     ctx.dask, ctx.staging_area = settings.dask(dask), settings.staging_area(staging_area)
     ctx.rehash = rehash
     settings.dask_workers()  # a bad setting stops the run here, before anything is read
+    settings.postgres_session(run.url)
     max_age = settings.max_roster_age_days(max_roster_age_days)
     tag_run(f"warehouse:{warehouse_kind(run.url)}")
     try:

@@ -27,6 +27,7 @@ from rxstaff.warehouse.access import (
 from rxstaff.warehouse.build import drop_views
 from rxstaff.warehouse.connection import WarehouseUnavailable, with_retries
 from rxstaff.warehouse.schema import latest_version
+from rxstaff.warehouse.transaction import RunTransaction
 from tests.helpers import (
     CONTRACT,
     comparable,
@@ -263,6 +264,53 @@ def test_unreachable_warehouse_fails_fast_naming_host_not_password(tmp_path: Pat
     result = CliRunner().invoke(app, ["nightly", "--landing", str(tmp_path), "--warehouse", url])
     assert result.exit_code == 2
     assert "127.0.0.1:1" in result.output and "s3cret-pw" not in result.output
+
+
+def _shown(conn: sa.Connection, name: str) -> str:
+    return conn.exec_driver_sql(f"SHOW {name}").scalar_one()
+
+
+def test_the_runs_session_turns_jit_off_and_sets_its_work_mem(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as other:  # a BI reader's session, before and after the run
+        servers = _shown(other, "work_mem"), _shown(other, "jit")
+    for setting, expected in [(None, "256MB"), ("64MB", "64MB"), ("1GB", "1GB")]:
+        if setting is None:
+            monkeypatch.delenv("RXSTAFF_PG_WORK_MEM", raising=False)
+        else:
+            monkeypatch.setenv("RXSTAFF_PG_WORK_MEM", setting)
+        with RunTransaction(pg_url, 0) as tx:
+            assert (_shown(tx.conn, "work_mem"), _shown(tx.conn, "jit")) == (expected, "off")
+    monkeypatch.setenv("RXSTAFF_PG_WORK_MEM", "server")
+    with RunTransaction(pg_url, 0) as tx:
+        assert (_shown(tx.conn, "work_mem"), _shown(tx.conn, "jit")) == (servers[0], "off")
+    with engine.connect() as other:  # only the run's own session is changed
+        assert (_shown(other, "work_mem"), _shown(other, "jit")) == servers
+    engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["256", "256 MB", "lots", "0MB", "-1GB", "2TB"])
+def test_an_unusable_work_mem_stops_the_run_before_anything_is_read(
+    value: str, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RXSTAFF_PG_WORK_MEM", value)
+    args = ["nightly", "--landing", str(tmp_path), "--warehouse", pg_url]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "RXSTAFF_PG_WORK_MEM" in result.output and "nothing was changed" in result.output
+    assert (
+        read(pg_url, "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = 'public'")["n"].iloc[0]
+        == 0
+    )
+    # The setting is PostgreSQL's alone: a DuckDB warehouse's run goes ahead (and ends 1:
+    # the empty landing folder holds no file the contract knows)
+    duck = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(
+        app, ["nightly", "--landing", str(tmp_path), "--warehouse", f"duckdb:///{duck}"]
+    )
+    assert result.exit_code == 1 and duck.exists(), result.output
 
 
 def test_refused_login_is_not_retried(pg_url: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,6 +17,13 @@ DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
 # DuckDB's buffer pool may otherwise grow to 80% of RAM during a history rebuild; capped,
 # it spills to disk and the whole run stays within a few GiB on a modest ETL host.
 DUCKDB_MEMORY_DEFAULT = "2GB"
+# PostgreSQL: memory per sort or hash of the run's own session. With the server's 4MB the
+# roster history's grouping of every snapshot spills 1.5 GB to disk; between ~32 and
+# ~128MB the planner sorts 12M rows to disk instead, which is slower still (0.6.8 in
+# docs/decisions.md). "server" leaves the server's (or the role's) own setting.
+POSTGRES_WORK_MEM_ENV = "RXSTAFF_PG_WORK_MEM"
+POSTGRES_WORK_MEM_DEFAULT = "256MB"
+_MEMORY = re.compile(r"[1-9][0-9]*(kB|MB|GB)")
 RETRY_PAUSE_ENV = "RXSTAFF_CONNECT_RETRY_PAUSE"
 RETRY_PAUSE_DEFAULT = 2.0
 T = TypeVar("T")
@@ -45,6 +53,25 @@ def create_engine(url: str, application_name: str | None = None) -> Engine:
         limit = os.environ.get(DUCKDB_MEMORY_ENV, DUCKDB_MEMORY_DEFAULT)
         return sa.create_engine(parsed, connect_args={"config": {"memory_limit": limit}})
     return sa.create_engine(parsed)
+
+
+def postgres_session_settings() -> dict[str, str]:
+    """What a run's PostgreSQL session sets for itself (``set_config``), by name.
+
+    JIT is off: each large model or mart query spent ~0.7-1.3 s compiling it, more than
+    it saved on these queries. ``work_mem`` is $RXSTAFF_PG_WORK_MEM (default 256MB), in
+    PostgreSQL's units (kB, MB, GB), or ``server`` to leave it as the server sets it.
+    """
+    chosen = {"jit": "off"}
+    value = os.environ.get(POSTGRES_WORK_MEM_ENV, "").strip() or POSTGRES_WORK_MEM_DEFAULT
+    if value.lower() != "server":
+        if not _MEMORY.fullmatch(value):
+            raise ValueError(
+                f"${POSTGRES_WORK_MEM_ENV} must be an amount such as 256MB or 1GB (kB, MB or "
+                f"GB, no space), or 'server' for the server's own setting; not {value!r}"
+            )
+        chosen["work_mem"] = value
+    return chosen
 
 
 log = logging.getLogger("rxstaff.warehouse.connection")

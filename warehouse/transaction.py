@@ -23,7 +23,11 @@ import sqlalchemy as sa
 from rxstaff.warehouse import build
 from rxstaff.warehouse.access import apply_grants
 from rxstaff.warehouse.batches import FileToLoad, record_failed_files
-from rxstaff.warehouse.connection import create_engine, with_retries
+from rxstaff.warehouse.connection import (
+    create_engine,
+    postgres_session_settings,
+    with_retries,
+)
 from rxstaff.warehouse.dictionary import apply_comments
 from rxstaff.warehouse.fingerprint import Fingerprints
 from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
@@ -84,6 +88,11 @@ class RunTransaction:
             self._conn = with_retries(self.engine.connect, self.url)
             if self._conn.dialect.name == "postgresql":
                 self._conn.exec_driver_sql(f"SET lock_timeout = '{self.lock_timeout}s'")
+                for name, value in postgres_session_settings().items():
+                    self._conn.execute(
+                        sa.text("SELECT set_config(:name, :value, false)"),
+                        {"name": name, "value": value},
+                    )
         except BaseException:
             self._discard()
             raise
