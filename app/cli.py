@@ -179,7 +179,9 @@ def nightly(
     than --max-roster-age days) or holds no file the contract knows (what is there still
     loads); 2 when the run failed and was rolled back, or could not start.
 
-    The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`.
+    The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`. On PostgreSQL
+    the run's own session turns JIT off and takes `RXSTAFF_PG_WORK_MEM` (default 256MB,
+    or `server`) per sort or hash.
     """
     when = _parse_date(run_date, "--run-date") if run_date else None
     if validation not in settings.VALIDATION_CHOICES:
