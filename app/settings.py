@@ -318,7 +318,9 @@ def dask_workers() -> int:
 def postgres_session(url: str) -> dict[str, str]:
     """What a run of this warehouse sets for its own session (PostgreSQL only); a bad
     $RXSTAFF_PG_WORK_MEM stops the run before anything is read."""
-    if not url.startswith("postgresql"):
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).get_backend_name() != "postgresql":
         return {}
     try:
         return postgres_session_settings()

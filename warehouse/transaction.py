@@ -87,8 +87,8 @@ class RunTransaction:
         try:
             self._conn = with_retries(self.engine.connect, self.url)
             if self._conn.dialect.name == "postgresql":
-                self._conn.exec_driver_sql(f"SET lock_timeout = '{self.lock_timeout}s'")
-                for name, value in postgres_session_settings().items():
+                own = {"lock_timeout": f"{self.lock_timeout}s", **postgres_session_settings()}
+                for name, value in own.items():
                     self._conn.execute(
                         sa.text("SELECT set_config(:name, :value, false)"),
                         {"name": name, "value": value},
