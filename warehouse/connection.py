@@ -18,9 +18,9 @@ DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
 # it spills to disk and the whole run stays within a few GiB on a modest ETL host.
 DUCKDB_MEMORY_DEFAULT = "2GB"
 # PostgreSQL: memory per sort or hash of the run's own session. With the server's 4MB the
-# roster history's grouping of every snapshot spills 1.5 GB to disk; between ~32 and
-# ~128MB the planner sorts 12M rows to disk instead, which is slower still (0.6.8 in
-# docs/decisions.md). "server" leaves the server's (or the role's) own setting.
+# roster history's grouping of every snapshot spills 1.5 GB to disk; at 64MB the planner
+# sorts all 12M rows on disk instead, slower still (0.6.8 in docs/decisions.md).
+# "server" leaves the server's (or the role's) own setting.
 POSTGRES_WORK_MEM_ENV = "RXSTAFF_PG_WORK_MEM"
 POSTGRES_WORK_MEM_DEFAULT = "256MB"
 _MEMORY = re.compile(r"[1-9][0-9]*(kB|MB|GB)")
