@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -768,38 +767,5 @@ def _show_metrics(url: str, year: int | None) -> None:
 
 
 def main() -> None:
-    """The console entry point: the command, then an exit that skips tearing modules down.
-
-    Python's own exit joins the threads and runs every exit handler (Prefect's log and
-    event workers drain there, logging closes its files, multiprocessing reaps its
-    children); then it tears down every module, object by object. After a night that
-    validated with Great Expectations that teardown alone took ~1 s of a 7.8 s run
-    (docs/decisions.md), with nothing left to write. So: the same first two steps, in the
-    same order, the streams flushed, then ``os._exit`` with the command's status.
-    Tests call ``app`` in process; this wraps only the installed ``rxstaff`` command.
-    """
-    try:
-        app()
-        status: object = 0
-    except SystemExit as done:
-        status = done.code
-    leave(status)
-
-
-def leave(status: object) -> NoReturn:
-    """Exit as ``sys.exit(status)`` would, without the interpreter's teardown."""
-    import atexit
-    import threading
-
-    threading._shutdown()  # type: ignore[attr-defined]  # what Python's exit does first
-    atexit._run_exitfuncs()
-    if status is None:
-        code = 0
-    elif isinstance(status, int):
-        code = status
-    else:  # sys.exit("message"): the message on stderr, status 1
-        print(status, file=sys.stderr)
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """The console entry point (``rxstaff``)."""
+    app()

@@ -13,10 +13,7 @@ the engines still fails the run, all or nothing.
 
 from __future__ import annotations
 
-import atexit
 import multiprocessing
-import os
-import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -33,8 +30,6 @@ def _start(project: str | None) -> None:
     global _store
     from rxstaff.expectations.results import ValidationStore
 
-    atexit.register(_exit_without_teardown)
-
     _store = ValidationStore(Path(project)) if project else None
     if _store is not None:
         _store.context  # noqa: B018 - imports and opens GX now, while the run stages
@@ -42,16 +37,6 @@ def _start(project: str | None) -> None:
         from rxstaff.expectations.gx_import import great_expectations
 
         great_expectations()  # the cross-checks need it
-
-
-def _exit_without_teardown() -> None:
-    """Once the pool lets it go, everything it did is written (each result and check went
-    back to the run when done, Data Docs are files): skip tearing GX's modules down, ~1 s
-    the run's process would wait for at its own exit. Registered after multiprocessing's
-    and logging's own exit handlers, so it runs before them (streams flushed here)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
 
 
 def _record(result: FileResult) -> None:
@@ -127,5 +112,5 @@ class Companion:
 
     def close(self) -> None:
         # Nothing is left to wait for once the run has its answers; the process's own exit
-        # goes on beside what the run does next (and is quick: _exit_without_teardown).
+        # goes on beside what the run does next.
         self._pool.shutdown(wait=False, cancel_futures=True)
