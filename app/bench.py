@@ -42,6 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rxstaff.settings import validation_project
+from rxstaff.warehouse.connection import Warehouse
 
 TARGETS = {
     "rebuild_vs_floor": 2.0,
@@ -400,7 +401,9 @@ def _increment(
     shutil.copyfile(base, work)
     # The validation results kept so far too, where each warehouse keeps its own (not one
     # $RXSTAFF_GX_DIR for every run): a night's Data Docs list them all.
-    results, work_results = (validation_project(f"duckdb:///{w}") for w in (base, work))
+    results, work_results = (
+        validation_project(Warehouse.at(f"duckdb:///{w}"), env) for w in (base, work)
+    )
     copied = None
     if results and work_results and results != work_results and results.is_dir():
         shutil.rmtree(work_results, ignore_errors=True)

@@ -15,8 +15,9 @@ from rich.table import Table
 
 from rxstaff import settings
 
-if TYPE_CHECKING:  # the flow imports Prefect: only when a run is asked for
-    from rxstaff.flows.summary import RunSummary
+if TYPE_CHECKING:  # the flow imports Prefect, pandas and more: only when a run is asked for
+    from rxstaff.warehouse.connection import Warehouse
+    from rxstaff.warehouse.runs import RunSummary
 
 # Without a Prefect server (PREFECT_API_URL), each run starts a temporary one; on a busy
 # ETL host its 20 s default start-up budget is too tight. An operator's setting wins.
@@ -187,23 +188,23 @@ def nightly(
         raise typer.BadParameter(
             f"use one of {', '.join(settings.VALIDATION_CHOICES)}", param_hint="--validation"
         )
-    code = _run_nightly(
-        landing,
-        warehouse,
-        when,
-        min_group_size,
-        catalog,
-        read_copy,
-        validation,
-        paths,
-        max_roster_age,
-        audit_copy,
-        report,
+    request = settings.RunRequest(
+        landing=str(landing),
+        warehouse=warehouse,
+        run_date=when,
+        min_group_size=min_group_size,
+        catalog=_text(catalog),
+        paths=_text(paths),
+        validation=validation,
+        max_roster_age_days=max_roster_age,
+        read_copy=_text(read_copy),
+        audit_copy=_text(audit_copy),
+        report_dir=_text(report),
         dask=dask,
         staging_area=staging_area,
         rehash=rehash,
     )
-    raise typer.Exit(code)
+    raise typer.Exit(_run_nightly(request))
 
 
 @app.command()
@@ -292,10 +293,15 @@ def demo(
                 bad_rows=0.001,
             )
         )
-    url = settings.warehouse_url(warehouse)
-    code = _run_nightly(landing, url, date(2024, 12, 31), None, None, None, report=report)
+    request = settings.RunRequest(
+        landing=str(landing),
+        warehouse=warehouse,
+        run_date=date(2024, 12, 31),
+        report_dir=str(report),
+    )
+    code = _run_nightly(request)
     if code == 0:
-        _show_metrics(url, None)
+        _show_metrics(_warehouse(warehouse), None)
         written = [report / f"staffing_report.{kind}" for kind in ("html", "pdf")]
         shown = " and ".join(str(path) for path in written if path.exists())
         console.print(f"staffing report: {shown or 'not written (see the warnings above)'}")
@@ -310,7 +316,7 @@ def metrics(
     ] = None,
 ) -> None:
     """Print the headline figures: promotions, new seats, turnover, backfill delays, engagement."""
-    _show_metrics(settings.warehouse_url(warehouse), year)
+    _show_metrics(_warehouse(warehouse), year)
 
 
 @app.command()
@@ -392,7 +398,7 @@ def audit(
     from rxstaff.warehouse.published import UnknownRun, as_published, changes_of
 
     try:
-        with _reading(settings.warehouse_url(warehouse)) as conn:
+        with _reading(_warehouse(warehouse)) as conn:
             if changes:
                 run, frame = changes_of(conn, relation, as_of_run)
                 title = f"{relation}: figures changed by run {run}"
@@ -428,13 +434,12 @@ def report(
     attaches. Reads the BI relations, plus the audit trail where the reader may see it:
     a warehouse, an `--audit-copy` or a `--read-copy` file."""
     from rxstaff.staffing_report import write_report
-    from rxstaff.warehouse.connection import describe_target
     from rxstaff.warehouse.published import UnknownRun
 
-    url = settings.warehouse_url(warehouse)
+    target = _warehouse(warehouse)
     try:
-        with _reading(url) as conn:
-            files = write_report(conn, out, describe_target(url), year, as_of_run, pdf)
+        with _reading(target) as conn:
+            files = write_report(conn, out, target.description, year, as_of_run, pdf)
     except UnknownRun as error:
         errors.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None
@@ -473,7 +478,7 @@ def trace(
     if len(asked) != 1:
         raise typer.BadParameter("give one of VACANCY_ID, --release or --event")
     try:
-        with _reading(settings.warehouse_url(warehouse)) as conn:
+        with _reading(_warehouse(warehouse)) as conn:
             if release:
                 chain = lineage.trace_release(conn, release)
             elif event:
@@ -570,71 +575,89 @@ def _parse_date(value: str, option: str) -> date:
         raise typer.BadParameter(f"{value!r} is not a YYYY-MM-DD date", param_hint=option) from None
 
 
-def _run_nightly(
-    landing: Path,
-    warehouse: str | None,
-    run_date: date | None,
-    min_group_size: int | None,
-    catalog: Path | None,
-    read_copy: Path | None,
-    validation: str = "auto",
-    paths: Path | None = None,
-    max_roster_age: int | None = None,
-    audit_copy: Path | None = None,
-    report: Path | None = None,
-    dask: str | None = None,
-    staging_area: str | None = None,
-    rehash: bool = False,
-) -> int:
+def _text(path: Path | None) -> str | None:
+    return str(path) if path else None
+
+
+def _warehouse(explicit: str | None) -> Warehouse:
+    """The warehouse of a command; a bad setting ends it in one line (exit 2)."""
+    try:
+        return settings.warehouse(explicit)
+    except settings.ConfigurationError as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from None
+
+
+def _run_nightly(request: settings.RunRequest) -> int:
+    """Run the nightly load: as a Prefect flow run where a Prefect server is configured
+    ($PREFECT_API_URL), otherwise its steps in this process, with no server at all."""
     # Imported here, not at the top: Prefect and pandas take seconds to import, and
     # `rxstaff --help` or `rxstaff metrics` should answer without them.
-    from rxstaff.flows.nightly import nightly as nightly_flow
+    from rxstaff.flows import alerts
+    from rxstaff.flows.nightly import run_night
 
-    try:  # what can be checked before Prefect starts is checked here: one line, no trace
-        settings.id_secret()
-        settings.postgres_session(settings.warehouse_url(warehouse))
-        settings.settle_seconds()
-        settings.run_lock_wait()
-        settings.dask(dask)
-        settings.dask_workers()
-    except settings.ConfigurationError as error:
+    try:  # every setting is checked before anything is read: one line, no trace
+        run = settings.resolve(request)
+    except _not_started() as error:
         errors.print(f"[red]error (nothing was changed):[/] {error}")
         return 2
-    with settings.by_reference(warehouse) as reference:
-        state = nightly_flow(
-            landing=str(landing),
-            warehouse=reference,
-            run_date=run_date,
-            min_group_size=min_group_size,
-            catalog=str(catalog) if catalog else None,
-            read_copy=str(read_copy) if read_copy else None,
-            validation=validation,
-            paths=str(paths) if paths else None,
-            max_roster_age_days=max_roster_age,
-            audit_copy=str(audit_copy) if audit_copy else None,
-            report_dir=str(report) if report else None,
-            dask=dask,
-            staging_area=staging_area,
-            rehash=rehash,
-            return_state=True,
+    if os.environ.get("PREFECT_API_URL"):
+        return _report(_run_as_flow(request))
+    _log_to_console()
+    try:
+        summary: object = run_night(run)
+    except Exception as error:
+        summary = error
+    code = _report(summary)
+    if code:
+        alerts.alert_without_server(run.run_id, run.run_date, summary)
+    return code
+
+
+def _not_started() -> tuple[type[BaseException], ...]:
+    """Failures before the run changed anything: one line, exit 2, nothing recorded."""
+    from rxstaff.extract.landing import LandingError
+    from rxstaff.transforms.catalog import CatalogError
+    from rxstaff.warehouse.runs import NOTHING_CHANGED
+
+    return (settings.ConfigurationError, LandingError, CatalogError, *NOTHING_CHANGED)
+
+
+def _run_as_flow(request: settings.RunRequest) -> object:
+    """The run as a flow run of the configured Prefect server; its summary or error."""
+    from dataclasses import asdict
+
+    from rxstaff.flows.nightly import nightly as nightly_flow
+
+    parameters = asdict(request)
+    with settings.by_reference(request.warehouse) as reference:
+        parameters["warehouse"] = reference
+        state = nightly_flow(**parameters, return_state=True)
+    return state.result(raise_on_failure=False)
+
+
+def _log_to_console() -> None:
+    """Outside Prefect, the run's log lines go to the console as a flow run's would."""
+    import logging
+
+    logger = logging.getLogger("rxstaff")
+    if not any(type(h) is logging.StreamHandler for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(message)s", "%H:%M:%S")
         )
-    result = state.result(raise_on_failure=False)
-    return _report(result)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def _report(result: object) -> int:
     """Print what the run did, truthfully; its exit status."""
-    from rxstaff.flows.summary import (
-        NOTHING_STARTED,
-        PublicationFailed,
-        RunRolledBack,
-        RunSummary,
-    )
+    from rxstaff.warehouse.runs import PublicationFailed, RunRolledBack, RunSummary
 
     if isinstance(result, RunSummary):
         _print_summary(result)
         return result.exit_code
-    if isinstance(result, NOTHING_STARTED):
+    if isinstance(result, _not_started()):
         errors.print(f"[red]error (nothing was changed):[/] {result}")
     elif isinstance(result, RunRolledBack):
         errors.print(f"[red]the run failed and was rolled back:[/] {result}")
@@ -694,12 +717,11 @@ def _grant_reader(
     reader: str, role: str, warehouse: str | None, login: bool, password_env: str | None
 ) -> None:
     from rxstaff.warehouse.access import AccessError, grant_reader_role
-    from rxstaff.warehouse.connection import create_engine
 
     password = os.environ.get(password_env) if password_env else None
     if password_env and not password:
         raise typer.BadParameter(f"${password_env} is empty", param_hint="--password-env")
-    engine = create_engine(settings.warehouse_url(warehouse))
+    engine = _warehouse(warehouse).engine()
     try:
         granted = grant_reader_role(engine, reader, role, login, password)  # type: ignore[arg-type]
     except AccessError as error:
@@ -711,7 +733,7 @@ def _grant_reader(
 
 
 @contextmanager
-def _reading(url: str) -> Iterator[Any]:
+def _reading(target: Warehouse) -> Iterator[Any]:
     """A connection to a warehouse that exists; a missing one fails in one line."""
     import sqlalchemy as sa
 
@@ -719,7 +741,7 @@ def _reading(url: str) -> Iterator[Any]:
     from rxstaff.warehouse.reading import NoWarehouse, existing_warehouse
 
     try:
-        with existing_warehouse(url) as conn:
+        with existing_warehouse(target) as conn:
             yield conn
     except (NoWarehouse, WarehouseUnavailable) as error:
         errors.print(f"[red]error:[/] {error}")
@@ -757,10 +779,10 @@ def _print_chain(chain: Any) -> None:
         console.print(f"  file status: {link.file_status}")
 
 
-def _show_metrics(url: str, year: int | None) -> None:
+def _show_metrics(target: Warehouse, year: int | None) -> None:
     from rxstaff.report import headline_tables
 
-    with _reading(url) as conn:
+    with _reading(target) as conn:
         tables = headline_tables(conn, year)
     for table in tables:
         console.print(table)

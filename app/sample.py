@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from rxstaff.flows.landing import read_career_paths, read_job_catalog
+from rxstaff.extract.reference import read_career_paths, read_job_catalog
 from rxstaff.transforms.catalog import move_type, stage_career_paths, stage_catalog
 from rxstaff.transforms.release import BUDGET
 from rxstaff.transforms.roster import ROSTER

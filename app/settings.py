@@ -1,20 +1,34 @@
-"""Where configuration comes from: arguments first, then the environment, then defaults."""
+"""Where configuration comes from: arguments first, then the environment, then defaults.
+
+A run's settings are resolved once, before the landing folder or the warehouse is touched
+(``resolve``), into one frozen ``RunSettings``: every setting that can make a run
+impossible stops it here, in one line, and nothing the run does afterwards reads the
+environment.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, Any, cast
 
-from rxstaff.warehouse.connection import DEFAULT_URL, postgres_session_settings
+from rxstaff.warehouse.connection import DEFAULT_URL, NotAWarehouseUrl, Warehouse
+
+if TYPE_CHECKING:  # pandas and the warehouse's loading code: only when a run is resolved
+    from rxstaff.transforms.source import Reference
+    from rxstaff.warehouse.transaction import Setup
 
 WAREHOUSE_ENV = "RXSTAFF_WAREHOUSE_URL"
 WAREHOUSE_BLOCK_ENV = "RXSTAFF_WAREHOUSE_URL_BLOCK"
 SECRET_ENV = "RXSTAFF_ID_SECRET"
 SECRET_BLOCK_ENV = "RXSTAFF_ID_SECRET_BLOCK"
+LANDING_ENV = "RXSTAFF_LANDING"
 MIN_GROUP_ENV = "RXSTAFF_MIN_GROUP_SIZE"
 # The pharmacy's own reference files, replacing the shipped ones (app/reference/).
 REFERENCE_ENV = {"catalog": "RXSTAFF_JOB_CATALOG", "paths": "RXSTAFF_CAREER_PATHS"}
@@ -22,78 +36,170 @@ DEMO_SECRET = "rxstaff-demo-secret-do-not-use-in-production"
 DEFAULT_MIN_GROUP_SIZE = 5
 MAX_ROSTER_AGE_ENV = "RXSTAFF_MAX_ROSTER_AGE_DAYS"
 DEFAULT_MAX_ROSTER_AGE_DAYS = 10
+RUN_LOCK_WAIT_ENV = "RXSTAFF_RUN_LOCK_WAIT"
+RUN_TIMEOUT_ENV = "RXSTAFF_RUN_TIMEOUT"
+LOCK_TIMEOUT_ENV = "RXSTAFF_LOCK_TIMEOUT"
+SETTLE_ENV = "RXSTAFF_SETTLE_SECONDS"
+GX_DIR_ENV = "RXSTAFF_GX_DIR"
+GX_HOME_ENV = "RXSTAFF_GX_HOME"
+VALIDATION_DOCS_ENV = "RXSTAFF_VALIDATION_DOCS"
+READ_COPY_ENV = "RXSTAFF_READ_COPY"
+AUDIT_COPY_ENV = "RXSTAFF_AUDIT_COPY"
+REPORT_DIR_ENV = "RXSTAFF_REPORT_DIR"
+BOUNDS_ENV = ("RXSTAFF_EARLIEST_DATE", "RXSTAFF_LATEST_DATE")
+DASK_ENV = "RXSTAFF_DASK"
+DASK_WORKERS_ENV = "RXSTAFF_DASK_WORKERS"
+STAGING_AREA_ENV = "RXSTAFF_STAGING_AREA"
+DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
+POSTGRES_WORK_MEM_ENV = "RXSTAFF_PG_WORK_MEM"
+RETRY_PAUSE_ENV = "RXSTAFF_CONNECT_RETRY_PAUSE"
+
+# Engines that evaluate the suites (expectations/suite.py); auto picks by the run's size.
+VALIDATION_CHOICES = ("auto", "gx", "sql", "vectorised")
+DASK_CHOICES = ("auto", "off", "local")
+# PostgreSQL memory per sort or hash of the run's own session: with the server's usual
+# 4MB the roster history's grouping spills to disk (docs/decisions.md, work_mem).
+POSTGRES_WORK_MEM_DEFAULT = "256MB"
+_MEMORY = re.compile(r"[1-9][0-9]*(kB|MB|GB)")
 
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or unusable."""
 
 
-SUPPORTED_WAREHOUSES = ("duckdb", "postgresql")
-# Engines that evaluate the suites (expectations/suite.py); auto picks by the run's size.
-VALIDATION_CHOICES = ("auto", "gx", "sql", "vectorised")
+@dataclass(frozen=True)
+class RunRequest:
+    """What a run was asked for: the command's options or the flow's parameters (None:
+    the environment's value, then the default)."""
+
+    landing: str | None = None
+    warehouse: str | None = None
+    run_date: date | None = None
+    min_group_size: int | None = None
+    catalog: str | None = None
+    paths: str | None = None
+    validation: str = "auto"
+    max_roster_age_days: int | None = None
+    read_copy: str | None = None
+    audit_copy: str | None = None
+    report_dir: str | None = None
+    dask: str | None = None
+    staging_area: str | None = None
+    rehash: bool = False
 
 
-def warehouse_url(explicit: str | None = None) -> str:
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run needs to know, resolved once (``resolve``)."""
+
+    run_id: str
+    landing: Path
+    warehouse: Warehouse
+    run_date: date
+    id_secret: str = field(repr=False)  # in memory only: never a parameter, never stored
+    job_catalog: Any = field(repr=False)  # a DataFrame, staged (transforms/catalog.py)
+    career_paths: Any = field(repr=False)
+    reference: Reference = field(repr=False)  # catalog codes, the id key, date bounds
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    max_roster_age_days: int = DEFAULT_MAX_ROSTER_AGE_DAYS
+    validation: str = "auto"
+    validation_project: Path | None = None  # GX results and Data Docs; None: not kept
+    settle_seconds: float = 30
+    run_lock_wait: float = 60
+    read_copy: Path | None = None
+    audit_copy: Path | None = None
+    report_dir: Path | None = None
+    dask: str = "auto"
+    dask_workers: int = 1
+    staging_area: str | None = None
+    rehash: bool = False
+
+    @property
+    def setup(self) -> Setup:
+        """What the run applies to the warehouse before loading: key check, reference data."""
+        from rxstaff.warehouse.transaction import Setup
+
+        return Setup(self.id_secret, self.job_catalog, self.career_paths, self.min_group_size)
+
+
+def resolve(
+    request: RunRequest, in_deployment: bool = False, env: Mapping[str, str] = os.environ
+) -> RunSettings:
+    """The run's settings by precedence (request, environment, default), every one checked."""
+    from rxstaff.extract.reference import read_career_paths, read_job_catalog
+    from rxstaff.transforms.catalog import reference, stage_career_paths, stage_catalog
+
+    if request.validation not in VALIDATION_CHOICES:
+        raise ConfigurationError(
+            f"validation must be one of {', '.join(VALIDATION_CHOICES)}, not {request.validation!r}"
+        )
+    target = warehouse(request.warehouse, env)
+    if in_deployment and target.relative_file:
+        raise ConfigurationError(
+            f"{target.url} is relative: a deployment's run would put it in the worker's "
+            "working folder (a temporary one, for a pulled deployment) and lose it. Set "
+            f"${WAREHOUSE_ENV} to an absolute path, e.g. "
+            "duckdb:////srv/rxstaff/warehouse.duckdb"
+        )
+    secret = id_secret(env)
+    job_catalog = stage_catalog(read_job_catalog(_reference_file("catalog", request.catalog, env)))
+    career_paths = stage_career_paths(
+        read_career_paths(_reference_file("paths", request.paths, env)), job_catalog
+    )
+    return RunSettings(
+        run_id=f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+        landing=Path(_landing(request.landing, env)),
+        warehouse=target,
+        run_date=request.run_date or date.today(),
+        id_secret=secret,
+        job_catalog=job_catalog,
+        career_paths=career_paths,
+        reference=reference(job_catalog, secret, _date_bounds(env)),
+        min_group_size=_min_group_size(request.min_group_size, env),
+        max_roster_age_days=_max_roster_age_days(request.max_roster_age_days, env),
+        validation=request.validation,
+        validation_project=validation_project(target, env),
+        settle_seconds=_seconds(env, SETTLE_ENV, 30),
+        run_lock_wait=_seconds(env, RUN_LOCK_WAIT_ENV, 60),
+        read_copy=_path(request.read_copy or env.get(READ_COPY_ENV)),
+        audit_copy=_path(request.audit_copy or env.get(AUDIT_COPY_ENV)),
+        report_dir=_path(request.report_dir or env.get(REPORT_DIR_ENV)),
+        dask=_dask(request.dask, env),
+        dask_workers=_dask_workers(env),
+        staging_area=request.staging_area or env.get(STAGING_AREA_ENV) or None,
+        rehash=request.rehash,
+    )
+
+
+def warehouse(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> Warehouse:
     """--warehouse, then $RXSTAFF_WAREHOUSE_URL, then the Prefect Secret block named in
-    $RXSTAFF_WAREHOUSE_URL_BLOCK (for a URL that carries a password), then DuckDB.
-
-    A value that is not a URL of a supported warehouse is a configuration error, never
-    shown with its password.
-    """
-    url = (
-        explicit
-        or os.environ.get(WAREHOUSE_ENV)
-        or _secret_block(WAREHOUSE_BLOCK_ENV)
-        or DEFAULT_URL
-    )
-    from sqlalchemy.engine import make_url
-
+    $RXSTAFF_WAREHOUSE_URL_BLOCK (for a URL that carries a password), then DuckDB; with
+    the run's connection settings. Never shown with its password."""
+    url = explicit or env.get(WAREHOUSE_ENV) or _secret_block(WAREHOUSE_BLOCK_ENV, env)
     try:
-        backend = make_url(url).get_backend_name()
-    except Exception:
-        shown = url if "@" not in url else "(a value that is not a URL)"
-        raise ConfigurationError(
-            f"{shown} is not a warehouse URL: use duckdb:///path/to/warehouse.duckdb or "
-            "postgresql+psycopg://user@host:5432/database"
-        ) from None
-    if backend not in SUPPORTED_WAREHOUSES:
-        raise ConfigurationError(
-            f"rxstaff keeps its warehouse in DuckDB or PostgreSQL, not {backend}"
+        target = Warehouse.at(url or DEFAULT_URL)
+    except NotAWarehouseUrl as error:
+        raise ConfigurationError(str(error)) from None
+    if not target.is_postgres:
+        return Warehouse.at(
+            target.url,
+            duckdb_memory_limit=env.get(DUCKDB_MEMORY_ENV, "2GB"),
+            retry_pause=_seconds(env, RETRY_PAUSE_ENV, 2),
         )
-    return url
-
-
-LANDING_ENV = "RXSTAFF_LANDING"
-
-
-def landing(explicit: str | None = None) -> str:
-    """The landing folder: the parameter, then $RXSTAFF_LANDING (a worker's setting)."""
-    found = explicit or os.environ.get(LANDING_ENV)
-    if not found:
-        raise ConfigurationError(
-            f"no landing folder: pass --landing (a deployment's `landing` parameter) or set "
-            f"${LANDING_ENV}"
-        )
-    return found
-
-
-def relative_duckdb_path(url: str) -> bool:
-    """A DuckDB file named relative to the working directory (a worker's is temporary)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    database = parsed.database or ""
-    return (
-        parsed.get_backend_name() == "duckdb"
-        and database not in ("", ":memory:")
-        and not database.startswith("/")
+    lock_timeout = int(_seconds(env, LOCK_TIMEOUT_ENV, 30))
+    session = {"lock_timeout": f"{lock_timeout}s", **_postgres_session(env)}
+    return Warehouse.at(
+        target.url,
+        session=tuple(session.items()),
+        lock_timeout=lock_timeout,
+        retry_pause=_seconds(env, RETRY_PAUSE_ENV, 2),
     )
 
 
-def id_secret(explicit: str | None = None) -> str:
+def id_secret(env: Mapping[str, str] = os.environ) -> str:
     """The pseudonymisation key: $RXSTAFF_ID_SECRET, or the Prefect Secret block named in
     $RXSTAFF_ID_SECRET_BLOCK. Never a flow parameter: Prefect records parameters."""
-    secret = explicit or os.environ.get(SECRET_ENV) or _secret_block(SECRET_BLOCK_ENV)
+    secret = env.get(SECRET_ENV) or _secret_block(SECRET_BLOCK_ENV, env)
     if not secret:
         raise ConfigurationError(
             f"set {SECRET_ENV} (or {SECRET_BLOCK_ENV} to a Prefect Secret block) to the "
@@ -102,8 +208,64 @@ def id_secret(explicit: str | None = None) -> str:
     return secret
 
 
-def _secret_block(variable: str) -> str | None:
-    name = os.environ.get(variable)
+def validation_project(target: Warehouse, env: Mapping[str, str] = os.environ) -> Path | None:
+    """Where a run keeps its Great Expectations results and Data Docs: $RXSTAFF_GX_DIR;
+    else beside a DuckDB file (``<name>.gx/``); else $RXSTAFF_GX_HOME (default
+    ~/.rxstaff/gx) / <host>_<database>. None when $RXSTAFF_VALIDATION_DOCS is ``off`` or
+    the warehouse is in memory."""
+    if env.get(VALIDATION_DOCS_ENV, "on").lower() in ("off", "0", "false", "no"):
+        return None
+    if env.get(GX_DIR_ENV):
+        return Path(env[GX_DIR_ENV])
+    if not target.is_postgres:
+        if target.file is None:
+            return None
+        return target.file.with_name(target.file.stem + ".gx")
+    home = Path(env.get(GX_HOME_ENV) or Path.home() / ".rxstaff" / "gx")
+    return home / f"{target.url.host or 'local'}_{target.url.database}"
+
+
+def run_timeout_seconds(env: Mapping[str, str] = os.environ) -> int:
+    """How long a run may take before Prefect stops it (read when the flow is defined)."""
+    raw = env.get(RUN_TIMEOUT_ENV)
+    try:
+        return int(raw) if raw else 6 * 3600
+    except ValueError:
+        raise ConfigurationError(f"${RUN_TIMEOUT_ENV} must be a whole number of seconds") from None
+
+
+@contextmanager
+def by_reference(url: str | None) -> Iterator[str | None]:
+    """The warehouse as a flow parameter: Prefect records parameters (its database, its
+    UI), so a URL carrying a password is handed over through this process's environment
+    ($RXSTAFF_WAREHOUSE_URL) while the run lasts, and the parameter stays empty."""
+    if url is None or not Warehouse.at(url).has_password:
+        yield url
+        return
+    before = os.environ.get(WAREHOUSE_ENV)
+    os.environ[WAREHOUSE_ENV] = url
+    try:
+        yield None
+    finally:
+        if before is None:
+            os.environ.pop(WAREHOUSE_ENV, None)
+        else:
+            os.environ[WAREHOUSE_ENV] = before
+
+
+def _landing(explicit: str | None, env: Mapping[str, str]) -> str:
+    """The landing folder: the parameter, then $RXSTAFF_LANDING (a worker's setting)."""
+    found = explicit or env.get(LANDING_ENV)
+    if not found:
+        raise ConfigurationError(
+            f"no landing folder: pass --landing (a deployment's `landing` parameter) or set "
+            f"${LANDING_ENV}"
+        )
+    return found
+
+
+def _secret_block(variable: str, env: Mapping[str, str]) -> str | None:
+    name = env.get(variable)
     if not name:
         return None
     from prefect.blocks.system import Secret
@@ -118,20 +280,16 @@ def _secret_block(variable: str) -> str | None:
         ) from None
 
 
-def min_group_size(explicit: int | None = None) -> int:
-    value = (
-        explicit
-        if explicit is not None
-        else int(os.environ.get(MIN_GROUP_ENV, DEFAULT_MIN_GROUP_SIZE))
-    )
+def _min_group_size(explicit: int | None, env: Mapping[str, str]) -> int:
+    value = explicit if explicit is not None else _whole(env, MIN_GROUP_ENV, DEFAULT_MIN_GROUP_SIZE)
     if value < 1:
         raise ConfigurationError("the minimum survey group size must be at least 1")
     return value
 
 
-def reference_file(kind: str, explicit: str | None = None) -> Path | None:
+def _reference_file(kind: str, explicit: str | None, env: Mapping[str, str]) -> Path | None:
     """--catalog / --paths, then $RXSTAFF_JOB_CATALOG / $RXSTAFF_CAREER_PATHS; None: shipped."""
-    value = explicit or os.environ.get(REFERENCE_ENV[kind])
+    value = explicit or env.get(REFERENCE_ENV[kind])
     if not value:
         return None
     path = Path(value)
@@ -140,138 +298,50 @@ def reference_file(kind: str, explicit: str | None = None) -> Path | None:
     return path
 
 
-def max_roster_age_days(explicit: int | None = None) -> int:
+def _max_roster_age_days(explicit: int | None, env: Mapping[str, str]) -> int:
     """How old the newest roster snapshot may be on the run date before the run fails."""
-    raw = explicit if explicit is not None else os.environ.get(MAX_ROSTER_AGE_ENV)
-    try:
-        value = int(raw) if raw is not None else DEFAULT_MAX_ROSTER_AGE_DAYS
-    except ValueError:
-        raise ConfigurationError(f"${MAX_ROSTER_AGE_ENV} must be a whole number of days") from None
+    if explicit is not None:
+        value = explicit
+    else:
+        try:
+            value = _whole(env, MAX_ROSTER_AGE_ENV, DEFAULT_MAX_ROSTER_AGE_DAYS)
+        except ConfigurationError:
+            raise ConfigurationError(
+                f"${MAX_ROSTER_AGE_ENV} must be a whole number of days"
+            ) from None
     if value < 0:
         raise ConfigurationError("the maximum roster age must be 0 days or more")
     return value
 
 
-RUN_LOCK_WAIT_ENV = "RXSTAFF_RUN_LOCK_WAIT"
-DEFAULT_RUN_LOCK_WAIT_SECONDS = 60
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError:
+        raise ConfigurationError(f"${name} must be a whole number") from None
 
 
-def run_lock_wait() -> float:
-    """How long a run waits for another run of the same warehouse to finish."""
-    return _seconds(RUN_LOCK_WAIT_ENV, DEFAULT_RUN_LOCK_WAIT_SECONDS)
-
-
-def _seconds(env: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     """A duration setting: 0 seconds or more, the default when the variable is unset."""
-    raw = os.environ.get(env)
+    raw = env.get(name)
     try:
         value = float(raw) if raw is not None else default
     except ValueError:
-        raise ConfigurationError(f"${env} must be a number of seconds") from None
+        raise ConfigurationError(f"${name} must be a number of seconds") from None
     if value < 0:
-        raise ConfigurationError(f"${env} must be 0 seconds or more")
+        raise ConfigurationError(f"${name} must be 0 seconds or more")
     return value
 
 
-RUN_TIMEOUT_ENV = "RXSTAFF_RUN_TIMEOUT"
-DEFAULT_RUN_TIMEOUT_SECONDS = 6 * 3600
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
 
 
-def run_timeout_seconds() -> int:
-    """How long a run may take before Prefect stops it (read when the flow is defined)."""
-    raw = os.environ.get(RUN_TIMEOUT_ENV)
-    try:
-        return int(raw) if raw else DEFAULT_RUN_TIMEOUT_SECONDS
-    except ValueError:
-        raise ConfigurationError(f"${RUN_TIMEOUT_ENV} must be a whole number of seconds") from None
-
-
-GX_DIR_ENV = "RXSTAFF_GX_DIR"
-GX_HOME_ENV = "RXSTAFF_GX_HOME"
-VALIDATION_DOCS_ENV = "RXSTAFF_VALIDATION_DOCS"
-
-
-def validation_project(url: str) -> Path | None:
-    """Where a run keeps its Great Expectations results and Data Docs: $RXSTAFF_GX_DIR;
-    else beside a DuckDB file (``<name>.gx/``); else $RXSTAFF_GX_HOME (default
-    ~/.rxstaff/gx) / <database>. None when $RXSTAFF_VALIDATION_DOCS is ``off`` or the
-    warehouse is in memory."""
-    from sqlalchemy.engine import make_url
-
-    if os.environ.get(VALIDATION_DOCS_ENV, "on").lower() in ("off", "0", "false", "no"):
-        return None
-    if os.environ.get(GX_DIR_ENV):
-        return Path(os.environ[GX_DIR_ENV])
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if parsed.get_backend_name() == "duckdb":
-        if database in ("", ":memory:"):
-            return None
-        target = Path(database)
-        return target.with_name(target.stem + ".gx")
-    home = Path(os.environ.get(GX_HOME_ENV) or Path.home() / ".rxstaff" / "gx")
-    return home / f"{parsed.host or 'local'}_{database}"
-
-
-SETTLE_ENV = "RXSTAFF_SETTLE_SECONDS"
-DEFAULT_SETTLE_SECONDS = 30
-
-
-def settle_seconds() -> float:
-    """How long a landing file must have stayed unmodified before a run loads it (a file
-    an SFTP transfer or an export is still writing waits for the next run)."""
-    return _seconds(SETTLE_ENV, DEFAULT_SETTLE_SECONDS)
-
-
-READ_COPY_ENV = "RXSTAFF_READ_COPY"
-AUDIT_COPY_ENV = "RXSTAFF_AUDIT_COPY"
-
-
-def copies(read_copy: str | None, audit_copy: str | None) -> tuple[str | None, str | None]:
-    """Where to publish the BI and auditor copies: parameters, then the environment."""
-    return (
-        read_copy or os.environ.get(READ_COPY_ENV) or None,
-        audit_copy or os.environ.get(AUDIT_COPY_ENV) or None,
-    )
-
-
-REPORT_DIR_ENV = "RXSTAFF_REPORT_DIR"
-
-
-def report_dir(given: str | None) -> str | None:
-    """Where a successful run writes the staffing report: the parameter, then the
-    environment; none by default."""
-    return given or os.environ.get(REPORT_DIR_ENV) or None
-
-
-@contextmanager
-def by_reference(url: str | None) -> Iterator[str | None]:
-    """The warehouse as a flow parameter: Prefect records parameters (its database, its
-    UI), so a URL carrying a password is handed over through this process's environment
-    ($RXSTAFF_WAREHOUSE_URL) while the run lasts, and the parameter stays empty."""
-    from sqlalchemy.engine import make_url
-
-    if url is None or make_url(url).password is None:
-        yield url
-        return
-    before = os.environ.get(WAREHOUSE_ENV)
-    os.environ[WAREHOUSE_ENV] = url
-    try:
-        yield None
-    finally:
-        if before is None:
-            os.environ.pop(WAREHOUSE_ENV, None)
-        else:
-            os.environ[WAREHOUSE_ENV] = before
-
-
-BOUNDS_ENV = ("RXSTAFF_EARLIEST_DATE", "RXSTAFF_LATEST_DATE")
-
-
-def date_bounds() -> tuple[date, date] | None:
+def _date_bounds(env: Mapping[str, str]) -> tuple[date, date] | None:
     """The sanity bounds for dates in extracts ($RXSTAFF_EARLIEST_DATE, $RXSTAFF_LATEST_DATE;
     default 1950-01-01 .. 2099-12-31): a date outside them quarantines its row."""
-    raw = [os.environ.get(name) for name in BOUNDS_ENV]
+    raw = [env.get(name) for name in BOUNDS_ENV]
     if not any(raw):
         return None
     try:
@@ -284,16 +354,11 @@ def date_bounds() -> tuple[date, date] | None:
     return earliest, latest
 
 
-DASK_ENV = "RXSTAFF_DASK"
-STAGING_AREA_ENV = "RXSTAFF_STAGING_AREA"
-DASK_CHOICES = ("auto", "off", "local")
-
-
-def dask(given: str | None = None) -> str:
+def _dask(given: str | None, env: Mapping[str, str]) -> str:
     """Where a history load's staging runs: ``auto`` (a local Dask cluster for a history
-    load, in the flow's process otherwise), ``off``, ``local`` (always a local cluster), or
+    load, in the run's process otherwise), ``off``, ``local`` (always a local cluster), or
     the address of a running ``dask.distributed`` scheduler (``tcp://host:8786``)."""
-    value = (given or os.environ.get(DASK_ENV) or "auto").strip()
+    value = (given or env.get(DASK_ENV) or "auto").strip()
     if value not in DASK_CHOICES and "://" not in value:
         raise ConfigurationError(
             f"dask must be one of {', '.join(DASK_CHOICES)} or a scheduler address such as "
@@ -302,12 +367,9 @@ def dask(given: str | None = None) -> str:
     return value
 
 
-DASK_WORKERS_ENV = "RXSTAFF_DASK_WORKERS"
-
-
-def dask_workers() -> int:
+def _dask_workers(env: Mapping[str, str]) -> int:
     """Workers of a local Dask cluster: $RXSTAFF_DASK_WORKERS, or one per core."""
-    value = os.environ.get(DASK_WORKERS_ENV, "").strip()
+    value = env.get(DASK_WORKERS_ENV, "").strip()
     if not value:
         return os.cpu_count() or 1
     if not value.isdigit() or int(value) < 1:
@@ -315,21 +377,20 @@ def dask_workers() -> int:
     return int(value)
 
 
-def postgres_session(url: str) -> dict[str, str]:
-    """What a run of this warehouse sets for its own session (PostgreSQL only); a bad
-    $RXSTAFF_PG_WORK_MEM stops the run before anything is read."""
-    from sqlalchemy.engine import make_url
+def _postgres_session(env: Mapping[str, str]) -> dict[str, str]:
+    """What a run's PostgreSQL session sets for itself (``set_config``), by name.
 
-    if make_url(url).get_backend_name() != "postgresql":
-        return {}
-    try:
-        return postgres_session_settings()
-    except ValueError as error:
-        raise ConfigurationError(str(error)) from None
-
-
-def staging_area(given: str | None = None) -> str | None:
-    """Where Dask workers write staged Parquet: a folder or any fsspec URL the cluster's
-    workers and the flow share (``s3://bucket/rxstaff``). None: a private temporary folder
-    on this machine, which only a local cluster can share."""
-    return given or os.environ.get(STAGING_AREA_ENV) or None
+    JIT is off: compiling each large model or mart query cost more than it saved.
+    ``work_mem`` is $RXSTAFF_PG_WORK_MEM (default 256MB), in PostgreSQL's units (kB, MB,
+    GB), or ``server`` to leave it as the server sets it.
+    """
+    chosen = {"jit": "off"}
+    value = env.get(POSTGRES_WORK_MEM_ENV, "").strip() or POSTGRES_WORK_MEM_DEFAULT
+    if value.lower() != "server":
+        if not _MEMORY.fullmatch(value):
+            raise ConfigurationError(
+                f"${POSTGRES_WORK_MEM_ENV} must be an amount such as 256MB or 1GB (kB, MB or "
+                f"GB, no space), or 'server' for the server's own setting; not {value!r}"
+            )
+        chosen["work_mem"] = value
+    return chosen

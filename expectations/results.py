@@ -11,7 +11,6 @@ store. They hold counts only: never an unexpected value, which could be an emplo
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
-
-import pandas as pd
 
 from rxstaff.expectations.gx_import import great_expectations
 from rxstaff.expectations.suite import Rule
@@ -251,10 +248,3 @@ def _shown(kwargs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(values, list) and len(values) > 12:
         shown["value_set"] = [*values[:12], f"... {len(values) - 12} more"]
     return shown
-
-
-def unexpected_by_rule(failures: pd.DataFrame, file_no: int) -> Counter[str]:
-    """Rows each rule found unexpected in one file of a validated chunk."""
-    if not len(failures):
-        return Counter()
-    return Counter(failures.loc[failures["_file_no"] == file_no, "rule"])

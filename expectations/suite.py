@@ -42,6 +42,12 @@ from rxstaff.transforms.source import Reference, Source
 from rxstaff.transforms.sources import source
 
 ENGINES = ("gx", "vectorised", "sql")
+# "auto" validation: Great Expectations itself for a run of up to this much new data (a
+# night's budget and training files, the roster of a pharmacy of up to ~20,000); above
+# it the suites compiled to SQL, GX re-checking a sample of every file in a companion
+# process, off the run's critical path. Below it the companion's own start costs more
+# than it spares (docs/decisions.md).
+AUTO_GX_MAX_BYTES = 4 * 1024 * 1024
 MAX_ECHO = 40
 
 
@@ -76,6 +82,20 @@ class Outcome:
         default_factory=lambda: pd.DataFrame(columns=["index", "rule", "detail"])
     )
     rules: list[Rule] = field(default_factory=list)  # the bound suite that was run
+
+
+def choose_engine(choice: str, due_bytes: int) -> str:
+    """The engine a run's files are validated by: the one chosen, or for ``auto`` GX up
+    to ``AUTO_GX_MAX_BYTES`` of new files and the suites in SQL above."""
+    if choice != "auto":
+        return choice
+    return "sql" if due_bytes > AUTO_GX_MAX_BYTES else "gx"
+
+
+def gx_beside(choice: str, due_bytes: int) -> bool:
+    """Whether GX's part of a run (results, sample checks, Data Docs) goes to a companion
+    process: a large run validated by another engine."""
+    return due_bytes > AUTO_GX_MAX_BYTES and choose_engine(choice, due_bytes) != "gx"
 
 
 @cache

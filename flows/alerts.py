@@ -17,6 +17,7 @@ import logging
 import os
 import smtplib
 from dataclasses import asdict, dataclass
+from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
@@ -125,3 +126,28 @@ def on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     settings = configured()
     if settings.any:
         send(message(flow_run, state), settings)
+
+
+def alert_without_server(run_id: str, run_date: date, outcome: object) -> list[str]:
+    """A run of the command line without a Prefect server has no flow hooks: it alerts
+    the worker's channels ($RXSTAFF_ALERT_*) itself, once, when it failed or needs
+    attention. The channels reached."""
+    from rxstaff.warehouse.runs import RunSummary
+
+    chosen = from_environment()
+    if not chosen.any:
+        return []
+    if isinstance(outcome, RunSummary):
+        state, what = ("Failed", outcome.failed or outcome.attention or "(no message)")
+    else:
+        state, what = "Failed", f"{type(outcome).__name__}: {outcome}"
+    name = f"nightly {run_date}"
+    alert = {
+        "subject": f"rxstaff run '{name}' {state.lower()}",
+        "run": name,
+        "flow_run_id": "-",
+        "state": state,
+        "what": what,
+        "where_to_look": f"the warehouse's etl_run and etl_batch rows of run {run_id}",
+    }
+    return send(alert, chosen)

@@ -1,16 +1,17 @@
-"""A history load's staging on a Dask cluster, through prefect-dask's task runner.
+"""A history load's staging on a Dask cluster.
 
-A source's chunks of files (``flows/staging_chunk.py``) are staged by Prefect tasks on
-Dask workers, a few consecutive chunks per task. A worker writes each chunk's staged
-tables as Parquet to the staging area (a private temporary folder by default; any fsspec
-URL the workers share, for a cluster elsewhere). The flow's process loads the chunks in
-file order into the warehouse inside the run's one transaction (DuckDB reads a local
-Parquet file itself): publication stays all or nothing, and the rows are the same as a
-sequential run's (tests/test_parallel.py).
+A source's chunks of files are staged on Dask workers, a few consecutive chunks per
+task (``flows/staging.py``). A worker writes each chunk's staged tables as Parquet to the
+staging area (a private temporary folder by default; any fsspec URL the workers share,
+for a cluster elsewhere). The run's process loads the chunks in file order into the
+warehouse inside the run's one transaction: publication stays all or nothing, and the
+rows are a sequential run's (tests/test_parallel.py).
 
-Workers need rxstaff installed (the same version) and, for a remote cluster, the Prefect
-API (``PREFECT_API_URL``). The pseudonymisation key travels to them with each task, as it
-must to pseudonymise there: use a cluster you would trust with the landing files.
+Under Prefect the tasks are Prefect task runs through prefect-dask's task runner (the
+workers report them to the run's API); a run without Prefect submits the same function
+to a ``distributed`` client. Workers need rxstaff installed (the same version). The
+pseudonymisation key travels to them with each task, as it must to pseudonymise there:
+use a cluster you would trust with the landing files.
 """
 
 from __future__ import annotations
@@ -27,23 +28,21 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from rxstaff import settings
-from rxstaff.flows.ingest import Chunks, Stager
-from rxstaff.flows.landing import LandingFile
-from rxstaff.flows.staging_chunk import StagedFiles, stage_chunk
-from rxstaff.flows.summary import RunContext
+from rxstaff.flows.staging import Chunks, Stager, stage_files
+from rxstaff.flows.steps import in_flow_run
+from rxstaff.settings import RunSettings
+from rxstaff.transforms.chunk import StagedFiles
 from rxstaff.transforms.source import Reference, Source
 from rxstaff.transforms.sources import SOURCES
-from rxstaff.warehouse.arrivals import Arrival
+from rxstaff.warehouse.runs import RunSummary
 
-# "auto": a local cluster only for this much new data, where its start (~3 s to spawn and
-# import in each worker) is repaid; a night's increment stays in the flow's process.
+# "auto": a local cluster only for this much new data, where starting its workers is
+# repaid; a night's increment stays in the run's process.
 AUTO_DASK_MIN_BYTES = 512 * 1024 * 1024
-# Each task submitted costs the flow's process ~0.15 s of CPU (Prefect serialises its
-# whole settings for each), taken from the workers on a small machine: 58 roster chunks
-# were ~10 s of it. A task stages a few consecutive chunks; the flow still writes them
-# chunk by chunk, in file order. A source of few chunks keeps one per task, so that
-# every worker of a small cluster has work.
+# Each task submitted costs the run's process CPU (Prefect serialises its settings for
+# each), taken from the workers on a small machine: a task stages a few consecutive
+# chunks, and the run still writes them chunk by chunk, in file order. A source of few
+# chunks keeps one per task, so that every worker of a small cluster has work.
 CHUNKS_PER_TASK = 3
 MIN_TASKS = 8
 
@@ -57,42 +56,31 @@ def wants_cluster(choice: str, due_bytes: int) -> bool:
     return True
 
 
-def task_runner(choice: str) -> Any:
-    """prefect-dask's task runner: a ``LocalCluster`` of one single-threaded worker process
-    per core (pandas holds the GIL), or the scheduler at ``choice``'s address."""
-    from prefect_dask import DaskTaskRunner
-
-    # distributed sets its loggers up as it is imported; its INFO lines are per worker
-    logging.getLogger("distributed").setLevel(logging.WARNING)
-    if "://" in choice:
-        return DaskTaskRunner(address=choice)
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": settings.dask_workers(),
-            "threads_per_worker": 1,
-            "processes": True,
-            # The scheduler serves HTTP (health, metrics) even without a dashboard, on 8787
-            # unless told otherwise: two pharmacies' runs on one host would clash.
-            "dashboard_address": "127.0.0.1:0",
-        }
-    )
-
-
-@task(cache_policy=NO_CACHE, task_run_name="stage {source} chunks {numbers}")
-def stage_chunks_on_worker(
+def stage_chunks(
     source: str,
     numbers: str,
-    chunks: list[list[Arrival[LandingFile]]],
+    chunks: Chunks,
     reference: Reference,
     validator: str,
     folders: list[str],
 ) -> list[StagedFiles]:
     """Stage consecutive chunks, one after the other, each written to its own folder
-    (Parquet); what the flow needs to write them, file by file."""
+    (Parquet); what the run needs to write them, file by file."""
     return [
-        spill(stage_chunk(SOURCES[source], arrivals, reference, validator), folder)
+        spill(stage_files(SOURCES[source], arrivals, reference, validator), folder)
         for arrivals, folder in zip(chunks, folders, strict=True)
     ]
+
+
+stage_chunks_on_worker = task(
+    stage_chunks,
+    name="stage_chunks_on_worker",
+    cache_policy=NO_CACHE,
+    task_run_name="stage {source} chunks {numbers}",
+)
+
+
+PARAMETERS = ("source", "numbers", "chunks", "reference", "validator", "folders")
 
 
 def spill(staged: StagedFiles, folder: str) -> StagedFiles:
@@ -115,28 +103,25 @@ def task_groups(chunks: Chunks) -> list[tuple[int, Chunks]]:
     return [(first, chunks[first : first + size]) for first in range(0, len(chunks), size)]
 
 
-def stage_on_cluster(runner: Any, area: str) -> Stager:
+def stage_on_cluster(submit: Any, area: str, summary: RunSummary) -> Stager:
     """A stager that sends a source's chunks to the cluster and yields them back in order
-    as they are done. Every source's chunks, a single one too: the flow sends them all
-    before it writes the first, and staging a small source here would keep the flow from
+    as they are done. Every source's chunks, a single one too: the run sends them all
+    before it writes the first, and staging a small source here would keep the run from
     writing while the workers wait."""
 
     def stager(
-        src: Source, chunks: Chunks, ctx: RunContext, validator: str
+        src: Source, chunks: Chunks, ref: Reference, validator: str, run_id: str
     ) -> Iterator[StagedFiles]:
-        ctx.summary.cluster_chunks += len(chunks)
-        folder = f"{area.rstrip('/')}/{ctx.run_id}/{src.name}"
+        summary.cluster_chunks += len(chunks)
+        folder = f"{area.rstrip('/')}/{run_id}/{src.name}"
         futures = [
-            runner.submit(
-                stage_chunks_on_worker,
-                {
-                    "source": src.name,
-                    "numbers": f"{first}-{first + len(group) - 1}",
-                    "chunks": group,
-                    "reference": ctx.reference,
-                    "validator": validator,
-                    "folders": [f"{folder}/{n:05d}" for n in range(first, first + len(group))],
-                },
+            submit(
+                src.name,
+                f"{first}-{first + len(group) - 1}",
+                group,
+                ref,
+                validator,
+                [f"{folder}/{n:05d}" for n in range(first, first + len(group))],
             )
             for first, group in task_groups(chunks)
         ]
@@ -146,29 +131,65 @@ def stage_on_cluster(runner: Any, area: str) -> Stager:
 
 
 @contextmanager
-def staging_on_cluster(ctx: RunContext, due_bytes: int) -> Iterator[None]:
-    """Within: the run's sources stage on Dask, if its setting and size call for it."""
-    if not wants_cluster(ctx.dask, due_bytes):
-        yield
+def staging_on_cluster(run: RunSettings, due_bytes: int, summary: RunSummary) -> Iterator[Any]:
+    """Within: a stager on Dask, if the run's setting and size call for it; else None."""
+    if not wants_cluster(run.dask, due_bytes):
+        yield None
         return
+    # distributed sets its loggers up as it is imported; its INFO lines are per worker
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     with (
-        workers_reach_this_api(),
-        task_runner(ctx.dask) as runner,
-        staging_area(ctx.staging_area, ctx.run_id) as area,
+        _submitter(run) as submit,
+        staging_area(run.staging_area, run.run_id) as area,
     ):
-        ctx.stager = stage_on_cluster(runner, area)
-        try:
-            yield
-        finally:
-            ctx.stager = None
+        yield stage_on_cluster(submit, area, summary)
+
+
+def _cluster_options(run: RunSettings) -> dict[str, Any]:
+    """A ``LocalCluster`` of one single-threaded worker process per core (pandas holds
+    the GIL). Its scheduler serves HTTP even without a dashboard, on 8787 unless told
+    otherwise: two pharmacies' runs on one host would clash."""
+    return {
+        "n_workers": run.dask_workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": "127.0.0.1:0",
+    }
+
+
+@contextmanager
+def _submitter(run: RunSettings) -> Iterator[Any]:
+    """``submit(*PARAMETERS)`` -> a future of the staged chunks."""
+    if in_flow_run():
+        from prefect_dask import DaskTaskRunner
+
+        runner = (
+            DaskTaskRunner(address=run.dask)
+            if "://" in run.dask
+            else DaskTaskRunner(cluster_kwargs=_cluster_options(run))
+        )
+        with workers_reach_this_api(), runner:
+            yield lambda *args: runner.submit(
+                stage_chunks_on_worker,
+                dict(zip(PARAMETERS, args, strict=True)),
+            )
+        return
+    from distributed import Client, LocalCluster
+
+    if "://" in run.dask:
+        with Client(run.dask) as client:
+            yield lambda *args: client.submit(stage_chunks, *args, pure=False)
+        return
+    with LocalCluster(**_cluster_options(run)) as cluster, Client(cluster) as client:
+        yield lambda *args: client.submit(stage_chunks, *args, pure=False)
 
 
 @contextmanager
 def workers_reach_this_api() -> Iterator[None]:
     """Local workers report their task runs to this flow's Prefect API. Without
-    ``PREFECT_API_URL`` in the environment (a run from the command line, a test harness)
-    that is this process's temporary server or settings, which workers would not find:
-    each would start a temporary server of its own (~4 s)."""
+    ``PREFECT_API_URL`` in the environment (a test harness's server) that is this
+    process's settings, which workers would not find: each would start a temporary
+    server of its own."""
     from prefect.client.orchestration import get_client
 
     if os.environ.get("PREFECT_API_URL"):  # a worker's, or an operator's: inherited

@@ -15,7 +15,8 @@ from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from rxstaff.flows.summary import RunSummary
+from rxstaff.flows.steps import in_flow_run
+from rxstaff.warehouse.runs import RunSummary
 
 ARTIFACT_KEY = "rxstaff-run"  # one key: the UI shows each run's version and its history
 
@@ -84,6 +85,8 @@ def tag_run(tag: str) -> None:
 def publish_artifacts(summary: RunSummary) -> None:
     """The run's summary as a table and a Markdown note, on its flow run. A scheduler that
     cannot take them costs a warning, never the run's own outcome."""
+    if not in_flow_run():
+        return
     try:
         _create(summary)
     except Exception as error:

@@ -81,9 +81,7 @@ def landing_3y(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def warehouse_3y(
-    landing_3y: Path, tmp_path_factory: pytest.TempPathFactory, prefect_server: None
-) -> Path:
+def warehouse_3y(landing_3y: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The three-year landing folder loaded once; read-only for the tests that use it."""
     db = tmp_path_factory.mktemp("wh3y") / "warehouse.duckdb"
     code, _ = run_nightly(landing_3y, db)
@@ -161,7 +159,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_warehouse_3y(landing_3y: Path, prefect_server: None):
+def pg_warehouse_3y(landing_3y: Path):
     """The three-year landing folder loaded into its own PostgreSQL database."""
     url, drop = _fresh_postgres_database()
     code, summary = run_nightly(landing_3y, url)

@@ -11,10 +11,10 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.flows.summary import RunSummary
 from rxstaff.warehouse.dictionary import documented
 from rxstaff.warehouse.json_text import plain
 from rxstaff.warehouse.published import grain, marts
+from rxstaff.warehouse.runs import RunSummary
 
 # The BI interface and audit trail, as the warehouse declares them (warehouse/models/*.yml,
 # warehouse/audit/*.yml); test_contract.py holds the declarations to docs/contracts/.
@@ -42,16 +42,28 @@ PIPELINE_RELATIONS = [
 ]
 
 
-def run_nightly(landing: Path, db: Path | str, **options) -> tuple[int, RunSummary | BaseException]:
-    """Run the real Prefect flow; (exit code as the CLI gives it, summary or error)."""
-    from rxstaff.flows.nightly import nightly
+def run_nightly(
+    landing: Path, db: Path | str, prefect: bool = False, **options
+) -> tuple[int, RunSummary | BaseException]:
+    """Run the real night (exit code as the CLI gives it, summary or error): its steps as
+    plain calls, as `rxstaff nightly` does without a Prefect server, or, with ``prefect``,
+    the Prefect flow on the session's test server."""
+    from rxstaff.flows.nightly import nightly, run_night
+    from rxstaff.settings import RunRequest, resolve
 
     url = db if isinstance(db, str) else f"duckdb:///{db}"
     # Tests replay history on a run date after every file; staleness has tests of its own.
     options.setdefault("run_date", date(2030, 1, 1))
     options.setdefault("max_roster_age_days", 100 * 365)
-    state = nightly(landing=str(landing), warehouse=url, return_state=True, **options)
-    result = state.result(raise_on_failure=False)
+    result: object
+    if prefect:
+        state = nightly(landing=str(landing), warehouse=url, return_state=True, **options)
+        result = state.result(raise_on_failure=False)
+    else:
+        try:
+            result = run_night(resolve(RunRequest(landing=str(landing), warehouse=url, **options)))
+        except Exception as error:
+            result = error
     if isinstance(result, RunSummary):
         return result.exit_code, result
     return 2, result

@@ -82,7 +82,9 @@ def test_a_stale_run_alerts_by_webhook_and_email(
     landing_small: Path, tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
 ) -> None:
     posted, mails = receivers
-    code, summary = run_nightly(landing_small, tmp_path / "w.duckdb", max_roster_age_days=10)
+    code, summary = run_nightly(
+        landing_small, tmp_path / "w.duckdb", prefect=True, max_roster_age_days=10
+    )
     assert code == 1 and summary.landing_problem  # stale on the run date 2030-01-01
     assert len(posted) == 1 and len(mails) == 1
     alert = posted[0]
@@ -98,7 +100,7 @@ def test_a_stale_run_alerts_by_webhook_and_email(
 def test_a_good_run_sends_nothing(
     landing_small: Path, tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
 ) -> None:
-    assert run_nightly(landing_small, tmp_path / "w.duckdb")[0] == 0
+    assert run_nightly(landing_small, tmp_path / "w.duckdb", prefect=True)[0] == 0
     assert receivers == ([], [])
 
 
@@ -133,7 +135,7 @@ def test_a_crashed_run_alerts_too(
 
     monkeypatch.setattr(nightly_module, "load_publish_report", bring_down)
     with pytest.raises(BaseException):  # noqa: B017 - whatever Prefect re-raises of it
-        run_nightly(landing_small, tmp_path / "w.duckdb")
+        run_nightly(landing_small, tmp_path / "w.duckdb", prefect=True)
     posted, mails = receivers
     assert len(posted) == 1 and posted[0]["state"] == "Crashed"
     assert len(mails) == 1

@@ -12,12 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rxstaff.flows import landing as landing_module
-from rxstaff.flows import nightly as nightly_module
-from rxstaff.flows.landing import discover
+from rxstaff.extract import due as due_module
+from rxstaff.extract import landing as landing_module
+from rxstaff.extract.landing import discover
 from tests.helpers import CONTRACT, comparable, read, run_nightly
-
-pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 def after_discovery(monkeypatch: pytest.MonkeyPatch, act) -> None:
@@ -28,7 +26,7 @@ def after_discovery(monkeypatch: pytest.MonkeyPatch, act) -> None:
         act()
         return found
 
-    monkeypatch.setattr(nightly_module, "discover", discover_then_act)
+    monkeypatch.setattr(due_module, "discover", discover_then_act)
 
 
 def test_a_file_that_vanishes_is_skipped_and_the_rest_loads(
@@ -111,8 +109,10 @@ def test_a_file_rewritten_in_place_is_read_again_whatever_its_modification_time(
     them. A roster rewritten in place with the same size and its modification time set
     back still changed its change time: it is read, and loads as a correction. ``rehash``
     reads every file."""
+    copied_by = time.time()  # the fixture copied the folder before the test began
     files = discover(landing_small).files
     assert run_nightly(landing_small, url)[0] == 0  # files copied a moment ago: racy
+    time.sleep(max(0.0, copied_by + landing_module.RACY_NS / 1e9 - time.time()))
     assert run_nightly(landing_small, url)[0] == 0  # older now: read and recorded
     code, summary = run_nightly(landing_small, url)
     assert code == 0 and summary.files_hashed == 0

@@ -22,8 +22,6 @@ from rxstaff.cli import app
 from rxstaff.warehouse.published import as_published, grain, marts
 from tests.helpers import canonical, live_marts, read, run_nightly
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
-
 
 def released_file(landing: Path) -> tuple[Path, str]:
     """A budget file with a released row, and that row's release_id."""

@@ -9,17 +9,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import rxstaff.flows.ingest as ingest_module
+import rxstaff.expectations.suite as suite_module
+import rxstaff.flows.staging as staging_module
 from rxstaff.expectations.results import ALL_PAGES_MAX
 from tests.helpers import query, run_nightly, snapshot_except_audit
-
-pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 @pytest.fixture
 def history_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """Put the small landing folder over the "auto" threshold of validation by SQL."""
-    monkeypatch.setattr(ingest_module, "AUTO_GX_MAX_BYTES", 10_000)
+    monkeypatch.setattr(suite_module, "AUTO_GX_MAX_BYTES", 10_000)
     monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")  # the default, which conftest turns off
 
 
@@ -60,14 +59,16 @@ def test_a_check_that_fails_in_the_companion_fails_the_run_all_or_nothing(
     assert run_nightly(landing_small, db, validation="gx")[0] == 0
     before = snapshot_except_audit(db)
     arrive()
-    real = ingest_module._ChunkWriter.cross_check
+    real = staging_module.Validation.cross_check
 
-    def broken_sample(writer) -> None:
+    def broken_sample(validation, *args) -> int:
         # An injected fault: GX cannot run the suite on a sample without its columns.
-        writer.samples = [s.drop(columns=["employee_id"], errors="ignore") for s in writer.samples]
-        real(writer)
+        validation.samples = [
+            s.drop(columns=["employee_id"], errors="ignore") for s in validation.samples
+        ]
+        return real(validation, *args)
 
-    monkeypatch.setattr(ingest_module._ChunkWriter, "cross_check", broken_sample)
+    monkeypatch.setattr(staging_module.Validation, "cross_check", broken_sample)
     code, error = run_nightly(landing_small, db)
     assert code == 2 and "employee_id" in str(error), error
     after = snapshot_except_audit(db)
@@ -87,7 +88,7 @@ def test_a_large_night_is_validated_by_sql_beside_gx_and_committed_in_place(
     landing = tmp_path / "landing"
     generate(Options(landing, 26_000, date(2024, 1, 1), date(2024, 1, 14), seed=3))
     night = landing / "roster" / "roster_2024-01-08.csv"
-    assert night.stat().st_size > ingest_module.AUTO_GX_MAX_BYTES
+    assert night.stat().st_size > suite_module.AUTO_GX_MAX_BYTES
     db = tmp_path / "w.duckdb"
     assert run_nightly(landing, db, run_date=date(2024, 1, 7))[0] == 0
     in_place = db.stat().st_ino

@@ -16,8 +16,6 @@ import pytest
 from rxstaff.warehouse import transaction as transaction_module
 from tests.helpers import hold_back_rosters, query, run_nightly
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
-
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:

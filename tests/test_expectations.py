@@ -23,10 +23,12 @@ from rxstaff.expectations.suite import (
     sample_rows_per_file,
     validate_chunk,
 )
-from rxstaff.flows.landing import LandingFile, discover, read_extract, read_job_catalog
+from rxstaff.extract.landing import LandingFile, discover
+from rxstaff.extract.reference import read_job_catalog
 from rxstaff.transforms import staging
 from rxstaff.transforms.catalog import reference as catalog_reference
 from rxstaff.transforms.catalog import stage_catalog
+from rxstaff.transforms.csv_text import read_extract
 from rxstaff.transforms.source import Reference
 from rxstaff.transforms.sources import SOURCES, source
 
@@ -62,7 +64,7 @@ def stage_files(
 ) -> staging.StagedChunk:
     """A chunk of one source's files through prepare, combine, validate and stage."""
     src = source(name)
-    prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
+    prepared = [staging.prepare(src, read_extract(f.path.read_bytes()).frame) for f in files]
     chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
     outcome = validate_chunk(src, chunk, ref, engine)
     return staging.stage(src, chunk, outcome.row_failures, set(outcome.file_errors), ref)
@@ -307,7 +309,7 @@ def test_great_expectations_checks_a_sample_of_what_the_vectorised_engine_judged
 ) -> None:
     files = files_of(landing_bad, source)
     src = SOURCES[source]
-    prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
+    prepared = [staging.prepare(src, read_extract(f.path.read_bytes()).frame) for f in files]
     chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
     per_file = sample_rows_per_file(len(prepared))
     assert SAMPLE_MIN_ROWS_PER_FILE <= per_file <= SAMPLE_ROWS_PER_FILE
@@ -348,7 +350,7 @@ def test_an_engine_that_strays_from_gx_fails_the_check(
     target = importlib.import_module(f"rxstaff.expectations.{module}")
     files = files_of(landing_bad, "roster")
     src = SOURCES["roster"]
-    prepared = [staging.prepare(src, read_extract(f.path).frame) for f in files]
+    prepared = [staging.prepare(src, read_extract(f.path.read_bytes()).frame) for f in files]
     chunk = staging.combine([p.frame for p in prepared], [f.file_date for f in files])
     real = getattr(target, function)
     # An injected fault: the engine flags a row GX passes (as a drifted engine would).

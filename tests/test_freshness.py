@@ -12,8 +12,6 @@ import pytest
 
 from tests.helpers import query, run_nightly
 
-pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
-
 
 def newest_roster(landing: Path) -> date:
     return max(
@@ -55,6 +53,7 @@ def test_an_empty_landing_folder_fails_and_is_recorded(tmp_path: Path) -> None:
     assert list(run.status) == ["empty landing"] and "no file" in run.error[0]
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_every_run_records_its_flow_run_id(landing_small: Path, tmp_path: Path) -> None:
     from rxstaff.flows.nightly import nightly
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rxstaff.flows.landing import ARROW_MIN_BYTES, MalformedCsv, read_extract
+from rxstaff.transforms.csv_text import ARROW_MIN_BYTES, MalformedCsv, read_extract
 from rxstaff.transforms.raw_frame import neutralise_formulas
 from tests.helpers import run_nightly
 
@@ -88,7 +88,7 @@ def test_hostile_rows_and_files_stay_where_they_belong(
             "read_copy": str(tmp_path / "bi.duckdb"),
             "audit_copy": str(tmp_path / "a.duckdb"),
         }
-    code, summary = run_nightly(landing_small, url, **copies)
+    code, summary = run_nightly(landing_small, url, prefect=True, **copies)
     console = capfd.readouterr()
     assert code == 1  # a file was rejected: the night loaded, and needs attention
     assert [r.split(":")[0] for r in summary.rejections] == [case["quoted"]]
@@ -238,9 +238,9 @@ def test_a_file_gets_the_same_verdict_whatever_its_size(tmp_path: Path) -> None:
         if name == "unbalanced":
             for path in (small, large):
                 with pytest.raises(MalformedCsv, match=r"after data row 1 .*unbalanced quote"):
-                    read_extract(path)
+                    read_extract(path.read_bytes())
             continue
-        verdicts = [read_extract(p) for p in (small, large)]
+        verdicts = [read_extract(p.read_bytes()) for p in (small, large)]
         for extract in verdicts:
             assert [row for row, _ in extract.misshapen] == [2]
             assert extract.row_numbers[:2] == [1, 3]  # rows keep their own numbers

@@ -61,7 +61,6 @@ def model_tables(conn: sa.Connection) -> dict[str, pd.DataFrame]:
     }
 
 
-@pytest.mark.usefixtures("prefect_server")
 def test_a_roster_night_rebuilds_only_what_it_changed_and_equals_a_full_rebuild(
     landing_with_survey_master: Path, tmp_path: Path, url: str
 ) -> None:

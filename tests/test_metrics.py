@@ -15,9 +15,6 @@ from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests import scenario
 from tests.helpers import EVENT_COLUMNS, query, run_nightly
 
-pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
-
-
 D = date.fromisoformat
 FAMILY = {
     "SPT1": "Specialty Pharmacy Technician",
@@ -790,9 +787,10 @@ def test_metrics_command_shows_every_headline(warehouse: Path) -> None:
     # backlog by state, and the stages of the 2023 delays (P2 49, P10 22 and P5 15 days
     # from request to release: median 22).
     from rxstaff.report import headline_frames
+    from rxstaff.warehouse.connection import Warehouse
     from rxstaff.warehouse.reading import existing_warehouse
 
-    with existing_warehouse(f"duckdb:///{warehouse}") as conn:
+    with existing_warehouse(Warehouse.at(f"duckdb:///{warehouse}")) as conn:
         frames = dict(headline_frames(conn))
     backlog = frames["Open vacancies now, by state (the backlog)"]
     assert set(backlog.state) == {"awaiting_budget", "recruiting", "no_request", "ALL"}

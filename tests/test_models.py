@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rxstaff.flows.landing import read_career_paths, read_job_catalog
+from rxstaff.extract.reference import read_career_paths, read_job_catalog
 from rxstaff.transforms.catalog import stage_career_paths, stage_catalog
 from rxstaff.warehouse import anomalies, build, roster_history
 from rxstaff.warehouse.declarations import build_order, declarations

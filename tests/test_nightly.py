@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import rxstaff.flows.ingest as ingest_module
+import rxstaff.flows.staging as staging_module
 import rxstaff.warehouse.build as build_module
+import rxstaff.warehouse.ingest as ingest_module
 import rxstaff.warehouse.transaction as transaction_module
-from rxstaff.flows.landing import read_job_catalog
+from rxstaff.extract.reference import read_job_catalog
 from rxstaff.transforms.pseudonym import Pseudonymiser
 from tests.helpers import (
     CONTRACT,
@@ -30,8 +31,6 @@ from tests.helpers import (
     snapshot_except_audit,
     table,
 )
-
-pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
 
 SECRET = "rxstaff-test-secret"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
@@ -420,6 +419,7 @@ def test_quarantined_row_invents_no_event(landing_small: Path, tmp_path: Path) -
     assert vanished.n[0] == clean_vanished.n[0]
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
@@ -506,7 +506,7 @@ def test_history_load_commits_on_a_copy_and_publishes_it_whole(
     monkeypatch.setattr(
         transaction_module, "HISTORY_LOAD_MIN_BYTES", 0
     )  # every run is a history load
-    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 20_000)  # and commits many chunks
+    monkeypatch.setattr(staging_module, "CHUNK_BYTES", 20_000)  # and commits many chunks
     assert run_nightly(landing_small, on_a_copy)[0] == 0
     for name in ("dim_employee", "fct_career_event", "fct_vacancy", "mart_retention_annual"):
         pd.testing.assert_frame_equal(
@@ -526,7 +526,7 @@ def test_failed_history_load_leaves_the_warehouse_as_it_was(
     before = snapshot_except_audit(db)
     arrive()
     monkeypatch.setattr(transaction_module, "HISTORY_LOAD_MIN_BYTES", 0)
-    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 5_000)  # several chunks on the copy
+    monkeypatch.setattr(staging_module, "CHUNK_BYTES", 5_000)  # several chunks on the copy
     real_build = build_module.build_tables
 
     def failing_build(conn, prints=None):

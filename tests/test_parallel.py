@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import rxstaff.flows.ingest as ingest_module
+import rxstaff.flows.staging as staging_module
 import rxstaff.warehouse.build as build_module
 from rxstaff.sample import Options, generate
 from tests.helpers import (
@@ -26,8 +26,6 @@ from tests.helpers import (
     snapshot_except_audit,
 )
 from tests.processes import background_processes, free_port, readme_block, wait_for
-
-pytestmark = pytest.mark.usefixtures("prefect_server")
 
 # What differs between two loads of the same files however they run: the run's id and
 # the wall-clock times.
@@ -53,7 +51,7 @@ def landing_messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many chunks per source (planned by the flow, so the same either way), two workers."""
-    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(staging_module, "CHUNK_BYTES", 20_000)
     monkeypatch.setenv("RXSTAFF_DASK_WORKERS", "2")
 
 
@@ -115,8 +113,8 @@ def test_a_failed_run_staged_on_dask_leaves_the_warehouse_as_it_was(
 
 
 def test_chunks_are_planned_from_sizes_whole_files_in_order() -> None:
-    from rxstaff.flows.landing import LandingFile
-    from rxstaff.flows.staging_chunk import plan_chunks
+    from rxstaff.extract.landing import LandingFile
+    from rxstaff.transforms.chunk import plan_chunks
     from rxstaff.warehouse.arrivals import Arrival
 
     sizes = [30, 30, 50, 5, 5, 120, 1]
@@ -126,12 +124,12 @@ def test_chunks_are_planned_from_sizes_whole_files_in_order() -> None:
         )
         for n, size in enumerate(sizes)
     ]
-    chunks = plan_chunks(arrivals, 60)
+    chunks = plan_chunks(arrivals, lambda a: a.file.size, 60)
     assert [[a.file.size for a in chunk] for chunk in chunks] == [
         [30, 30], [50, 5, 5], [120], [1],
     ]  # fmt: skip
     assert [a for chunk in chunks for a in chunk] == arrivals
-    assert plan_chunks([], 60) == []
+    assert plan_chunks([], lambda a: a.file.size, 60) == []
 
 
 @pytest.mark.parametrize(("chunks", "sizes"), [(58, [3] * 19 + [1]), (16, [2] * 8), (7, [1] * 7)])
@@ -182,6 +180,7 @@ def test_a_bad_worker_count_is_refused_before_anything_starts(
 
 
 @pytest.mark.usefixtures("small_chunks")
+@pytest.mark.usefixtures("prefect_server")
 def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
     landing_messy: Path, tmp_path: Path
 ) -> None:
@@ -212,7 +211,11 @@ def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
         wait_for(lambda: _workers(address) >= 2, 120, "two Dask workers to join the scheduler")
         sequential = run_nightly(landing_messy, tmp_path / "seq.duckdb", dask="off")
         on_cluster = run_nightly(
-            landing_messy, tmp_path / "dask.duckdb", dask=address, staging_area=str(area)
+            landing_messy,
+            tmp_path / "dask.duckdb",
+            prefect=True,  # the workers report the task runs the README names
+            dask=address,
+            staging_area=str(area),
         )
     assert sequential[0] == on_cluster[0] == 0, (sequential, on_cluster)
     assert on_cluster[1].cluster_chunks > 10

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from rxstaff import settings
 from rxstaff.cli import app
 from rxstaff.warehouse.access import (
     AUDIT_RELATIONS,
@@ -25,7 +26,7 @@ from rxstaff.warehouse.access import (
     grant_bi_role,
 )
 from rxstaff.warehouse.build import drop_views
-from rxstaff.warehouse.connection import WarehouseUnavailable, with_retries
+from rxstaff.warehouse.connection import Warehouse, WarehouseUnavailable
 from rxstaff.warehouse.schema import latest_version
 from rxstaff.warehouse.transaction import RunTransaction
 from tests.helpers import (
@@ -38,7 +39,7 @@ from tests.helpers import (
     run_nightly,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("prefect_server")]
+pytestmark = pytest.mark.postgres
 BI = [n for n in CONTRACT if n.startswith(("dim_", "fct_", "mart_"))]
 
 
@@ -281,10 +282,10 @@ def test_the_runs_session_turns_jit_off_and_sets_its_work_mem(
             monkeypatch.delenv("RXSTAFF_PG_WORK_MEM", raising=False)
         else:
             monkeypatch.setenv("RXSTAFF_PG_WORK_MEM", setting)
-        with RunTransaction(pg_url, 0) as tx:
+        with RunTransaction(settings.warehouse(pg_url), 0) as tx:
             assert (_shown(tx.conn, "work_mem"), _shown(tx.conn, "jit")) == (expected, "off")
     monkeypatch.setenv("RXSTAFF_PG_WORK_MEM", "server")
-    with RunTransaction(pg_url, 0) as tx:
+    with RunTransaction(settings.warehouse(pg_url), 0) as tx:
         assert (_shown(tx.conn, "work_mem"), _shown(tx.conn, "jit")) == (servers[0], "off")
     with engine.connect() as other:  # only the run's own session is changed
         assert (_shown(other, "work_mem"), _shown(other, "jit")) == servers
@@ -323,7 +324,7 @@ def test_refused_login_is_not_retried(pg_url: str) -> None:
         return engine.connect()
 
     with pytest.raises(WarehouseUnavailable) as error:
-        with_retries(connect, missing.render_as_string(hide_password=False), pause=0)
+        Warehouse.at(missing, retry_pause=0).with_retries(connect)
     assert len(attempts) == 1
     assert "does not exist" in str(error.value) and "s3cret-pw" not in str(error.value)
 
@@ -340,7 +341,7 @@ def test_transient_errors_are_retried_a_bounded_number_of_times(
         return engine.connect()
 
     with pytest.raises(WarehouseUnavailable, match=r"127\.0\.0\.1:1"):
-        with_retries(connect, url, attempts=3, pause=0)
+        Warehouse.at(url, retry_pause=0).with_retries(connect, attempts=3)
     assert len(attempts) == 3
     retries = [r.message for r in caplog.records if r.name == "rxstaff.warehouse.connection"]
     assert len(retries) == 2 and "retry 1 of 2" in retries[0]  # each one is logged
@@ -388,6 +389,7 @@ def test_a_session_holding_a_lock_fails_the_run_in_bounded_time_naming_it(
     assert "waited more than 2 s for a lock" in str(error) and "operator-psql" in str(error)
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_a_password_in_the_warehouse_url_never_reaches_prefect(
     landing_small: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -395,8 +397,11 @@ def test_a_password_in_the_warehouse_url_never_reaches_prefect(
     as a flow-run parameter, in a state message or in the logs."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, LogFilter
+    from prefect.settings import PREFECT_API_URL
 
     monkeypatch.delenv("RXSTAFF_WAREHOUSE_URL", raising=False)
+    # a server configured: the command runs the flow there
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
     secret = "pw-" + uuid.uuid4().hex
     url = make_url(pg_url).set(password=secret).render_as_string(hide_password=False)
     result = CliRunner().invoke(

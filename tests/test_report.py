@@ -19,7 +19,6 @@ from rxstaff.cli import app
 from rxstaff.staffing_report.render import find_chromium
 from tests.helpers import run_nightly
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts" / "report"
 PAGES = ["ladder", "roles", "backfill", "turnover", "engagement", "training", "provenance"]
 needs_chromium = pytest.mark.skipif(

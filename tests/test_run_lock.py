@@ -15,12 +15,11 @@ import sqlalchemy as sa
 
 from tests.helpers import run_nightly
 
-pytestmark = pytest.mark.usefixtures("prefect_server")
-
 HOLDER = """
 import sys, time
+from rxstaff.warehouse.connection import Warehouse
 from rxstaff.warehouse.run_lock import run_lock
-with run_lock(sys.argv[1], "holder-run", 0):
+with run_lock(Warehouse.at(sys.argv[1]), "holder-run", 0):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """

@@ -27,7 +27,7 @@ def test_a_run_is_named_tagged_and_leaves_its_summary_as_artifacts(
     db = tmp_path / "w.duckdb"
     rosters = sorted((landing_small / "roster").glob("*.csv"))
     rosters[2].write_text("snapshot_date\n2023-01-01\n")  # a file to reject
-    code, summary = run_nightly(landing_small, db)
+    code, summary = run_nightly(landing_small, db, prefect=True)
     assert code == 1
     flow_run_id = query(db, "SELECT flow_run_id FROM etl_run").flow_run_id[0]
     with get_client(sync_client=True) as client:

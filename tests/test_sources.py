@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from rxstaff.expectations.suite import validate_chunk
-from rxstaff.flows.landing import read_job_catalog
+from rxstaff.extract.reference import read_job_catalog
 from rxstaff.transforms import staging
 from rxstaff.transforms.catalog import reference, stage_catalog
 from rxstaff.transforms.source import FILE_NO, Reference

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from rxstaff.flows.landing import LandingError, discover, read_extract
+from rxstaff.extract.landing import LandingError, discover
 from rxstaff.sample import Options, generate
 from rxstaff.transforms import staging
+from rxstaff.transforms.csv_text import read_extract
 from rxstaff.transforms.pseudonym import (
     Pseudonymiser,
     fingerprint,
@@ -26,8 +27,6 @@ from rxstaff.transforms.raw_frame import TextRows, trim_cells
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse.schema import SchemaTooNew, current_version, latest_version, upgrade
 from rxstaff.warehouse.settings import SecretMismatch, check_secret
-
-pytestmark = pytest.mark.usefixtures("prefect_server")  # these tests run flows
 
 
 def test_discovery_orders_files_and_reports_strangers(tmp_path: Path) -> None:
@@ -86,7 +85,7 @@ def test_discovery_trusts_a_recorded_hash_only_while_size_and_times_are_unchange
     import os
     import time
 
-    from rxstaff.flows import landing as landing_module
+    from rxstaff.extract import landing as landing_module
 
     path = tmp_path / "roster" / "roster_2024-01-05.csv"
     path.parent.mkdir()
@@ -123,7 +122,9 @@ def test_bom_crlf_padding_and_header_case_are_not_data(tmp_path: Path) -> None:
     path.write_bytes(
         b'\xef\xbb\xbf Employee_ID ,"FTE",first_name\r\n E1 ,"0.5 ",Ann\r\n"E2",,"Bo, Jr"\r\n'
     )
-    frame = trim_cells(staging.prepare(SOURCES["roster"], read_extract(path).frame).frame)
+    frame = trim_cells(
+        staging.prepare(SOURCES["roster"], read_extract(path.read_bytes()).frame).frame
+    )
     assert list(frame.columns) == ["employee_id", "fte"]
     assert frame.employee_id.tolist() == ["E1", "E2"]
     assert frame.fte.iloc[0] == "0.5" and pd.isna(frame.fte.iloc[1])
@@ -149,8 +150,10 @@ def test_small_files_staged_as_rows_equal_a_frame_per_file(tmp_path: Path) -> No
     extracts = []
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-        extracts.append(read_extract(tmp_path / name))
-    as_frame = read_extract(tmp_path / "plain").frame  # as Arrow would hand over a big file
+        extracts.append(read_extract((tmp_path / name).read_bytes()))
+    as_frame = read_extract(
+        (tmp_path / "plain").read_bytes()
+    ).frame  # as Arrow would hand over a big file
     src = SOURCES["budget"]
 
     def chunk(raws: list) -> pd.DataFrame:
@@ -275,6 +278,7 @@ def test_bad_run_date_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
 
 
+@pytest.mark.usefixtures("prefect_server")
 def test_secrets_can_come_from_prefect_secret_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.blocks.system import Secret
 
@@ -286,7 +290,7 @@ def test_secrets_can_come_from_prefect_secret_blocks(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RXSTAFF_ID_SECRET_BLOCK", "rxstaff-test-id-secret")
     monkeypatch.setenv("RXSTAFF_WAREHOUSE_URL_BLOCK", "rxstaff-test-url")
     assert settings.id_secret() == "key-from-a-block"
-    assert settings.warehouse_url() == "duckdb:///from-block.duckdb"
+    assert str(settings.warehouse().url) == "duckdb:///from-block.duckdb"
     monkeypatch.setenv("RXSTAFF_ID_SECRET_BLOCK", "no-such-block")
     with pytest.raises(settings.ConfigurationError, match="no-such-block"):
         settings.id_secret()

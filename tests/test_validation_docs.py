@@ -37,7 +37,6 @@ def test_each_suite_file_is_a_standard_gx_expectation_suite(name: str) -> None:
     assert "$param" not in json.dumps(document) and "$each" not in json.dumps(document)
 
 
-@pytest.mark.usefixtures("prefect_server")
 @pytest.mark.skipif(find_chromium() is None, reason="no Chromium (install Debian's chromium)")
 def test_data_docs_show_the_failed_expectations_of_a_file_with_bad_rows(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

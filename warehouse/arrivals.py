@@ -16,8 +16,7 @@ import sqlalchemy as sa
 
 from rxstaff.warehouse import landing_hashes
 from rxstaff.warehouse.batches import FileToLoad
-from rxstaff.warehouse.connection import create_engine, with_retries
-from rxstaff.warehouse.publish import duckdb_file
+from rxstaff.warehouse.connection import Warehouse
 
 Verdict = Literal["new", "unchanged", "correction"]
 
@@ -84,13 +83,12 @@ class KnownFiles:
     hashes: dict[str, landing_hashes.LandingHash]  # by file name: what the last committed run saw
 
 
-def known_files(url: str) -> KnownFiles:
+def known_files(warehouse: Warehouse) -> KnownFiles:
     """The live batches and recorded landing hashes of a warehouse that may not exist yet
     (then: none)."""
-    target = duckdb_file(url)
-    if target is not None and not target.exists():
+    if warehouse.file is not None and not warehouse.file.exists():
         return KnownFiles({}, {})  # connecting would create the file
-    engine = create_engine(url)
+    engine = warehouse.engine()
 
     def read() -> KnownFiles:
         with engine.connect() as conn:
@@ -99,6 +97,6 @@ def known_files(url: str) -> KnownFiles:
             return KnownFiles(live_files(conn), landing_hashes.recorded(conn))
 
     try:
-        return with_retries(read, url)
+        return warehouse.with_retries(read)
     finally:
         engine.dispose()

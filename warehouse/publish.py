@@ -21,17 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from sqlalchemy.engine import make_url
 
+from rxstaff.warehouse.connection import Warehouse
 from rxstaff.warehouse.declarations import bi_relations, declarations, of_kind
-
-
-def duckdb_file(url: str) -> Path | None:
-    """The file of a DuckDB file URL; None for other warehouses and in-memory DuckDB."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "duckdb" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 def _checkpoint(path: Path) -> None:
@@ -45,10 +37,12 @@ def _replace(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def publish_copy(url: str, target: Path, relations: list[str], comments: dict[str, str]) -> Path:
+def publish_copy(
+    warehouse: Warehouse, target: Path, relations: list[str], comments: dict[str, str]
+) -> Path:
     """A new DuckDB file holding exactly ``relations`` (tables and views materialised, with
     their descriptions), renamed over ``target`` in one step."""
-    source = duckdb_file(url)
+    source = warehouse.file
     if source is None:
         raise ValueError(
             "a read-only copy is for a DuckDB file warehouse; PostgreSQL readers "
@@ -74,15 +68,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def publish_for_bi(url: str, target: Path) -> Path:
+def publish_for_bi(warehouse: Warehouse, target: Path) -> Path:
     """The copy BI tools read: the dim_, fct_ and mart_ relations, nothing else."""
-    return publish_copy(url, target, bi_relations(), _descriptions())
+    return publish_copy(warehouse, target, bi_relations(), _descriptions())
 
 
-def publish_for_audit(url: str, target: Path) -> Path:
+def publish_for_audit(warehouse: Warehouse, target: Path) -> Path:
     """The copy auditors read: what BI reads, plus the etl_ audit trail (never staging)."""
     audit = [d.name for d in of_kind("audit")]
-    return publish_copy(url, target, [*bi_relations(), *audit], _descriptions())
+    return publish_copy(warehouse, target, [*bi_relations(), *audit], _descriptions())
 
 
 def _descriptions() -> dict[str, str]:
@@ -108,10 +102,6 @@ class LoadingCopy:
                 cls._remove(work)
                 raise
         return cls(target, work)
-
-    @property
-    def url(self) -> str:
-        return f"duckdb:///{self.work}"
 
     def publish(self) -> None:
         """Replace the warehouse with the loaded copy in one rename."""

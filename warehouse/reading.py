@@ -12,8 +12,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from rxstaff.warehouse.connection import create_engine, describe_target, with_retries
-from rxstaff.warehouse.publish import duckdb_file
+from rxstaff.warehouse.connection import Warehouse
 from rxstaff.warehouse.schema import VERSION_TABLE
 
 
@@ -22,18 +21,18 @@ class NoWarehouse(RuntimeError):
 
 
 @contextmanager
-def existing_warehouse(url: str) -> Iterator[sa.Connection]:
+def existing_warehouse(warehouse: Warehouse) -> Iterator[sa.Connection]:
     """A connection to a built warehouse, or ``NoWarehouse``."""
-    target = duckdb_file(url)
+    target = warehouse.file
     if target is not None and not target.exists():
         raise NoWarehouse(f"no warehouse at {target}: run `rxstaff nightly` (or `rxstaff demo`)")
-    engine = create_engine(url)
+    engine = warehouse.engine()
     try:
-        with with_retries(engine.connect, url) as conn:
+        with warehouse.with_retries(engine.connect) as conn:
             inspector = sa.inspect(conn)
             # a warehouse has its schema version; a copy published for readers, dim_job
             if not (inspector.has_table(VERSION_TABLE) or inspector.has_table("dim_job")):
-                raise NoWarehouse(f"{describe_target(url)} holds no rxstaff warehouse yet")
+                raise NoWarehouse(f"{warehouse.description} holds no rxstaff warehouse yet")
             yield conn
     finally:
         engine.dispose()

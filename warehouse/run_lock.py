@@ -29,8 +29,7 @@ from typing import IO
 
 import sqlalchemy as sa
 
-from rxstaff.warehouse.connection import create_engine, with_retries
-from rxstaff.warehouse.publish import duckdb_file
+from rxstaff.warehouse.connection import Warehouse
 
 ADVISORY_KEY = 0x72787374616666  # "rxstaff": one key per database, so per warehouse
 POLL_SECONDS = 0.5
@@ -50,16 +49,15 @@ def holder_description(run_id: str) -> dict[str, str | int]:
 
 
 @contextmanager
-def run_lock(url: str, run_id: str, wait_seconds: float) -> Iterator[None]:
+def run_lock(warehouse: Warehouse, run_id: str, wait_seconds: float) -> Iterator[None]:
     """Hold the warehouse for this run, waiting up to ``wait_seconds`` for another."""
-    target = duckdb_file(url)
-    if target is not None:
-        with _file_lock(target, run_id, wait_seconds):
+    if warehouse.file is not None:
+        with _file_lock(warehouse.file, run_id, wait_seconds):
             yield
-    elif sa.engine.make_url(url).get_backend_name() == "duckdb":
+    elif not warehouse.is_postgres:
         yield  # an in-memory DuckDB belongs to this process alone
     else:
-        with _advisory_lock(url, run_id, wait_seconds):
+        with _advisory_lock(warehouse, run_id, wait_seconds):
             yield
 
 
@@ -121,14 +119,15 @@ def _read_holder(path: Path) -> dict[str, str | int] | None:
 
 
 @contextmanager
-def _advisory_lock(url: str, run_id: str, wait_seconds: float) -> Iterator[None]:
+def _advisory_lock(warehouse: Warehouse, run_id: str, wait_seconds: float) -> Iterator[None]:
     holder = holder_description(run_id)
     name = (
         f"rxstaff run {run_id} on {holder['host']} pid {holder['pid']} since {holder['started_at']}"
     )
-    engine = create_engine(url, application_name=name)
+    engine = warehouse.engine(application_name=name)
     try:
-        conn = with_retries(engine.connect, url).execution_options(isolation_level="AUTOCOMMIT")
+        conn = warehouse.with_retries(engine.connect)
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         try:
             _acquire_advisory(conn, wait_seconds)
             try:

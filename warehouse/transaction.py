@@ -12,7 +12,6 @@ every uncommitted row in memory) and renames the copy over the warehouse at the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -23,25 +22,16 @@ import sqlalchemy as sa
 from rxstaff.warehouse import build
 from rxstaff.warehouse.access import apply_grants
 from rxstaff.warehouse.batches import FileToLoad, record_failed_files
-from rxstaff.warehouse.connection import (
-    create_engine,
-    postgres_session_settings,
-    with_retries,
-)
+from rxstaff.warehouse.connection import Warehouse
 from rxstaff.warehouse.dictionary import apply_comments
 from rxstaff.warehouse.fingerprint import Fingerprints
-from rxstaff.warehouse.publish import LoadingCopy, duckdb_file
+from rxstaff.warehouse.publish import LoadingCopy
 from rxstaff.warehouse.published import keep_published
 from rxstaff.warehouse.runs import RunRecord, record_run
 from rxstaff.warehouse.schema import current_version, ensure_indexes, latest_version, upgrade
 from rxstaff.warehouse.settings import check_secret
 
 HISTORY_LOAD_MIN_BYTES = 64 * 1024 * 1024
-# PostgreSQL: how long the run waits for a lock another session holds before it fails,
-# naming that session ($RXSTAFF_LOCK_TIMEOUT seconds). BI reads never need to be waited
-# for; this bounds what else might (an operator's open transaction, a schema change).
-LOCK_TIMEOUT_ENV = "RXSTAFF_LOCK_TIMEOUT"
-LOCK_TIMEOUT_DEFAULT = 30
 
 
 class LockWaitTimeout(RuntimeError):
@@ -62,16 +52,15 @@ class RunTransaction:
     """A run's connection to the warehouse; commits only in ``commit`` (and, on a
     history copy, ``checkpoint``). Leaving the block by an error undoes everything."""
 
-    def __init__(self, url: str, new_bytes: int) -> None:
-        self.url = url
-        target = duckdb_file(url)
+    def __init__(self, warehouse: Warehouse, new_bytes: int) -> None:
+        self.warehouse = warehouse
+        target = warehouse.file
         on_copy = target is not None and new_bytes > HISTORY_LOAD_MIN_BYTES
         self.copy: LoadingCopy | None = LoadingCopy.start(target) if on_copy and target else None
-        self.engine = create_engine(self.copy.url if self.copy else url)
+        self.engine = (warehouse.on_file(self.copy.work) if self.copy else warehouse).engine()
         self._conn: sa.Connection | None = None
         self.fingerprints: Fingerprints | None = None  # from prepare: the build's, reused
         self.committed = False
-        self.lock_timeout = int(os.environ.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_DEFAULT))
 
     @property
     def conn(self) -> sa.Connection:
@@ -85,14 +74,7 @@ class RunTransaction:
 
     def __enter__(self) -> RunTransaction:
         try:
-            self._conn = with_retries(self.engine.connect, self.url)
-            if self._conn.dialect.name == "postgresql":
-                own = {"lock_timeout": f"{self.lock_timeout}s", **postgres_session_settings()}
-                for name, value in own.items():
-                    self._conn.execute(
-                        sa.text("SELECT set_config(:name, :value, false)"),
-                        {"name": name, "value": value},
-                    )
+            self._conn = self.warehouse.connect(self.engine)
         except BaseException:
             self._discard()
             raise
@@ -150,7 +132,8 @@ class RunTransaction:
         self._discard()
         if isinstance(error, sa.exc.OperationalError) and "lock timeout" in str(error.orig):
             raise LockWaitTimeout(
-                f"waited more than {self.lock_timeout} s for a lock; {holders(self.url)}"
+                f"waited more than {self.warehouse.lock_timeout} s for a lock; "
+                f"{holders(self.warehouse)}"
             ) from None
 
     def _close(self) -> None:
@@ -165,12 +148,14 @@ class RunTransaction:
             self.copy.abandon()
 
 
-def record_after_failure(url: str, attempted: Sequence[FileToLoad], run: RunRecord) -> None:
+def record_after_failure(
+    warehouse: Warehouse, attempted: Sequence[FileToLoad], run: RunRecord
+) -> None:
     """After a rollback, in the warehouse as it was: the files marked failed (the next run
     retries them) and the run. Only the schema is brought up to date, so that the audit
     tables exist; nothing the run attempted is applied.
     """
-    engine = create_engine(url)
+    engine = warehouse.engine()
     try:
         with engine.begin() as conn:
             upgrade(conn)
@@ -180,9 +165,9 @@ def record_after_failure(url: str, attempted: Sequence[FileToLoad], run: RunReco
         engine.dispose()
 
 
-def holders(url: str) -> str:
+def holders(warehouse: Warehouse) -> str:
     """The other sessions of the warehouse's database, for a lock-wait message."""
-    engine = create_engine(url)
+    engine = warehouse.engine()
     try:
         with engine.connect() as conn:
             rows = conn.execute(

@@ -1,32 +1,27 @@
-"""The landing folder: which extracts are there, and reading them as strings (the I/O)."""
+"""The landing folder: which extracts are there, each hashed, and their bytes (extract)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-import pandas as pd
-
-from rxstaff.flows.summary import LandingError
-from rxstaff.transforms.raw_frame import RawRows, TextRows
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse.landing_hashes import LandingHash
 
-ARROW_MIN_BYTES = 1 << 20
 # A file changed this recently may change again within its file system's clock tick with
 # no change to its stats (git's "racily clean" files): it is read and hashed every time.
 RACY_NS = 2 * 10**9
-__all__ = ["Landing", "LandingError", "LandingFile", "discover", "due_by", "read_extract"]
+
+
+class LandingError(RuntimeError):
+    """The landing folder itself cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -244,105 +239,3 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-class MalformedCsv(ValueError):
-    """The file is not CSV as RFC 4180 writes it (an unbalanced quote): the file's problem.
-    Its message names the data row, never a value."""
-
-
-@dataclass(frozen=True)
-class Extract:
-    """A file's well-formed rows as text, and the rows whose field count is not the
-    header's (shifted values: quarantined whole, never read into columns)."""
-
-    raw: RawRows  # a frame from Arrow; a small file's rows as lists
-    row_numbers: list[int] | None = None  # data-row number of each row; None: 1..n
-    misshapen: list[tuple[int, int]] = field(default_factory=list)  # (data row, fields)
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        return self.raw.to_frame() if isinstance(self.raw, TextRows) else self.raw
-
-
-def read_extract(source: Path | bytes) -> Extract:
-    """An extract as text: RFC 4180, UTF-8 with or without BOM, LF or CRLF.
-
-    A large file goes through Arrow (4x faster than Python's reader, but ~15 ms to start:
-    a night brings one big roster and many one-line budget files). A file Arrow cannot
-    read as a clean table (a row with too few or too many fields, a quoted line break, an
-    unbalanced quote) is read again row by row, so every file gets the same verdict
-    whatever its size, and no parser message ever quotes a row's values.
-    """
-    data = source.read_bytes() if isinstance(source, Path) else source
-    if len(data) > ARROW_MIN_BYTES and _distinct_headers(data) and data.count(b'"') % 2 == 0:
-        # RFC 4180 quotes come in pairs (an escaped one is doubled): an odd count is a
-        # quote never closed, which Arrow would read as one long value spanning rows.
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(data),
-                dtype=str,
-                keep_default_na=False,
-                engine="pyarrow",
-                encoding="utf-8-sig",
-            )
-            return Extract(frame)
-        except (pd.errors.ParserError, ValueError):
-            pass  # Arrow's messages quote the offending row: read it row by row instead
-    return _read_row_by_row(data)
-
-
-def _text(data: bytes) -> io.TextIOWrapper:
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-
-
-def _distinct_headers(data: bytes) -> bool:
-    """Arrow renames a repeated header (a, a.1): such a file goes row by row, where the
-    repeat is seen and the file rejected by name."""
-    header = next(csv.reader(_text(data)), [])
-    return len({h.strip().lower() for h in header}) == len(header)
-
-
-def _read_row_by_row(data: bytes) -> Extract:
-    rows: list[list[str]] = []
-    numbers: list[int] = []
-    misshapen: list[tuple[int, int]] = []
-    number = 0
-    reader = csv.reader(_text(data), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise pd.errors.EmptyDataError("the file is empty: no header row")
-        for row in reader:
-            if not row:
-                continue  # a blank line is no row (as Arrow and pandas count them)
-            number += 1
-            if len(row) == len(header):
-                rows.append(row)
-                numbers.append(number)
-            else:
-                misshapen.append((number, len(row)))
-    except csv.Error:
-        # Python's own message differs with the field's length; the verdict must not.
-        raise MalformedCsv(
-            f"malformed CSV: a quoted field after data row {number} is not closed "
-            "where RFC 4180 expects (an unbalanced quote)"
-        ) from None
-    return Extract(TextRows(header, rows), numbers, misshapen)
-
-
-def read_job_catalog(path: Path | None = None) -> pd.DataFrame:
-    """The job catalog: the project's reference copy unless a health system supplies its own."""
-    return _read_reference("job_catalog.csv", path)
-
-
-def read_career_paths(path: Path | None = None) -> pd.DataFrame:
-    """The declared career paths: the shipped default unless the pharmacy supplies its own."""
-    return _read_reference("career_paths.csv", path)
-
-
-def _read_reference(name: str, path: Path | None) -> pd.DataFrame:
-    if path is None:
-        with resources.as_file(resources.files("rxstaff.reference").joinpath(name)) as shipped:
-            return pd.read_csv(shipped, dtype=str, keep_default_na=False)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -1,0 +1,1 @@
+"""Extract: the landing folder and the reference files, read as they are (the I/O)."""
