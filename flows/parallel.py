@@ -136,8 +136,6 @@ def staging_on_cluster(run: RunSettings, due_bytes: int, summary: RunSummary) ->
     if not wants_cluster(run.dask, due_bytes):
         yield None
         return
-    # distributed sets its loggers up as it is imported; its INFO lines are per worker
-    logging.getLogger("distributed").setLevel(logging.WARNING)
     with (
         _submitter(run) as submit,
         staging_area(run.staging_area, run.run_id) as area,
@@ -160,6 +158,10 @@ def _cluster_options(run: RunSettings) -> dict[str, Any]:
 @contextmanager
 def _submitter(run: RunSettings) -> Iterator[Any]:
     """``submit(*PARAMETERS)`` -> a future of the staged chunks."""
+    import distributed
+
+    # distributed sets its loggers up as it is imported; its INFO lines are per worker
+    logging.getLogger(distributed.__name__).setLevel(logging.WARNING)
     if in_flow_run():
         from prefect_dask import DaskTaskRunner
 

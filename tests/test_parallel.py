@@ -32,6 +32,8 @@ from tests.processes import background_processes, free_port, readme_block, wait_
 RUN_COLUMNS = {
     "run_id", "flow_run_id", "started_at", "finished_at", "loaded_at", "latest_loaded_at",
 }  # fmt: skip
+# The engine a history load (the loads Dask stages) validates with: the suites in SQL
+LOAD_ENGINE = "sql"
 LOADED_AT_IN_JSON = r'"latest_loaded_at": "[^"]*"'  # in the published freshness figures
 
 
@@ -74,9 +76,15 @@ def test_staging_on_dask_writes_the_same_rows_as_a_sequential_run(
 ) -> None:
     area = tmp_path / "area"
     area.mkdir()
-    sequential = run_nightly(landing_messy, tmp_path / "seq.duckdb", dask="off")
+    sequential = run_nightly(
+        landing_messy, tmp_path / "seq.duckdb", dask="off", validation=LOAD_ENGINE
+    )
     on_dask = run_nightly(
-        landing_messy, tmp_path / "dask.duckdb", dask="local", staging_area=str(area)
+        landing_messy,
+        tmp_path / "dask.duckdb",
+        dask="local",
+        staging_area=str(area),
+        validation=LOAD_ENGINE,
     )
     assert sequential[0] == on_dask[0] == 0, (sequential, on_dask)
     assert sequential[1].cluster_chunks == 0
@@ -97,7 +105,7 @@ def test_a_failed_run_staged_on_dask_leaves_the_warehouse_as_it_was(
     shutil.copytree(landing_messy, landing)
     db = tmp_path / "w.duckdb"
     _, arrive = hold_back_rosters(landing, 8)
-    assert run_nightly(landing, db, dask="off")[0] == 0
+    assert run_nightly(landing, db, dask="off", validation=LOAD_ENGINE)[0] == 0
     before = snapshot_except_audit(db)
     arrive()
 
@@ -106,7 +114,9 @@ def test_a_failed_run_staged_on_dask_leaves_the_warehouse_as_it_was(
 
     monkeypatch.setattr(build_module, "build_tables", failing_build)
     area = tmp_path / "area"
-    code, error = run_nightly(landing, db, dask="local", staging_area=str(area))
+    code, error = run_nightly(
+        landing, db, dask="local", staging_area=str(area), validation=LOAD_ENGINE
+    )
     assert code == 2 and "injected" in str(error)
     assert_same(before, snapshot_except_audit(db))
     assert not area.exists() or list(area.iterdir()) == []
@@ -209,13 +219,16 @@ def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
         start(scheduler, "scheduler")
         start(worker, "worker")
         wait_for(lambda: _workers(address) >= 2, 120, "two Dask workers to join the scheduler")
-        sequential = run_nightly(landing_messy, tmp_path / "seq.duckdb", dask="off")
+        sequential = run_nightly(
+            landing_messy, tmp_path / "seq.duckdb", dask="off", validation=LOAD_ENGINE
+        )
         on_cluster = run_nightly(
             landing_messy,
             tmp_path / "dask.duckdb",
             prefect=True,  # the workers report the task runs the README names
             dask=address,
             staging_area=str(area),
+            validation=LOAD_ENGINE,
         )
     assert sequential[0] == on_cluster[0] == 0, (sequential, on_cluster)
     assert on_cluster[1].cluster_chunks > 10
@@ -248,8 +261,10 @@ def test_staging_on_dask_into_postgresql_gives_the_rows_of_a_sequential_load(
     area = tmp_path / "area"
     area.mkdir()
     db = tmp_path / "seq.duckdb"
-    sequential = run_nightly(landing_messy, db, dask="off")
-    on_dask = run_nightly(landing_messy, pg_url, dask="local", staging_area=str(area))
+    sequential = run_nightly(landing_messy, db, dask="off", validation=LOAD_ENGINE)
+    on_dask = run_nightly(
+        landing_messy, pg_url, dask="local", staging_area=str(area), validation=LOAD_ENGINE
+    )
     assert sequential[0] == on_dask[0] == 0, (sequential, on_dask)
     assert on_dask[1].cluster_chunks > 10
     tables = sorted({t for src in SOURCES.values() for t in src.tables} | {"etl_quarantine"})
