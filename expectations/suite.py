@@ -32,6 +32,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -100,8 +101,12 @@ def gx_beside(choice: str, due_bytes: int) -> bool:
 
 @cache
 def load_suite(name: str) -> dict[str, Any]:
-    """The raw suite document of a source (``roster``, ``budget``, ...)."""
-    text = resources.files("rxstaff.expectations").joinpath(source(name).suite).read_text("utf-8")
+    """The raw suite document of a source (``roster``, ``budget``, ...): a file shipped in
+    expectations/, or one at the absolute path its declaration names."""
+    declared = source(name).suite
+    if Path(declared).is_absolute():
+        return json.loads(Path(declared).read_text("utf-8"))
+    text = resources.files("rxstaff.expectations").joinpath(declared).read_text("utf-8")
     return json.loads(text)
 
 

@@ -109,7 +109,7 @@ class Validation:
                 continue
             self.store.record(
                 FileResult(
-                    suite_name=plan.source.suite.removesuffix(".json"),
+                    suite_name=Path(plan.source.suite).stem,
                     rules=staged.rules,
                     unexpected=file.unexpected,
                     rows=file.outcome.rows_read,

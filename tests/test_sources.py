@@ -214,3 +214,73 @@ def test_a_nul_byte_quarantines_its_row_and_is_never_echoed() -> None:
         "\x00" not in staged.quarantine.detail.iloc[0]
         and "cmd" not in staged.quarantine.detail.iloc[0]
     )
+
+
+# --- the declaration gives the staging tables, and the suite holds what the kinds ask ---
+
+# How each engine's information_schema names the declared SQL types.
+SHOWN_TYPES = {
+    "duckdb": {"TEXT": "VARCHAR", "DOUBLE PRECISION": "DOUBLE", "NUMERIC(14, 2)": "DECIMAL(14,2)"},
+    "postgresql": {"TIMESTAMP": "timestamp without time zone", "NUMERIC(14, 2)": "numeric"},
+}
+
+
+def live_columns(conn: sa.Connection, table: str) -> set[tuple[str, str, bool]]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            "WHERE table_name = :t AND table_schema = current_schema()"
+        ),
+        {"t": table},
+    )
+    return {(name, kind.lower(), nullable == "YES") for name, kind, nullable in rows}
+
+
+def declared_columns(table, dialect: str) -> set[tuple[str, str, bool]]:
+    shown = SHOWN_TYPES[dialect]
+    return {
+        (c.name, shown.get(c.sql_type, c.sql_type).lower(), c.nullable) for c in table.all_columns
+    }
+
+
+def test_the_staging_tables_are_their_sources_declarations(url: str) -> None:
+    """The tables the released migrations made, and those made from a declaration alone,
+    are what the declarations say: columns, types, nullability."""
+    from rxstaff.warehouse.schema import ensure_staging_tables
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        upgrade(conn)
+        assert ensure_staging_tables(conn) == []  # the migrations made every one so far
+        for src in SOURCES.values():
+            for table in src.staging_tables:
+                live = live_columns(conn, table.name)
+                assert live == declared_columns(table, conn.dialect.name), table.name
+                conn.execute(sa.text(f"DROP TABLE {table.name}"))
+        made = ensure_staging_tables(conn)
+        assert sorted(made) == sorted(t for s in SOURCES.values() for t in s.tables)
+        for src in SOURCES.values():
+            for table in src.staging_tables:
+                live = live_columns(conn, table.name)
+                assert live == declared_columns(table, conn.dialect.name), table.name
+    engine.dispose()
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_each_suite_holds_the_rules_its_columns_kinds_ask_for(name: str) -> None:
+    """A column that may not be empty has its ``<column>_required`` not-null rule; a date,
+    timestamp or integer column its format rule; and every column a rule reads is declared."""
+    from rxstaff.expectations.suite import load_suite
+    from rxstaff.transforms.source import FORMAT_RULES
+
+    src = SOURCES[name]
+    rules = {(e["meta"]["rule"], e["type"]) for e in load_suite(name)["expectations"]}
+    for column in src.kept:
+        required = (f"{column.name}_required", "expect_column_values_to_not_be_null") in rules
+        assert required != column.nullable, f"{name}.{column.name}: nullable={column.nullable}"
+        if column.kind in FORMAT_RULES:
+            assert {r for r, _ in rules if r == column.name + FORMAT_RULES[column.kind]}, column
+    for expectation in load_suite(name)["expectations"]:
+        for key in ("column", "column_A", "column_B"):
+            read = expectation["kwargs"].get(key)
+            assert read is None or read.startswith("_") or read in src.kept_columns, read

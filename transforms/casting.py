@@ -1,4 +1,5 @@
-"""Casting validated strings to typed columns, and finding the cells a cast would reject."""
+"""Casting validated strings to typed columns by their kind, and finding the cells a cast
+would reject."""
 
 from __future__ import annotations
 
@@ -9,6 +10,27 @@ import pandas as pd
 import pyarrow as pa
 
 RULE_SUFFIX = {"date": "is_calendar_date", "timestamp": "is_real_timestamp"}
+
+
+def cast(
+    values: pd.Series, kind: str, nullable: bool, pseudonyms: Callable[[pd.Series], pd.Series]
+) -> pd.Series:
+    """Validated text as the staging column of its kind holds it (``SQL_TYPES``)."""
+    if kind == "key":
+        return pseudonyms(values)
+    if kind in ("date",):
+        return to_date(values)
+    if kind == "timestamp":
+        return to_timestamp(values)
+    if kind == "number":
+        return to_float(values)
+    if kind == "money":
+        return to_float(values).round(2)
+    if kind == "integer":
+        return pd.to_numeric(values).astype("Int64" if nullable else "int64")
+    if kind == "flag":
+        return values.str.lower().eq("true").astype("boolean")
+    return values.astype("string")  # code, text, id
 
 
 def to_date(values: pd.Series) -> pd.Series:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rxstaff.transforms import quarantine as q
-from rxstaff.transforms.casting import RULE_SUFFIX, calendar_problems, might_hold_nul
+from rxstaff.transforms.casting import RULE_SUFFIX, calendar_problems, cast, might_hold_nul
 from rxstaff.transforms.raw_frame import (
     RawRows,
     TextRows,
@@ -217,7 +217,7 @@ def stage(
     bad_rows = set(failures["index"].astype("int64")) if len(failures) else set()
     keep = ~chunk.index.isin(list(bad_rows)) & ~chunk[FILE_NO].isin(list(rejected_files))
     good = chunk[keep].reset_index(drop=True)
-    tables = source.stage(neutralise_formulas(good, source.text_columns(good)), ref)
+    tables = stage_rows(source, neutralise_formulas(good, source.text_columns(good)), ref)
     quarantine = _quarantine(source, chunk, failures, rejected_files, ref)
     shifted = [
         records.assign(employee_key=None, **{FILE_NO: number})
@@ -229,6 +229,24 @@ def stage(
     loaded = good[FILE_NO].value_counts()
     quarantined = quarantine.drop_duplicates([FILE_NO, "row_number"])[FILE_NO].value_counts()
     return StagedChunk(tables, quarantine, _per_file(loaded), _per_file(quarantined))
+
+
+def stage_rows(source: Source, rows: pd.DataFrame, ref: Reference) -> dict[str, pd.DataFrame]:
+    """Validated rows as the source's staging tables: ``row_number``, the values its files'
+    names bind, each kept column cast by its kind (ids replaced by their keyed hashes),
+    then any table derived from the rows (the survey's answers)."""
+    keys = ref.pseudonyms.keys
+    staged = {"row_number": rows["row_number"].astype("int64")}
+    for bound in source.bound:
+        staged[bound.name] = cast(rows[bound.binding], bound.kind, False, keys)
+    for column in source.kept:
+        values = column.clean(rows[column.name]) if column.clean else rows[column.name]
+        staged[column.target] = cast(values, column.kind, column.nullable, keys)
+    staged[FILE_NO] = rows[FILE_NO]
+    tables = {source.table: pd.DataFrame(staged, index=rows.index).reset_index(drop=True)}
+    for derived in source.derived:
+        tables[derived.table.name] = derived.derive(rows, source)
+    return tables
 
 
 def _per_file(counts: pd.Series) -> dict[int, int]:

@@ -7,25 +7,17 @@ import re
 import numpy as np
 import pandas as pd
 
-from rxstaff.transforms.casting import to_timestamp
-from rxstaff.transforms.source import FILE_NO, Column, Reference, Source
+from rxstaff.transforms.source import (
+    FILE_NO,
+    Bound,
+    Column,
+    Derived,
+    Source,
+    StagingColumn,
+    StagingTable,
+)
 
 QUESTION = re.compile(r"^q\d+$")
-GROUP_COLUMNS = ["department", "pharmacy_model", "job_family", "tenure_band"]
-SURVEY_COLUMNS = (
-    Column("response_id", "id"),
-    Column("survey_year", "integer"),
-    Column("submitted_at", "timestamp"),
-    Column("department", "text"),
-    Column("pharmacy_model", "code"),
-    Column("job_family", "code"),
-    Column("tenure_band", "code"),
-)
-ITEM_COLUMNS = (
-    Column("question_id", "id"),
-    Column("dimension", "code"),
-    Column("text", "text"),
-)
 
 
 def normalise_question_id(values: pd.Series) -> pd.Series:
@@ -33,24 +25,15 @@ def normalise_question_id(values: pd.Series) -> pd.Series:
     return values.str.lower()
 
 
-def stage_survey(rows: pd.DataFrame, ref: Reference) -> dict[str, pd.DataFrame]:
-    """Respondents, and their answers in long form (years renumber the questions)."""
-    respondents = pd.DataFrame(index=rows.index)
-    respondents["row_number"] = rows["row_number"].astype("int64")
-    respondents["survey_year"] = rows["survey_year"].astype("int64")
-    respondents["response_id"] = rows["response_id"].astype("string")
-    respondents["submitted_at"] = to_timestamp(rows["submitted_at"])
-    for column in GROUP_COLUMNS:
-        respondents[column] = rows[column].astype("string")
-    respondents[FILE_NO] = rows[FILE_NO].to_numpy()
-    return {
-        "stg_survey_respondent": respondents.reset_index(drop=True),
-        "stg_survey_answer": _answers(rows),
-    }
+def snake_case(values: pd.Series) -> pd.Series:
+    """A dimension as one word: ``Career Growth`` and ``career_growth`` are one dimension."""
+    return values.str.lower().str.replace(r"\s+", "_", regex=True)
 
 
-def _answers(rows: pd.DataFrame) -> pd.DataFrame:
-    questions = SURVEY.repeating_columns(list(rows.columns))
+def answers(rows: pd.DataFrame, source: Source) -> pd.DataFrame:
+    """Each respondent's answers in long form: one row per answered question (the
+    question columns change every year)."""
+    questions = source.repeating_columns(list(rows.columns))
     position = np.arange(len(rows))
     long = (
         rows[questions]
@@ -69,32 +52,30 @@ def _answers(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def stage_items(rows: pd.DataFrame, ref: Reference) -> dict[str, pd.DataFrame]:
-    """The codebook: each year's question ids with their dimension and text."""
-    staged = pd.DataFrame(
-        {
-            "row_number": rows["row_number"].astype("int64"),
-            "survey_year": rows["_file_year"].astype("int64"),
-            "question_id": normalise_question_id(rows["question_id"]).astype("string"),
-            "dimension": rows["dimension"]
-            .str.lower()
-            .str.replace(r"\s+", "_", regex=True)
-            .astype("string"),
-            "text": rows["text"].astype("string"),
-            FILE_NO: rows[FILE_NO].to_numpy(),
-        }
-    )
-    return {"stg_survey_item": staged.reset_index(drop=True)}
-
-
+ANSWERS = StagingTable(
+    "stg_survey_answer",
+    (
+        StagingColumn("row_number", "INTEGER"),
+        StagingColumn("question_id", "TEXT"),
+        StagingColumn("answer", "INTEGER"),
+    ),
+)
 SURVEY = Source(
     name="survey",
     folder="survey",
     pattern=re.compile(r"^engagement_survey_(\d{4})\.csv$", re.IGNORECASE),
     suite="engagement_survey.json",
-    columns=SURVEY_COLUMNS,
-    stage=stage_survey,
-    tables=("stg_survey_respondent", "stg_survey_answer"),
+    columns=(
+        Column("response_id", "id"),
+        Column("survey_year", "integer"),
+        Column("submitted_at", "timestamp", nullable=True),
+        Column("department", "text", nullable=True),
+        Column("pharmacy_model", "code", nullable=True),
+        Column("job_family", "code", nullable=True),
+        Column("tenure_band", "code", nullable=True),
+    ),
+    table="stg_survey_respondent",
+    derived=(Derived(ANSWERS, answers),),
     private=True,
     repeating=QUESTION,
 )
@@ -103,7 +84,11 @@ SURVEY_ITEMS = Source(
     folder="survey",
     pattern=re.compile(r"^survey_items_(\d{4})\.csv$", re.IGNORECASE),
     suite="survey_items.json",
-    columns=ITEM_COLUMNS,
-    stage=stage_items,
-    tables=("stg_survey_item",),
+    columns=(
+        Column("question_id", "id", clean=normalise_question_id),
+        Column("dimension", "code", clean=snake_case),
+        Column("text", "text", nullable=True),
+    ),
+    table="stg_survey_item",
+    bound=(Bound("survey_year", "_file_year", "integer"),),
 )

@@ -28,7 +28,13 @@ from rxstaff.warehouse.fingerprint import Fingerprints
 from rxstaff.warehouse.publish import LoadingCopy
 from rxstaff.warehouse.published import keep_published
 from rxstaff.warehouse.runs import RunRecord, record_run
-from rxstaff.warehouse.schema import current_version, ensure_indexes, latest_version, upgrade
+from rxstaff.warehouse.schema import (
+    current_version,
+    ensure_indexes,
+    ensure_staging_tables,
+    latest_version,
+    upgrade,
+)
 from rxstaff.warehouse.settings import check_secret
 
 HISTORY_LOAD_MIN_BYTES = 64 * 1024 * 1024
@@ -89,6 +95,7 @@ class RunTransaction:
         if current_version(self.conn) < latest_version() or build.tables_to_recreate(self.conn):
             build.drop_views(self.conn)
         upgrade(self.conn)
+        ensure_staging_tables(self.conn)
         ensure_indexes(self.conn)
         check_secret(self.conn, setup.id_secret)
         build.ensure_tables(self.conn)
