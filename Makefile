@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: install run test test-slow typecheck lint bench bench-quick clean docs
+.PHONY: install run test test-fast test-slow linktree typecheck layers lint bench bench-quick clean docs
 
 install: $(STAMP)
 
@@ -21,31 +21,39 @@ run: install
 # Tests run on every core (pytest-xdist); `make test PYTEST_WORKERS=0` runs them in one process.
 PYTEST_WORKERS ?= auto
 
-# What CI runs: lint, format, types, then every test but the slow ones.
+# What CI runs: lint, format, types, the layers, then every test but the slow ones.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(MAKE) --no-print-directory typecheck
+	$(MAKE) --no-print-directory typecheck layers
 	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The slow tests (the benchmark's quick variant, ~90 s): CI runs them after `make test`.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
-# mypy does not follow setuptools' editable import hook, so the package is checked through
-# a tree of links laid out as pip installs it: app/ is rxstaff, flows/ is rxstaff.flows, ...
+# mypy and import-linter do not follow setuptools' editable import hook, so the package is
+# checked through a tree of links laid out as pip installs it: app/ is rxstaff, flows/ is
+# rxstaff.flows, ...
 TYPECHECK = build/typecheck
-typecheck: install
+linktree: install
 	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/rxstaff
 	for f in app/*; do ln -s "$(CURDIR)/$$f" $(TYPECHECK)/rxstaff/; done
 	for d in flows transforms expectations warehouse; do ln -s "$(CURDIR)/$$d" $(TYPECHECK)/rxstaff/$$d; done
+
+typecheck: linktree
 	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml \
 		--cache-dir $(CURDIR)/.mypy_cache -p rxstaff
+
+# The import contracts of pyproject.toml ([tool.importlinter]): a forbidden import fails.
+layers: linktree
+	cd $(TYPECHECK) && PYTHONPATH=$(CURDIR)/$(TYPECHECK) $(CURDIR)/$(BIN)/lint-imports \
+		--config $(CURDIR)/pyproject.toml --no-cache --no-logo
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(MAKE) --no-print-directory typecheck
+	$(MAKE) --no-print-directory typecheck layers
 
 docs: install
 	$(BIN)/rxstaff dictionary --out docs/data_dictionary.md

@@ -53,13 +53,14 @@ def tables_to_recreate(conn: sa.Connection) -> list[str]:
     """Model and seed tables missing, or whose columns differ from their declaration."""
     return [
         decl.name
-        for decl in of_kind("table", "seed")
+        for decl in of_kind("table", "incremental", "seed")
         if existing_columns(conn, decl.name) != decl.column_names
     ]
 
 
 def ensure_tables(conn: sa.Connection) -> list[str]:
-    """Create each model and seed table as declared; the tables (re)created.
+    """Create each model and seed table as declared; the tables (re)created (an
+    incremental model's refills on its next update).
 
     Call with the views dropped: a view may depend on a table being recreated.
     """

@@ -1,11 +1,14 @@
 """Every warehouse relation, declared once beside its SQL (dbt-style YAML).
 
-``warehouse/models/<name>.yml`` declares a model: what it is (``materialized``: ``table``
-rebuilt every run, ``view``, or ``seed`` loaded from reference data), its description,
-its columns (name, type for tables, ``not_null``, description), its ``unique`` keys and
-what it ``depends_on``. ``warehouse/models/<name>.sql`` is the model's SELECT. The audit
-tables (``etl_*``) are declared in ``warehouse/audit/`` for their descriptions; their DDL
-is in the migrations, as are staging's. The data dictionary and COMMENT ON come from here.
+``warehouse/models/<layer>/<name>.yml`` declares a model: what it is (``materialized``:
+``table`` rebuilt when its inputs change, ``view``, ``incremental`` kept up to date by
+its own scripts, or ``seed`` loaded from reference data; by default its layer's, from
+``warehouse/models/project.yml``), its description, its columns (name, type for tables,
+``not_null``, description), its ``unique`` keys and what it ``depends_on``.
+``<name>.sql`` is the model's SELECT, written with the project's ``vars`` (Jinja);
+``<name>.<script>.sql`` are an incremental model's scripts. The audit tables (``etl_*``)
+are declared in ``warehouse/audit/`` for their descriptions; their DDL is in the
+migrations. The data dictionary and COMMENT ON come from here.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, Literal
 
+import jinja2
 import yaml
 
-Materialized = Literal["table", "view", "seed", "audit"]
-FOLDERS = ("models", "audit")
+Materialized = Literal["table", "view", "incremental", "seed", "audit"]
 BI_PREFIXES = ("dim_", "fct_", "mart_")
 
 
@@ -41,6 +45,11 @@ class Declaration:
     unique: tuple[tuple[str, ...], ...] = ()
     sql: str | None = None
     audit_view: bool = False  # an audit relation that is a view (created by its migration)
+    layer: str = "audit"  # its folder under warehouse/models/
+    scripts: tuple[tuple[str, str], ...] = ()  # an incremental model's (name, SQL)
+
+    def script(self, name: str) -> str:
+        return dict(self.scripts)[name]
 
     @property
     def column_names(self) -> list[str]:
@@ -66,38 +75,59 @@ class DeclarationError(ValueError):
     """A declaration is malformed or disagrees with its SQL."""
 
 
-# libyaml's safe loader where PyYAML was built with it: every run reads the 35 files at
-# start-up (0.13 s -> 0.03 s), and so does each Dask worker and the companion process.
+# libyaml's safe loader where PyYAML was built with it: every run reads every declaration
+# at start-up, and so does each Dask worker and the companion process.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(entry: Traversable) -> Any:
+    return yaml.load(entry.read_text("utf-8"), Loader=_LOADER)
+
+
+@cache
+def project() -> dict[str, Any]:
+    """``warehouse/models/project.yml``: each layer's defaults, and the SQL's ``vars``."""
+    return dict(_yaml(resources.files("rxstaff.warehouse").joinpath("models", "project.yml")))
+
+
+def render(sql: str) -> str:
+    """A model's SQL with the project's ``vars`` filled in (an unknown name is an error)."""
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return template.from_string(sql).render(**project().get("vars", {}))
 
 
 @cache
 def declarations() -> dict[str, Declaration]:
     """Every declared relation by name: models in build order, then the audit tables."""
     found: dict[str, Declaration] = {}
-    for folder in FOLDERS:
-        base = resources.files("rxstaff.warehouse").joinpath(folder)
-        for entry in sorted(base.iterdir(), key=lambda e: e.name):
+    base = resources.files("rxstaff.warehouse")
+    folders = [(base.joinpath("models", layer), layer) for layer in project()["layers"]]
+    for folder, layer in [*folders, (base.joinpath("audit"), "audit")]:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if entry.name.endswith(".yml"):
-                decl = _parse(yaml.load(entry.read_text("utf-8"), Loader=_LOADER), folder)
+                decl = _parse(_yaml(entry), folder, layer)
                 found[decl.name] = decl
     ordered = build_order([d for d in found.values() if d.materialized != "audit"])
     audit = [d for d in found.values() if d.materialized == "audit"]
     return {d.name: d for d in [*ordered, *audit]}
 
 
-def _parse(raw: dict[str, Any], folder: str) -> Declaration:
+def _parse(raw: dict[str, Any], folder: Traversable, layer: str) -> Declaration:
     name = raw["name"]
-    materialized = raw["materialized"]
-    sql = None
-    if materialized in ("table", "view"):
-        path = resources.files("rxstaff.warehouse").joinpath(folder, f"{name}.sql")
-        sql = path.read_text("utf-8")
+    default = "audit" if layer == "audit" else project()["layers"][layer]["materialized"]
+    materialized = raw.get("materialized", default)
+    sql, scripts = None, []
+    if materialized in ("table", "view", "incremental"):
+        sql = render(folder.joinpath(f"{name}.sql").read_text("utf-8"))
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            parts = entry.name.split(".")
+            if len(parts) == 3 and parts[0] == name and parts[2] == "sql":
+                scripts.append((parts[1], render(entry.read_text("utf-8"))))
     columns = tuple(
         ColumnDecl(c["name"], c["description"], c.get("type"), bool(c.get("not_null")))
         for c in raw["columns"]
     )
-    if materialized in ("table", "seed") and any(c.type is None for c in columns):
+    if materialized in ("table", "incremental", "seed") and any(c.type is None for c in columns):
         raise DeclarationError(f"{name}: every column of a table needs a type")
     depends_on = tuple(raw.get("depends_on") or ())
     if sql is not None:
@@ -111,6 +141,8 @@ def _parse(raw: dict[str, Any], folder: str) -> Declaration:
         unique=tuple(tuple(key) for key in raw.get("unique") or ()),
         sql=sql,
         audit_view=bool(raw.get("view")),
+        layer=layer,
+        scripts=tuple(scripts),
     )
 
 

@@ -35,9 +35,6 @@ vanished AS (
 compared AS (
     SELECT
         o.*,
-        LAG(job_code) OVER w AS p_job,
-        LAG(position_id) OVER w AS p_position,
-        LAG(job_effective_date) OVER w AS p_effective,
         LAG(spell_no) OVER w AS p_spell,
         LAG(spell_last_status) OVER w AS p_spell_status
     FROM int_employee_observation AS o
@@ -53,8 +50,7 @@ SELECT :run_id, batch_id, 'job_change_without_new_effective_date', employee_key,
        'job_code or position_id changed but job_effective_date stayed ' || CAST(job_effective_date AS TEXT),
        'history'
 FROM compared
-WHERE spell_no = p_spell AND (job_code <> p_job OR position_id <> p_position)
-  AND job_effective_date = p_effective
+WHERE spell_no = p_spell AND job_changed AND job_effective_date = prev_job_effective_date
 UNION ALL
 SELECT :run_id, batch_id, 'rehire_without_observed_separation', employee_key, snapshot_date,
        'a later hire_date began a new spell but the previous spell was never seen terminated',
