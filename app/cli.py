@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # the flow imports Prefect, pandas and more: only when a run 
     from rxstaff.warehouse.connection import Warehouse
     from rxstaff.warehouse.runs import RunSummary
 
-# Without a Prefect server (PREFECT_API_URL), each run starts a temporary one; on a busy
-# ETL host its 20 s default start-up budget is too tight. An operator's setting wins.
+# Prefect's commands that start a temporary server (with no PREFECT_API_URL) get more time
+# than its default on a busy ETL host. An operator's setting wins.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 # A staffing pipeline does not phone home: Prefect's usage telemetry is off unless the
 # operator turns it on (and on a closed network it only logs errors).

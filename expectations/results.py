@@ -68,8 +68,8 @@ class ValidationStore:
         """One file's validation: each rule with how many of its rows it found unexpected.
 
         Written as GX's store writes an ``ExpectationSuiteValidationResult`` (the same JSON,
-        which GX reads back and renders), without GX's per-file serialisation: that cost
-        ~30 ms a file, a minute and more for a history load of thousands of files.
+        which GX reads back and renders), without GX's per-file serialisation, which a
+        history load of thousands of files paid by the minute.
         """
         great_expectations()
         from great_expectations.core.run_identifier import RunIdentifier
@@ -126,7 +126,7 @@ class ValidationStore:
         access to ``context.validation_results_store``: it is looked up once)."""
         if self._store is None:
             self._store = self.context.validation_results_store
-        # Compact JSON: with an indent, json falls back from its C encoder (10x slower).
+        # Compact JSON: with an indent, json falls back from its C encoder to Python's.
         self._store._store_backend.set(self._store.key_to_tuple(key), json.dumps(document))
 
     def _configs(self, rules: list[Rule]) -> list[dict[str, Any]]:
@@ -153,7 +153,7 @@ class ValidationStore:
         """The Data Docs site, rebuilt with this run's results; its index page.
 
         Only this run's pages are rendered (earlier runs' pages stay; the index lists every
-        rendered page). A page costs ~45 ms: a run that validated more than
+        rendered page). Pages are costly to render: a run that validated more than
         ``ALL_PAGES_MAX`` files (a history load) renders the pages of the files where a
         rule failed, up to that many; every file's result is stored all the same, and
         ``context.build_data_docs()`` renders them all.
@@ -172,8 +172,8 @@ def listed_once(store: Any) -> Iterator[None]:
     """Within: the store lists its results once, without dateutil.
 
     A Data Docs build lists every stored result twice (its pages, then its index), and GX
-    parses each result's run time with dateutil: 1.4 s of a night's 1.7 s of Data Docs on
-    five years of results (3,900), growing every night. The keys are the ones GX makes
+    parses each result's run time with dateutil: most of a night's Data Docs on years of
+    results, growing every night. The keys are the ones GX makes
     (tests/test_validation_docs.py holds them equal); a run time in another format is
     left to GX.
     """

@@ -345,9 +345,9 @@ def _run_gx(frame: pd.DataFrame, rules: list[Rule]) -> dict[int, np.ndarray]:
 # --- GX's word on a sample, when another engine (sql, vectorised) validates the files ---
 
 SAMPLE_ROWS_PER_FILE = 200
-# GX validates ~10,000 rows a second: the first 200 rows of each of 1,800 small training
-# files were 350,000 rows, 38 s of a core. A chunk of many small files samples fewer rows
-# of each (never under SAMPLE_MIN_ROWS_PER_FILE): still every file, ~10,000 rows a chunk.
+# GX is slow per row: the first 200 rows of each of a history load's thousands of small
+# training files kept a core busy for long. A chunk of many small files samples fewer
+# rows of each (never under SAMPLE_MIN_ROWS_PER_FILE): still every file, a bounded chunk.
 SAMPLE_ROWS_PER_CHUNK = 10_000
 SAMPLE_MIN_ROWS_PER_FILE = 20
 
@@ -375,8 +375,8 @@ def cross_check(
     """Great Expectations validates ``sample`` (the first rows of every file of the chunks
     ``engine``, vectorised or sql, validated: ``sample_for_cross_check`` of each); the two
     must find the same unexpected rows, rule by rule. The rows checked; ``EnginesDisagree``
-    (which fails the run, all or nothing) if they differ. One call per source: besides its
-    rows, GX costs ~1 s per validation."""
+    (which fails the run, all or nothing) if they differ. One call per source: GX has a
+    large fixed cost per validation, whatever its rows."""
     rules = bind_rules(src.name, parameters(src, sample, ref))
     frame = sample.drop(columns=["row_number"], errors="ignore").reset_index(drop=True)
     by_gx, by_twin = _run_gx(frame, rules), run_engine(engine, frame, rules)

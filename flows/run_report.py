@@ -67,8 +67,8 @@ def summary_markdown(summary: RunSummary) -> str:
 def tag_run(tag: str) -> None:
     """Tag the flow run (``warehouse:duckdb``), where the UI filters runs, not each task
     run: a tagged task run asks the API for a concurrency slot as it starts and gives it
-    back as it ends, 2.5-9 s of a 12M-row rebuild's flow thread with a busy server
-    (py-spy). A scheduler that cannot take the tag costs a warning, never the run."""
+    back as it ends, which a history load's many task runs paid on the flow's thread. A
+    scheduler that cannot take the tag costs a warning, never the run."""
     from prefect.client.orchestration import get_client
 
     run_id = flow_run.get_id()

@@ -13,8 +13,8 @@ import pyarrow as pa
 KEY_LENGTH = 32  # hex characters: 128 bits, plenty against collision for a workforce
 
 
-# scrypt's cost: about 50 ms and 16 MiB per check, so a leaked warehouse does not let
-# anyone test guesses of the key at the speed of a plain hash.
+# scrypt's cost, so that a leaked warehouse does not let anyone test guesses of the key
+# at the speed of a plain hash.
 SCRYPT_COST = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
@@ -61,8 +61,8 @@ class Pseudonymiser:
 
     def keys(self, identifiers: pd.Series) -> pd.Series:
         """Keys for a column of ids; nulls stay null. Each distinct id is hashed once and
-        its key spread over the rows by position, by Arrow (a 40 MB roster chunk: 230,000 rows
-        of some 50,000 ids; building 230,000 Python strings took 3x as long)."""
+        its key spread over the rows by position, by Arrow: a roster chunk holds each id
+        many times, and a Python string per row cost more than the hashing."""
         codes, uniques = pd.factorize(identifiers, use_na_sentinel=True)
         keyed = pa.array([self.key(str(i)) for i in uniques.tolist()] + [None], pa.string())
         spread = keyed.take(np.where(codes < 0, len(uniques), codes))

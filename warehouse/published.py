@@ -66,7 +66,7 @@ def keep_published(conn: sa.Connection, run_id: str, prints: Fingerprints | None
                 {"run_id": run_id, "relation": decl.name, **change}
                 for change in changed_values(before.get(decl.name, {}), now)
             )
-    # One insert of each: a bulk insert costs ~40 ms whatever its size, 26 of them a night
+    # One insert of each: a bulk insert has a fixed cost whatever its size
     bulk_insert(conn, CHANGES, pd.DataFrame(changes))
     kept = bulk_insert(conn, SNAPSHOT, pd.DataFrame(snapshot))
     if same:

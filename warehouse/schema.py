@@ -96,9 +96,9 @@ def ensure_staging_tables(conn: sa.Connection) -> list[str]:
     return [table.name for table in made]
 
 
-# PostgreSQL found a night's roster snapshot among five years of staged rows by reading
-# all of them (12M rows, 0.8 s a statement, two statements a night). A BRIN index keeps
-# each block range's smallest and largest values (a few hundred kB for 2 GB): the
+# PostgreSQL found a night's roster snapshot among years of staged rows by reading all of
+# them, twice a night. A BRIN index keeps each block range's smallest and largest values
+# (a tiny index for gigabytes of rows): the
 # night's rows, appended at the table's end, are found in milliseconds, and a correction
 # finds its old batch's rows the same way. Loading keeps it at almost no cost: a range
 # not yet summarized is always read, never skipped wrongly. DuckDB keeps the same
@@ -127,7 +127,7 @@ def ensure_indexes(conn: sa.Connection) -> list[str]:
 def summarize_new_roster_ranges(conn: sa.Connection) -> None:
     """Summarize the block ranges loaded since the roster's BRIN index last was (VACUUM
     does it too, but not before the history reads tonight's rows): a night's few ranges
-    take milliseconds, a history load's 2 GB about as long as reading them once."""
+    take little, a history load's gigabytes about as long as reading them once."""
     if conn.dialect.name == "postgresql":  # where the index is (a run's prepare makes it)
         conn.execute(
             sa.text(

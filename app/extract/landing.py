@@ -179,8 +179,7 @@ def _identify_all(
     candidates: list[Candidate], recorded: Mapping[str, LandingHash]
 ) -> list[LandingFile | MisnamedFile | None]:
     """Each candidate identified, in order, on a few threads: hashlib and file reads
-    release the GIL (a first run hashes 2.2 GB for five years: 9.5 s on one thread, 5.6 s
-    on two, on a 2-core machine)."""
+    release the GIL, so a first run hashing years of files uses every core."""
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         return list(pool.map(lambda c: _identify(c, recorded), candidates))
 

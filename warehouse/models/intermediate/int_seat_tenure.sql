@@ -21,7 +21,7 @@ numbered AS (
 ),
 -- Each tenure's first row, last state and its spell's first terminated row are carried
 -- on every row by window functions, not joined back: PostgreSQL estimated those joins at
--- one row and nested them, 23 s at 1M roster rows (DuckDB: 0.1 s); now 0.1 s on both.
+-- one row and nested them, far slower than DuckDB's plan (docs/benchmark.md).
 described AS (
     SELECT
         *,

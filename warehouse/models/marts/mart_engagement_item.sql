@@ -17,7 +17,7 @@ WITH answered AS (
             AS unfavorable_pct
     -- each answer's item first (through its respondent's year), then its groups: joined
     -- the other way, the groups met the items on the year alone, every member times every
-    -- item of the year (5x the answers at five years) before the answers narrowed them
+    -- item of the year (many times the answers after a few years) before the answers narrowed them
     FROM stg_survey_answer AS a
     JOIN stg_survey_respondent AS r ON r.batch_id = a.batch_id AND r.row_number = a.row_number
     JOIN dim_survey_item AS i ON i.survey_year = r.survey_year AND i.question_id = a.question_id
