@@ -35,7 +35,8 @@ HEADLINES = [
         SELECT year, vacancies_opened AS opened, vacancies_filled AS filled,
                denied_or_withdrawn AS "denied or withdrawn",
                open_at_year_end AS "open at year end"
-        FROM mart_backfill_delays WHERE job_family = 'ALL' AND pharmacy_model = 'ALL'
+        FROM mart_backfill_delays
+        WHERE job_family = 'ALL' AND pharmacy_model = 'ALL' AND open_reason = 'ALL'
         {year_and} ORDER BY year""",
     ),
     (
@@ -45,7 +46,8 @@ HEADLINES = [
                median_days_waiting_for_budget AS "request to release",
                median_days_release_to_fill AS "release to fill",
                median_days_to_fill AS "open to fill", p90_days_to_fill AS "p90 open to fill"
-        FROM mart_backfill_delays WHERE job_family = 'ALL' AND pharmacy_model = 'ALL'
+        FROM mart_backfill_delays
+        WHERE job_family = 'ALL' AND pharmacy_model = 'ALL' AND open_reason = 'ALL'
         {year_and} ORDER BY year""",
     ),
     (

@@ -57,6 +57,7 @@ EXPANSION: dict[str, bool] = {
 FAMILIES: dict[str, str] = {
     str(k): str(v) for k, v in zip(CATALOG.job_code, CATALOG.job_family, strict=True)
 }
+ON_A_LADDER = {str(k) for k in CATALOG.job_code[CATALOG.ladder_level.notna()]}
 PATHS = stage_career_paths(read_career_paths(), CATALOG)
 # Declared promotions extend the ladders: an SPT III can be promoted to MAP Coordinator I.
 for _row in PATHS[PATHS.move_type == "promotion"].itertuples(index=False):
@@ -202,6 +203,7 @@ class Simulation:
         self.vacancies: list[dict] = []
         self.planted_open = list(PLANTED_OPEN)
         self.planted_exits = {True, False}  # an early exit from a new role, and from a legacy one
+        self.climber: int | None = None  # the one planted to climb a ladder after crossing
         self.agenda: dict[int, list[tuple[Callable, tuple]]] = {}
         self.next_person = 100000
         self.next_seat = 50000
@@ -415,6 +417,7 @@ class Simulation:
             from_position_id=seat.position_id,
             to_position_id=seat.position_id,
         )
+        self.plant_climb(today, pid, old, new)
 
     def move(self, today: int, pid: int, seat: Seat) -> None:
         person = self.people[pid]
@@ -444,7 +447,27 @@ class Simulation:
             from_position_id=old_seat.position_id,
             to_position_id=seat.position_id,
         )
+        if kind == "promotion":
+            self.plant_climb(today, pid, old_job, seat.job_code)
         self.vacate(today, old_seat)
+
+    def plant_climb(self, today: int, pid: int, old_job: str, new_job: str) -> None:
+        """The first employee promoted from one ladder into another family's (an SPT III
+        becoming a MAP Coordinator I, in the shipped default) climbs it to its top within
+        the data, as the seed's "one who achieved MAP III": every generated pharmacy that
+        has such a promotion has that pathway."""
+        crossing = FAMILIES[old_job] != FAMILIES[new_job] and old_job in ON_A_LADDER
+        if not crossing or self.climber is not None or today > self.horizon - 200:
+            return
+        self.climber = pid
+        self.schedule(today + 60, self.climb, pid)
+        self.schedule(today + 120, self.climb, pid)
+
+    def climb(self, today: int, pid: int) -> None:
+        person, job = self.people[pid], self.people[pid].state["job_code"]
+        ladder = FAMILIES.get(LADDERS.get(job, ""), "") == FAMILIES[job]
+        if pid in self.active and person.vanished_from == NEVER and ladder:
+            self.promote_in_place(today, pid)
 
     # -- position control ------------------------------------------------------------------
     def request(self, today: int, position_id: str, action: str) -> None:
@@ -591,7 +614,7 @@ class Simulation:
     def daily_events(self, today: int, vanish: set[int]) -> None:
         n = len(self.active)
         for _ in range(self.np.poisson(n * SEPARATION_RATE / 365)):
-            pid = self.pick_active(today, lambda p: True)
+            pid = self.pick_active(today, lambda p: p.number != self.climber)
             if pid is not None:
                 self.separate(today, pid)
         for _ in range(self.np.poisson(n * PROMOTION_RATE / 365)):

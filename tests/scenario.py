@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from rxstaff.sample import BUDGET_COLUMNS
+from tests.tables import rows as table_rows
 
 D = date.fromisoformat
 
@@ -165,221 +166,26 @@ SNAPSHOTS = [
     )
 ]
 
-# (file date, release_id, position, action, job, model, fte, amount, requested, released,
-#  status, record_updated_at)
-BUDGET_ROWS = [
-    (
-        "2023-01-10",
-        "BR-3",
-        "P10",
-        "new_position",
-        "PAS",
-        "mail_order",
-        "1",
-        "65000",
-        "2023-01-10",
-        "",
-        "requested",
-        "2023-01-10T09:00:00",
-    ),
-    (
-        "2023-02-01",
-        "BR-3",
-        "P10",
-        "new_position",
-        "PAS",
-        "mail_order",
-        "1",
-        "65000",
-        "2023-01-10",
-        "2023-02-01",
-        "released",
-        "2023-02-01T09:00:00",
-    ),
-    (
-        "2023-02-20",
-        "BR-1",
-        "P2",
-        "backfill",
-        "SPT2",
-        "specialty",
-        "1",
-        "56000",
-        "2023-02-20",
-        "",
-        "requested",
-        "2023-02-20T09:00:00",
-    ),
-    (
-        "2023-03-10",
-        "BR-1",
-        "P2",
-        "backfill",
-        "SPT2",
-        "specialty",
-        "1",
-        "56000",
-        "2023-02-20",
-        "",
-        "denied",
-        "2023-03-10T09:00:00",
-    ),
-    (
-        "2023-03-20",
-        "BR-2",
-        "P2",
-        "backfill",
-        "SPT2",
-        "specialty",
-        "1",
-        "56000",
-        "2023-03-20",
-        "",
-        "requested",
-        "2023-03-20T09:00:00",
-    ),
-    (
-        "2023-04-10",
-        "BR-2",
-        "P2",
-        "backfill",
-        "SPT2",
-        "specialty",
-        "1",
-        "56000",
-        "2023-03-20",
-        "2023-04-10",
-        "released",
-        "2023-04-10T09:00:00",
-    ),
-    (
-        "2023-04-10",
-        "BR-4",
-        "P3",
-        "backfill",
-        "MEDB1",
-        "mail_order",
-        "1",
-        "58000",
-        "2023-04-10",
-        "",
-        "requested",
-        "2023-04-10T11:00:00",
-    ),
-    (
-        "2023-05-02",
-        "BR-6",
-        "P11",
-        "backfill",
-        "SPT1",
-        "specialty",
-        "1",
-        "47000",
-        "2023-05-02",
-        "",
-        "requested",
-        "2023-05-02T09:00:00",
-    ),
-    (
-        "2023-11-20",
-        "BR-5",
-        "P5",
-        "backfill",
-        "SPT1",
-        "infusion",
-        "1",
-        "47000",
-        "2023-11-20",
-        "",
-        "requested",
-        "2023-11-20T09:00:00",
-    ),
-    (
-        "2023-12-05",
-        "BR-5",
-        "P5",
-        "backfill",
-        "SPT1",
-        "infusion",
-        "1",
-        "47000",
-        "2023-11-20",
-        "2023-12-05",
-        "released",
-        "2023-12-05T10:00:00",
-    ),
-    # same record_updated_at, later file: the later file wins
-    (
-        "2023-12-06",
-        "BR-5",
-        "P5",
-        "backfill",
-        "SPT1",
-        "infusion",
-        "1",
-        "50000",
-        "2023-11-20",
-        "2023-12-05",
-        "released",
-        "2023-12-05T10:00:00",
-    ),
-    (
-        "2024-02-01",
-        "BR-7",
-        "P12",
-        "new_position",
-        "SHIP",
-        "specialty",
-        "0.5",
-        "23500",
-        "2024-02-01",
-        "",
-        "requested",
-        "2024-02-01T09:00:00",
-    ),
-    (
-        "2024-03-01",
-        "BR-7",
-        "P12",
-        "new_position",
-        "SHIP",
-        "specialty",
-        "0.5",
-        "23500",
-        "2024-02-01",
-        "2024-03-01",
-        "released",
-        "2024-03-01T09:00:00",
-    ),
-    (
-        "2024-03-01",
-        "BR-8",
-        "P13",
-        "new_position",
-        "CSA",
-        "retail",
-        "1",
-        "65000",
-        "2024-03-01",
-        "",
-        "requested",
-        "2024-03-01T10:00:00",
-    ),
-    (
-        "2024-04-01",
-        "BR-8",
-        "P13",
-        "new_position",
-        "CSA",
-        "retail",
-        "1",
-        "65000",
-        "2024-03-01",
-        "",
-        "denied",
-        "2024-04-01T10:00:00",
-    ),
-]
+# Each change of a release as its file shows it (the file is budget_releases_<file_date>.csv).
+BUDGET_ROWS = """
+file_date  | release_id | position_id | action       | job_code | pharmacy_model | fte | annual_amount | requested_date | released_date | status    | record_updated_at
+2023-01-10 | BR-3       | P10         | new_position | PAS      | mail_order     | 1   | 65000         | 2023-01-10     |               | requested | 2023-01-10T09:00:00
+2023-02-01 | BR-3       | P10         | new_position | PAS      | mail_order     | 1   | 65000         | 2023-01-10     | 2023-02-01    | released  | 2023-02-01T09:00:00
+2023-02-20 | BR-1       | P2          | backfill     | SPT2     | specialty      | 1   | 56000         | 2023-02-20     |               | requested | 2023-02-20T09:00:00
+2023-03-10 | BR-1       | P2          | backfill     | SPT2     | specialty      | 1   | 56000         | 2023-02-20     |               | denied    | 2023-03-10T09:00:00
+2023-03-20 | BR-2       | P2          | backfill     | SPT2     | specialty      | 1   | 56000         | 2023-03-20     |               | requested | 2023-03-20T09:00:00
+2023-04-10 | BR-2       | P2          | backfill     | SPT2     | specialty      | 1   | 56000         | 2023-03-20     | 2023-04-10    | released  | 2023-04-10T09:00:00
+2023-04-10 | BR-4       | P3          | backfill     | MEDB1    | mail_order     | 1   | 58000         | 2023-04-10     |               | requested | 2023-04-10T11:00:00
+2023-05-02 | BR-6       | P11         | backfill     | SPT1     | specialty      | 1   | 47000         | 2023-05-02     |               | requested | 2023-05-02T09:00:00
+2023-11-20 | BR-5       | P5          | backfill     | SPT1     | infusion       | 1   | 47000         | 2023-11-20     |               | requested | 2023-11-20T09:00:00
+2023-12-05 | BR-5       | P5          | backfill     | SPT1     | infusion       | 1   | 47000         | 2023-11-20     | 2023-12-05    | released  | 2023-12-05T10:00:00
+# same record_updated_at, later file: the later file wins
+2023-12-06 | BR-5       | P5          | backfill     | SPT1     | infusion       | 1   | 50000         | 2023-11-20     | 2023-12-05    | released  | 2023-12-05T10:00:00
+2024-02-01 | BR-7       | P12         | new_position | SHIP     | specialty      | 0.5 | 23500         | 2024-02-01     |               | requested | 2024-02-01T09:00:00
+2024-03-01 | BR-7       | P12         | new_position | SHIP     | specialty      | 0.5 | 23500         | 2024-02-01     | 2024-03-01    | released  | 2024-03-01T09:00:00
+2024-03-01 | BR-8       | P13         | new_position | CSA      | retail         | 1   | 65000         | 2024-03-01     |               | requested | 2024-03-01T10:00:00
+2024-04-01 | BR-8       | P13         | new_position | CSA      | retail         | 1   | 65000         | 2024-03-01     |               | denied    | 2024-04-01T10:00:00
+"""
 
 # Codebooks: in 2024 career growth moved from q03 to q01 (renumbered between years).
 ITEMS = {
@@ -474,8 +280,8 @@ def write_landing(out: Path) -> None:
             )
         _write(out / "roster" / f"roster_{day.isoformat()}.csv", rows)
     by_file: dict[str, list[dict]] = {}
-    for row in BUDGET_ROWS:
-        by_file.setdefault(row[0], []).append(dict(zip(BUDGET_COLUMNS, row[1:], strict=True)))
+    for row in table_rows(BUDGET_ROWS, typed=False):
+        by_file.setdefault(row["file_date"], []).append({c: row[c] for c in BUDGET_COLUMNS})
     for day, rows in by_file.items():
         _write(out / "budget" / f"budget_releases_{day}.csv", rows)
     for year, responses in build_responses().items():

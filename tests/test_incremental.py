@@ -9,18 +9,23 @@ gives, and every mart's published snapshot is the mart as BI reads it.
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from rxstaff.sample import Options, generate
 from rxstaff.warehouse import build, fingerprint
 from rxstaff.warehouse.declarations import DeclarationError, check_lineage, of_kind, relations_read
 from rxstaff.warehouse.published import as_published, grain, marts
-from tests.helpers import canonical, comparable, hold_back_rosters, live_marts, run_nightly
+from tests.helpers import (
+    canonical,
+    comparable,
+    generated,
+    hold_back_rosters,
+    live_marts,
+    run_nightly,
+)
 
 SURVEY_MODELS = ["dim_survey_item", "int_survey_group_member", "int_survey_respondent_score"]
 SURVEY_MARTS = ["mart_engagement", "mart_engagement_drivers", "mart_engagement_item"]
@@ -29,17 +34,7 @@ SURVEY_MARTS = ["mart_engagement", "mart_engagement_drivers", "mart_engagement_i
 @pytest.fixture(scope="module")
 def landing_with_survey_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Eight months of a small pharmacy, its 2023 survey among them."""
-    out = tmp_path_factory.mktemp("landing_survey")
-    generate(
-        Options(
-            out=out,
-            employees=40,
-            start=date(2023, 6, 5),
-            end=date(2024, 1, 29),
-            seed=5,
-            bad_rows=0.0,
-        )
-    )
+    out = generated(tmp_path_factory, "landing_survey", 40, "2023-06-05", "2024-01-29", seed=5)
     assert list((out / "survey").glob("engagement_survey_*.csv"))
     return out
 
@@ -84,7 +79,7 @@ def test_a_roster_night_rebuilds_only_what_it_changed_and_equals_a_full_rebuild(
         assert published_after[name] == published_before[name], name
     # And what it did not: the roster's models and marts.
     assert built_after["dim_employee"] != built_before["dim_employee"]
-    assert published_after["mart_retention_annual"] != published_before["mart_retention_annual"]
+    assert published_after["mart_role_by_model"] != published_before["mart_role_by_model"]
 
     seen = live_marts(url)
     assert len(seen["mart_engagement"]) > 0, "the survey should give engagement figures"

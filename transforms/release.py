@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import re
+from rxstaff.transforms.source import Bound, Source, columns, named
 
-from rxstaff.transforms.source import Bound, Column, Source
-
+# A file holds the changes exported that day: each row carries its file's date.
 BUDGET = Source(
-    name="budget",
-    folder="budget",
-    pattern=re.compile(r"^budget_releases_(\d{4}-\d{2}-\d{2})\.csv$", re.IGNORECASE),
-    suite="budget_release.json",
-    columns=(
-        Column("release_id", "id"),
-        Column("position_id", "id"),
-        Column("action", "code"),
-        Column("job_code", "code"),
-        Column("pharmacy_model", "code", nullable=True),
-        Column("fte", "number", nullable=True),
-        Column("annual_amount", "money", nullable=True),
-        Column("requested_date", "date"),
-        Column("released_date", "date", nullable=True),
-        Column("status", "code"),
-        Column("record_updated_at", "timestamp"),
-    ),
-    table="stg_budget_release",
-    bound=(Bound("file_date", "_file_date", "date"),),  # the day the changes were exported
-)
+    "budget", folder="budget", pattern=named("budget_releases_"), suite="budget_release.json",
+    table="stg_budget_release", bound=(Bound("file_date", "_file_date", "date"),),
+    columns=columns("""
+        release_id          id
+        position_id         id
+        action              code
+        job_code            code
+        pharmacy_model      code       nullable
+        fte                 number     nullable
+        annual_amount       money      nullable
+        requested_date      date
+        released_date       date       nullable
+        status              code
+        record_updated_at   timestamp
+    """),
+)  # fmt: skip

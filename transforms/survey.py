@@ -9,12 +9,14 @@ import pandas as pd
 
 from rxstaff.transforms.source import (
     FILE_NO,
+    YEAR,
     Bound,
-    Column,
     Derived,
     Source,
     StagingColumn,
     StagingTable,
+    columns,
+    named,
 )
 
 QUESTION = re.compile(r"^q\d+$")
@@ -60,35 +62,32 @@ ANSWERS = StagingTable(
         StagingColumn("answer", "INTEGER"),
     ),
 )
+# Single persons' answers: private; the question columns change every year: repeating.
 SURVEY = Source(
-    name="survey",
-    folder="survey",
-    pattern=re.compile(r"^engagement_survey_(\d{4})\.csv$", re.IGNORECASE),
-    suite="engagement_survey.json",
-    columns=(
-        Column("response_id", "id"),
-        Column("survey_year", "integer"),
-        Column("submitted_at", "timestamp", nullable=True),
-        Column("department", "text", nullable=True),
-        Column("pharmacy_model", "code", nullable=True),
-        Column("job_family", "code", nullable=True),
-        Column("tenure_band", "code", nullable=True),
-    ),
-    table="stg_survey_respondent",
-    derived=(Derived(ANSWERS, answers),),
-    private=True,
-    repeating=QUESTION,
-)
+    "survey", folder="survey", pattern=named("engagement_survey_", YEAR),
+    suite="engagement_survey.json", table="stg_survey_respondent",
+    derived=(Derived(ANSWERS, answers),), private=True, repeating=QUESTION,
+    columns=columns("""
+        response_id      id
+        survey_year      integer
+        submitted_at     timestamp  nullable
+        department       text       nullable
+        pharmacy_model   code       nullable
+        job_family       code       nullable
+        tenure_band      code       nullable
+    """),
+)  # fmt: skip
 SURVEY_ITEMS = Source(
-    name="survey_items",
-    folder="survey",
-    pattern=re.compile(r"^survey_items_(\d{4})\.csv$", re.IGNORECASE),
-    suite="survey_items.json",
-    columns=(
-        Column("question_id", "id", clean=normalise_question_id),
-        Column("dimension", "code", clean=snake_case),
-        Column("text", "text", nullable=True),
-    ),
-    table="stg_survey_item",
+    "survey_items", folder="survey", pattern=named("survey_items_", YEAR),
+    suite="survey_items.json", table="stg_survey_item",
     bound=(Bound("survey_year", "_file_year", "integer"),),
-)
+    columns=columns(
+        """
+        question_id      id
+        dimension        code
+        text             text       nullable
+        """,
+        question_id=normalise_question_id,
+        dimension=snake_case,
+    ),
+)  # fmt: skip

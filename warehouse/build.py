@@ -108,7 +108,26 @@ def build_tables(conn: sa.Connection, prints: fingerprint.Fingerprints | None = 
         rebuilt.append(decl.name)
         now[decl.name] = f"{inputs}/{prints.of(decl.name)}"
     fingerprint.store(conn, fingerprint.BUILT_FROM, now)
+    fingerprint.store(conn, DEFINITIONS, {"": definitions_digest()})
     return Built(rebuilt, unchanged)
+
+
+DEFINITIONS = "models_definition"
+
+
+def definitions_digest() -> str:
+    """One fingerprint of every model table's definition (its columns and SQL)."""
+    digest = hashlib.sha256()
+    for decl in of_kind("table", "incremental"):
+        for part in (decl.name, ",".join(decl.column_names), decl.sql or ""):
+            digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def definitions_changed(conn: sa.Connection) -> bool:
+    """Whether the model tables were last built by another definition of them (a new
+    rxstaff version): then even a run with nothing new builds them."""
+    return fingerprint.stored(conn, DEFINITIONS).get("") != definitions_digest()
 
 
 def build_table(conn: sa.Connection, decl: Declaration) -> None:

@@ -90,10 +90,17 @@ def project() -> dict[str, Any]:
     return dict(_yaml(resources.files("rxstaff.warehouse").joinpath("models", "project.yml")))
 
 
+@cache
+def _macros() -> str:
+    return resources.files("rxstaff.warehouse").joinpath("models", "macros.sql").read_text("utf-8")
+
+
 def render(sql: str) -> str:
-    """A model's SQL with the project's ``vars`` filled in (an unknown name is an error)."""
+    """A model's SQL with the project's ``vars`` and macros (``models/macros.sql``) filled
+    in; an unknown name is an error."""
     template = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    return template.from_string(sql).render(**project().get("vars", {}))
+    rendered = template.from_string(_macros() + sql).render(**project().get("vars", {}))
+    return rendered.lstrip("\n")
 
 
 @cache

@@ -166,7 +166,11 @@ def new_roles(f: dict[str, pd.DataFrame]) -> Page:
 def backfill(f: dict[str, pd.DataFrame]) -> Page:
     page = Page("backfill", "Backfill and budget")
     delays = f["mart_backfill_delays"]
-    delays = delays[(delays.job_family == "ALL") & (delays.pharmacy_model == "ALL")]
+    delays = delays[
+        (delays.job_family == "ALL")
+        & (delays.pharmacy_model == "ALL")
+        & (delays.open_reason == "ALL")
+    ]
     stages = delays.melt(
         id_vars="year",
         value_vars=[

@@ -1,5 +1,11 @@
--- What history shows that looks wrong but is kept: recomputed every run.
-DELETE FROM etl_anomaly WHERE origin = 'history';
+-- What history shows that looks wrong but is kept.
+--
+-- Absences (warehouse.md v3): an employee missing from a loaded snapshot without a
+-- termination, whether they vanish for good or come back later (a gap), is recorded once,
+-- with the first snapshot they are missing from, and kept by every later run. An absence
+-- explained by a quarantined row of theirs in that snapshot is no absence. The other
+-- kinds are recomputed every run.
+DELETE FROM etl_anomaly WHERE origin = 'history' AND kind <> 'vanished_without_termination';
 
 INSERT INTO etl_anomaly (run_id, batch_id, kind, employee_key, observed_on, detail, origin)
 WITH snapshots AS (
@@ -7,20 +13,19 @@ WITH snapshots AS (
     FROM etl_batch
     WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL AND rows_loaded > 0
 ),
-last_row AS (
-    SELECT *
-    FROM (
-        SELECT
-            o.*,
-            ROW_NUMBER() OVER (PARTITION BY employee_key ORDER BY snapshot_date DESC) AS from_end
-        FROM int_employee_observation AS o
-    ) AS ranked
-    WHERE from_end = 1
+runs AS (
+    SELECT
+        o.batch_id, o.employee_key, o.employment_status, o.last_seen,
+        LEAD(o.snapshot_date) OVER (PARTITION BY o.employee_key ORDER BY o.snapshot_date)
+            AS seen_again
+    FROM int_employee_observation AS o
 ),
-vanished AS (
+absences AS (
     SELECT r.batch_id, r.employee_key, MIN(s.snapshot_date) AS missing_from, r.last_seen
-    FROM last_row AS r
-    JOIN snapshots AS s ON s.snapshot_date > r.last_seen
+    FROM runs AS r
+    JOIN snapshots AS s
+        ON s.snapshot_date > r.last_seen
+        AND (r.seen_again IS NULL OR s.snapshot_date < r.seen_again)
     WHERE r.employment_status <> 'terminated'
       AND NOT EXISTS (
           SELECT 1
@@ -31,8 +36,21 @@ vanished AS (
             AND b.status = 'loaded' AND b.superseded_by IS NULL
       )
     GROUP BY r.batch_id, r.employee_key, r.last_seen
-),
-compared AS (
+)
+SELECT :run_id, a.batch_id, 'vanished_without_termination', a.employee_key, a.missing_from,
+       'last seen ' || CAST(a.last_seen AS TEXT) || ' not terminated, absent from the snapshot of '
+       || CAST(a.missing_from AS TEXT) || ', last known state kept',
+       'history'
+FROM absences AS a
+WHERE NOT EXISTS (
+    SELECT 1
+    FROM etl_anomaly AS k
+    WHERE k.kind = 'vanished_without_termination'
+      AND k.employee_key = a.employee_key AND k.observed_on = a.missing_from
+);
+
+INSERT INTO etl_anomaly (run_id, batch_id, kind, employee_key, observed_on, detail, origin)
+WITH compared AS (
     SELECT
         o.*,
         LAG(spell_no) OVER w AS p_spell,
@@ -40,12 +58,6 @@ compared AS (
     FROM int_employee_observation AS o
     WINDOW w AS (PARTITION BY employee_key ORDER BY snapshot_date)
 )
-SELECT :run_id, batch_id, 'vanished_without_termination', employee_key, missing_from,
-       'last seen ' || CAST(last_seen AS TEXT) || ' not terminated, absent from the snapshot of '
-       || CAST(missing_from AS TEXT) || ', last known state kept',
-       'history'
-FROM vanished
-UNION ALL
 SELECT :run_id, batch_id, 'job_change_without_new_effective_date', employee_key, snapshot_date,
        'job_code or position_id changed but job_effective_date stayed ' || CAST(job_effective_date AS TEXT),
        'history'

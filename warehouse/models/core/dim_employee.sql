@@ -5,29 +5,21 @@
 -- for a spell's first period, job_effective_date for a job change, termination_date
 -- for a separation; otherwise the first snapshot that showed the change. Periods are
 -- kept strictly increasing (a back-dated change never overlaps the period before it).
-WITH compared AS (
-    SELECT
-        o.*,
-        LAG(spell_no) OVER w AS p_spell,
-        LAG(employment_status) OVER w AS p_status
-    FROM int_employee_observation AS o
-    WINDOW w AS (PARTITION BY employee_key ORDER BY snapshot_date)
-),
-starts AS (
+WITH starts AS (
     SELECT
         *,
         CASE
-            WHEN p_spell IS NULL OR spell_no <> p_spell OR attributes_changed THEN 1
+            WHEN prev_spell_no IS NULL OR spell_no <> prev_spell_no OR attributes_changed THEN 1
             ELSE 0
         END AS starts_period,
         CASE
-            WHEN p_spell IS NULL OR spell_no <> p_spell THEN spell_hire_date
+            WHEN prev_spell_no IS NULL OR spell_no <> prev_spell_no THEN spell_hire_date
             WHEN job_changed THEN job_effective_date
-            WHEN employment_status = 'terminated' AND p_status <> 'terminated'
+            WHEN employment_status = 'terminated' AND prev_employment_status <> 'terminated'
                 THEN COALESCE(spell_termination_date, snapshot_date)
             ELSE snapshot_date
         END AS effective_from
-    FROM compared
+    FROM int_employee_observation
 ),
 numbered AS (
     SELECT
@@ -39,18 +31,9 @@ numbered AS (
 ),
 periods AS (
     SELECT
-        employee_key,
-        period_no,
-        job_code,
-        position_id,
-        pharmacy_model,
-        department,
-        fte,
-        employment_status,
-        spell_hire_date AS hire_date,
-        effective_from,
-        batch_id AS source_batch_id,
-        row_number AS source_row_number
+        employee_key, period_no, job_code, position_id, pharmacy_model, department, fte,
+        employment_status, spell_hire_date AS hire_date, effective_from,
+        batch_id AS source_batch_id, row_number AS source_row_number
     FROM numbered
     WHERE starts_period = 1
 ),
@@ -64,13 +47,7 @@ clamped AS (
     FROM periods
 )
 SELECT
-    employee_key,
-    job_code,
-    position_id,
-    pharmacy_model,
-    department,
-    fte,
-    employment_status,
+    employee_key, job_code, position_id, pharmacy_model, department, fte, employment_status,
     hire_date,
     valid_from,
     LEAD(valid_from) OVER (PARTITION BY employee_key ORDER BY period_no) AS valid_to,

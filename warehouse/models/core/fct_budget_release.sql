@@ -6,13 +6,5 @@ SELECT
     CASE WHEN released_date IS NOT NULL THEN released_date - requested_date END AS days_to_release,
     batch_id AS source_batch_id,
     row_number AS source_row_number
-FROM (
-    SELECT
-        r.*,
-        ROW_NUMBER() OVER (
-            PARTITION BY release_id
-            ORDER BY record_updated_at DESC, file_date DESC, batch_id DESC, row_number DESC
-        ) AS recency
-    FROM stg_budget_release AS r
-) AS ranked
+FROM {{ latest_state("stg_budget_release", "release_id") }}
 WHERE recency = 1

@@ -21,6 +21,5 @@ SELECT
     SUM(e.fte) AS fte
 FROM month_ends AS m
 JOIN int_employment_period AS e
-    ON e.employed_from <= m.month_end
-    AND (e.employed_until IS NULL OR e.employed_until > m.month_end)
+    ON {{ employed_on("e", "m.month_end") }}
 GROUP BY m.month_end, e.job_code, e.pharmacy_model

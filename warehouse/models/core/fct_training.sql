@@ -6,13 +6,5 @@ SELECT
     CASE WHEN completed_on IS NOT NULL THEN completed_on - assigned_on END AS days_to_complete,
     batch_id AS source_batch_id,
     row_number AS source_row_number
-FROM (
-    SELECT
-        t.*,
-        ROW_NUMBER() OVER (
-            PARTITION BY record_id
-            ORDER BY record_updated_at DESC, file_date DESC, batch_id DESC, row_number DESC
-        ) AS recency
-    FROM stg_training_record AS t
-) AS ranked
+FROM {{ latest_state("stg_training_record", "record_id") }}
 WHERE recency = 1

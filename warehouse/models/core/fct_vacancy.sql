@@ -119,6 +119,7 @@ SELECT
     b.budget_requested_on,
     b.budget_released_on,
     b.backfill_release_id,
+    a.annual_amount AS budget_amount,
     COALESCE(b.budget_requests, 0) AS budget_requests,
     COALESCE(b.budget_denials, 0) AS budget_denials,
     v.closed_on,
@@ -145,3 +146,4 @@ SELECT
     v.closed_row_number
 FROM filled AS v
 LEFT JOIN budget AS b ON b.vacancy_no = v.vacancy_no
+LEFT JOIN fct_budget_release AS a ON a.release_id = b.backfill_release_id

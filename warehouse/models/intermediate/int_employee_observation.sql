@@ -62,9 +62,13 @@ SELECT
     last_seen,
     attributes_changed,
     job_changed,
-    prev_job_effective_date
+    prev_job_effective_date,
+    LAG(spell_no) OVER o AS prev_spell_no,
+    prev_status AS prev_employment_status
 FROM spells
-WINDOW s AS (
-    PARTITION BY employee_key, spell_no ORDER BY snapshot_date
-    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-)
+WINDOW
+    s AS (
+        PARTITION BY employee_key, spell_no ORDER BY snapshot_date
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ),
+    o AS (PARTITION BY employee_key ORDER BY snapshot_date)

@@ -3,13 +3,7 @@
 -- null: still employed as far as the data knows). Every "employed on day D" of the
 -- models is this: employed_from <= D AND (employed_until IS NULL OR employed_until > D).
 SELECT
-    employee_key,
-    job_code,
-    position_id,
-    pharmacy_model,
-    department,
-    fte,
-    hire_date,
+    employee_key, job_code, position_id, pharmacy_model, department, fte, hire_date,
     GREATEST(valid_from, hire_date) AS employed_from,
     valid_to AS employed_until
 FROM dim_employee

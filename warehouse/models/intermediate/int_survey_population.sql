@@ -15,6 +15,5 @@ SELECT
     e.department
 FROM closes AS c
 JOIN int_employment_period AS e
-    ON e.employed_from <= c.close_date
-    AND (e.employed_until IS NULL OR e.employed_until > c.close_date)
+    ON {{ employed_on("e", "c.close_date") }}
 JOIN dim_job AS j ON j.job_code = e.job_code

@@ -59,7 +59,7 @@ SELECT
     j.survey_year,
     j.group_by,
     j.group_value,
-    CASE WHEN j.too_small THEN NULL ELSE j.respondents END AS respondents,
+    CASE WHEN j.suppressed THEN NULL ELSE j.respondents END AS respondents,
     CASE WHEN j.suppressed THEN NULL ELSE j.engagement_index END AS engagement_index,
     CASE WHEN j.suppressed THEN NULL ELSE j.career_growth_index END AS career_growth_index,
     CASE WHEN j.suppressed THEN NULL ELSE j.favorable_pct END AS favorable_pct,

@@ -1,11 +1,6 @@
 -- Did engaged groups stay? (warehouse.md v2): each surveyed group's engagement beside the
 -- separations of the group's employees in the 12 months after the survey closed.
-WITH as_of AS (
-    SELECT MAX(file_date) AS as_of_date
-    FROM etl_batch
-    WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL
-),
-members AS (
+WITH members AS (
     SELECT survey_year, close_date, 'ALL' AS group_by, 'ALL' AS group_value, employee_key
     FROM int_survey_population
     UNION ALL
@@ -61,6 +56,6 @@ LEFT JOIN counted AS c
 LEFT JOIN (
     SELECT k.survey_year, a.as_of_date >= k.close_date + 365 AS yes
     FROM closes AS k
-    CROSS JOIN as_of AS a
+    CROSS JOIN int_roster_coverage AS a
 ) AS complete ON complete.survey_year = e.survey_year
 WHERE e.group_by IN ('ALL', 'job_family', 'pharmacy_model')

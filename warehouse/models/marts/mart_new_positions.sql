@@ -24,7 +24,7 @@ SELECT
     SUM(s.annual_amount) AS annual_amount
 FROM seats AS s
 JOIN dim_job AS j ON j.job_code = s.job_code
-CROSS JOIN (VALUES (0), (1)) AS g (all_models)
+{{ rollups(["all_models"]) }}
 GROUP BY CAST(EXTRACT(YEAR FROM s.released_date) AS INTEGER), s.job_code, j.job_title,
     j.created_in_expansion,
     CASE WHEN g.all_models = 1 THEN 'ALL' ELSE COALESCE(s.pharmacy_model, '(not stated)') END

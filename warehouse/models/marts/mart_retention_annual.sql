@@ -1,60 +1,19 @@
--- Annual turnover, retention and mobility by job family and pharmacy model (each also
--- ALL). An employee counts in the group held on the day measured: the cohort by its group
--- on 31 December before the year, separations and promotions by the job left.
--- Years are those with month ends in fct_headcount_monthly. In the current year the
--- average runs over the month ends known so far and retention is measured on the latest
--- snapshot date (docs/decisions.md).
-WITH coverage AS (
-    SELECT MAX(last_seen) AS last_snapshot FROM int_roster_change
-),
-years AS (
-    SELECT
-        CAST(EXTRACT(YEAR FROM month_end) AS INTEGER) AS year,
-        CAST(COUNT(DISTINCT month_end) AS INTEGER) AS month_ends
-    FROM fct_headcount_monthly
-    GROUP BY CAST(EXTRACT(YEAR FROM month_end) AS INTEGER)
-),
-days AS (
-    SELECT
-        y.year,
-        y.month_ends,
-        CAST(CAST(y.year - 1 AS TEXT) || '-12-31' AS DATE) AS start_day,
-        CASE
-            WHEN CAST(CAST(y.year AS TEXT) || '-12-31' AS DATE) < c.last_snapshot
-                THEN CAST(CAST(y.year AS TEXT) || '-12-31' AS DATE)
-            ELSE c.last_snapshot
-        END AS end_day
-    FROM years AS y, coverage AS c
-),
-employed AS (
-    -- who was employed on a given day, in which family and model
-    SELECT
-        d.year, d.start_day, d.end_day, e.employee_key, j.job_family, e.pharmacy_model,
-        e.employed_from, e.employed_until
-    FROM days AS d
-    JOIN int_employment_period AS e
-        ON e.employed_from <= d.end_day
-        AND (e.employed_until IS NULL OR e.employed_until > d.start_day)
-    JOIN dim_job AS j ON j.job_code = e.job_code
-),
-cohort AS (
-    SELECT DISTINCT year, employee_key, job_family, pharmacy_model
-    FROM employed
-    WHERE employed_from <= start_day AND (employed_until IS NULL OR employed_until > start_day)
-),
-still_employed AS (
-    SELECT DISTINCT year, employee_key
-    FROM employed
-    WHERE employed_from <= end_day AND (employed_until IS NULL OR employed_until > end_day)
+-- Annual turnover, retention, hiring and mobility by job family and pharmacy model (each
+-- also ALL). An employee counts in the group held on the day measured: the cohort by its
+-- group on 31 December before the year, separations and promotions by the job left,
+-- hires by the job entered. Years are those of int_retention_year (month ends known, a
+-- start day the data saw). In the current year the average runs over the month ends
+-- known so far and retention is measured on the latest snapshot date.
+WITH years AS (
+    SELECT year, month_ends FROM int_retention_year
 ),
 cohort_outcome AS (
     SELECT
-        c.year, c.job_family, c.pharmacy_model,
+        year, job_family, pharmacy_model,
         CAST(COUNT(*) AS INTEGER) AS start_headcount,
-        CAST(COUNT(s.employee_key) AS INTEGER) AS retained
-    FROM cohort AS c
-    LEFT JOIN still_employed AS s ON s.year = c.year AND s.employee_key = c.employee_key
-    GROUP BY c.year, c.job_family, c.pharmacy_model
+        CAST(SUM(CASE WHEN retained THEN 1 ELSE 0 END) AS INTEGER) AS retained
+    FROM int_retention_cohort
+    GROUP BY year, job_family, pharmacy_model
 ),
 monthly AS (
     SELECT
@@ -105,10 +64,20 @@ moves AS (
     WHERE c.pick = 1
     GROUP BY CAST(EXTRACT(YEAR FROM c.event_date) AS INTEGER), j.job_family, c.from_model
 ),
+hires AS (
+    SELECT
+        CAST(EXTRACT(YEAR FROM ev.event_date) AS INTEGER) AS year, j.job_family,
+        ev.pharmacy_model, CAST(COUNT(*) AS INTEGER) AS hires
+    FROM fct_career_event AS ev
+    JOIN dim_job AS j ON j.job_code = ev.to_job_code
+    WHERE ev.event_type IN ('hire', 'rehire')
+    GROUP BY CAST(EXTRACT(YEAR FROM ev.event_date) AS INTEGER), j.job_family, ev.pharmacy_model
+),
 groups AS (
     SELECT year, job_family, pharmacy_model FROM cohort_outcome
     UNION SELECT year, job_family, pharmacy_model FROM monthly
     UNION SELECT year, job_family, pharmacy_model FROM moves
+    UNION SELECT year, job_family, pharmacy_model FROM hires
 ),
 by_group AS (
     SELECT
@@ -121,7 +90,8 @@ by_group AS (
         COALESCE(v.separations, 0) AS separations,
         COALESCE(v.voluntary_separations, 0) AS voluntary_separations,
         COALESCE(v.first_year_separations, 0) AS first_year_separations,
-        COALESCE(v.promotions, 0) AS promotions
+        COALESCE(v.promotions, 0) AS promotions,
+        COALESCE(h.hires, 0) AS hires
     FROM groups AS g
     JOIN years AS y ON y.year = g.year
     LEFT JOIN cohort_outcome AS c
@@ -130,21 +100,24 @@ by_group AS (
         ON m.year = g.year AND m.job_family = g.job_family AND m.pharmacy_model = g.pharmacy_model
     LEFT JOIN moves AS v
         ON v.year = g.year AND v.job_family = g.job_family AND v.pharmacy_model = g.pharmacy_model
+    LEFT JOIN hires AS h
+        ON h.year = g.year AND h.job_family = g.job_family AND h.pharmacy_model = g.pharmacy_model
 ),
 rolled_up AS (
     SELECT
         b.year,
-        CASE WHEN r.all_families = 1 THEN 'ALL' ELSE b.job_family END AS job_family,
-        CASE WHEN r.all_models = 1 THEN 'ALL' ELSE b.pharmacy_model END AS pharmacy_model,
+        {{ all_or("r.all_families", "b.job_family") }} AS job_family,
+        {{ all_or("r.all_models", "b.pharmacy_model") }} AS pharmacy_model,
         SUM(b.start_headcount) AS start_headcount,
         SUM(b.retained) AS retained,
         SUM(b.headcount_sum) AS headcount_sum,
         SUM(b.separations) AS separations,
         SUM(b.voluntary_separations) AS voluntary_separations,
         SUM(b.first_year_separations) AS first_year_separations,
-        SUM(b.promotions) AS promotions
+        SUM(b.promotions) AS promotions,
+        SUM(b.hires) AS hires
     FROM by_group AS b
-    CROSS JOIN (VALUES (0, 0), (0, 1), (1, 0), (1, 1)) AS r (all_families, all_models)
+    {{ rollups(["all_families", "all_models"], "r") }}
     GROUP BY 1, 2, 3
 )
 SELECT
@@ -167,6 +140,7 @@ SELECT
     CASE WHEN t.headcount_sum > 0
         THEN CAST(t.promotions AS DOUBLE PRECISION) * y.month_ends / t.headcount_sum END
         AS promotion_rate,
-    CAST(t.first_year_separations AS INTEGER) AS first_year_separations
+    CAST(t.first_year_separations AS INTEGER) AS first_year_separations,
+    CAST(t.hires AS INTEGER) AS hires
 FROM rolled_up AS t
 JOIN years AS y ON y.year = t.year

@@ -2,18 +2,13 @@
 -- snapshot's to as_of_date's, on 31 December (or as_of_date in the current year), the
 -- headcount, FTE and open vacancies of each job in each pharmacy model, and how many
 -- models have the role at all.
-WITH bounds AS (
-    SELECT MIN(file_date) AS first_snapshot, MAX(file_date) AS as_of_date
-    FROM etl_batch
-    WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL
-),
-days AS (
+WITH days AS (
     SELECT
         CAST(g.year AS INTEGER) AS year,
         LEAST(CAST(CAST(g.year AS TEXT) || '-12-31' AS DATE), b.as_of_date) AS on_date
-    FROM bounds AS b,
+    FROM int_roster_coverage AS b,
         generate_series(
-            CAST(EXTRACT(YEAR FROM b.first_snapshot) AS INTEGER),
+            CAST(EXTRACT(YEAR FROM b.first_snapshot_date) AS INTEGER),
             CAST(EXTRACT(YEAR FROM b.as_of_date) AS INTEGER)
         ) AS g (year)
     WHERE b.as_of_date IS NOT NULL
@@ -25,8 +20,7 @@ staffed AS (
         SUM(e.fte) AS fte
     FROM days AS d
     JOIN int_employment_period AS e
-        ON e.employed_from <= d.on_date
-        AND (e.employed_until IS NULL OR e.employed_until > d.on_date)
+        ON {{ employed_on("e", "d.on_date") }}
     GROUP BY d.year, d.on_date, e.job_code, e.pharmacy_model
 ),
 vacant AS (

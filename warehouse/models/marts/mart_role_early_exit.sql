@@ -1,23 +1,17 @@
 -- Early exits from each role, by the year spells started (warehouse.md v2): of the spells
 -- observable for 90 (365) days on as_of_date, those ended by a separation, a lateral move
 -- or a demotion less than 90 (365) days after they started. New roles beside legacy ones.
-WITH as_of AS (
-    SELECT MAX(file_date) AS as_of_date
-    FROM etl_batch
-    WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL
-),
-spells AS (
+-- Spells started before the first roster snapshot are left out (int_observed_spell).
+WITH spells AS (
     SELECT
         s.*,
-        a.as_of_date - s.started_on AS days_observable,
         CASE
             WHEN s.end_reason IN ('separation', 'lateral', 'demotion')
                 THEN s.ended_on - s.started_on
         END AS days_to_exit,
         CASE WHEN s.end_reason = 'separation' THEN s.ended_on - s.started_on END
             AS days_to_separation
-    FROM fct_role_spell AS s
-    CROSS JOIN as_of AS a
+    FROM int_observed_spell AS s
 ),
 counted AS (
     SELECT
@@ -37,11 +31,7 @@ counted AS (
     GROUP BY CAST(EXTRACT(YEAR FROM started_on) AS INTEGER), job_code
 )
 SELECT
-    c.year,
-    c.job_code,
-    j.job_title,
-    j.created_in_expansion,
-    c.entries,
+    c.year, c.job_code, j.job_title, j.created_in_expansion, c.entries,
     c.observable_90,
     c.early_exits_90,
     CASE WHEN c.observable_90 > 0

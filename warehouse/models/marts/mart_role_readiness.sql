@@ -1,18 +1,9 @@
 -- Readiness in each role by the year its spells started (warehouse.md v2): how many
 -- spells came with required training, how many were proficient within 90 days (of those
 -- observable for 90 days on as_of_date), the median days to proficiency and the training
--- hours of the first 180 days. New roles beside legacy ones.
-WITH as_of AS (
-    SELECT MAX(file_date) AS as_of_date
-    FROM etl_batch
-    WHERE source = 'roster' AND status = 'loaded' AND superseded_by IS NULL
-),
-spells AS (
-    SELECT s.*, a.as_of_date - s.started_on AS days_observable
-    FROM fct_role_spell AS s
-    CROSS JOIN as_of AS a
-),
-counted AS (
+-- hours of the first 180 days. New roles beside legacy ones. Spells started before the
+-- first roster snapshot are left out (int_observed_spell).
+WITH counted AS (
     SELECT
         CAST(EXTRACT(YEAR FROM started_on) AS INTEGER) AS year,
         job_code,
@@ -27,19 +18,14 @@ counted AS (
             SUM(CASE WHEN required_courses > 0 AND days_observable >= 90
                 AND days_to_proficiency <= 90 THEN 1 ELSE 0 END) AS INTEGER) END
             AS proficient_within_90,
-        CAST(ROUND(CAST(percentile_cont(0.5) WITHIN GROUP (ORDER BY days_to_proficiency)
-            AS NUMERIC(18, 6)), 1) AS NUMERIC(10, 1)) AS median_days_to_proficiency,
+        {{ days_percentile("days_to_proficiency") }} AS median_days_to_proficiency,
         CAST(ROUND(CAST(AVG(CASE WHEN days_observable >= 180 THEN training_hours_first_180 END)
             AS NUMERIC(18, 6)), 1) AS NUMERIC(10, 1)) AS avg_training_hours_first_180
-    FROM spells
+    FROM int_observed_spell
     GROUP BY CAST(EXTRACT(YEAR FROM started_on) AS INTEGER), job_code
 )
 SELECT
-    c.year,
-    c.job_code,
-    j.job_title,
-    j.created_in_expansion,
-    c.entries,
+    c.year, c.job_code, j.job_title, j.created_in_expansion, c.entries,
     c.entries_with_requirements,
     c.proficient_within_90,
     CASE WHEN c.observable_with_requirements > 0
