@@ -53,6 +53,7 @@ STAGING_AREA_ENV = "RXSTAFF_STAGING_AREA"
 DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
 POSTGRES_WORK_MEM_ENV = "RXSTAFF_PG_WORK_MEM"
 RETRY_PAUSE_ENV = "RXSTAFF_CONNECT_RETRY_PAUSE"
+CREATE_WAREHOUSE_ENV = "RXSTAFF_CREATE_WAREHOUSE"  # allow (default) | never
 
 # Engines that evaluate the suites (expectations/suite.py); auto picks by the run's size.
 VALIDATION_CHOICES = ("auto", "gx", "sql", "vectorised")
@@ -113,13 +114,20 @@ class RunSettings:
     dask_workers: int = 1
     staging_area: str | None = None
     rehash: bool = False
+    create_warehouse: bool = True  # False: a warehouse that is not there is an error
 
     @property
     def setup(self) -> Setup:
         """What the run applies to the warehouse before loading: key check, reference data."""
         from rxstaff.warehouse.transaction import Setup
 
-        return Setup(self.id_secret, self.job_catalog, self.career_paths, self.min_group_size)
+        return Setup(
+            self.id_secret,
+            self.job_catalog,
+            self.career_paths,
+            self.min_group_size,
+            self.create_warehouse,
+        )
 
 
 def resolve(
@@ -141,6 +149,7 @@ def resolve(
             f"${WAREHOUSE_ENV} to an absolute path, e.g. "
             "duckdb:////srv/rxstaff/warehouse.duckdb"
         )
+    create = _create_warehouse(target, env)
     secret = id_secret(env)
     job_catalog = stage_catalog(read_job_catalog(_reference_file("catalog", request.catalog, env)))
     career_paths = stage_career_paths(
@@ -168,6 +177,7 @@ def resolve(
         dask_workers=_dask_workers(env),
         staging_area=request.staging_area or env.get(STAGING_AREA_ENV) or None,
         rehash=request.rehash,
+        create_warehouse=create,
     )
 
 
@@ -194,6 +204,22 @@ def warehouse(explicit: str | None = None, env: Mapping[str, str] = os.environ) 
         lock_timeout=lock_timeout,
         retry_pause=_seconds(env, RETRY_PAUSE_ENV, 2),
     )
+
+
+def _create_warehouse(target: Warehouse, env: Mapping[str, str]) -> bool:
+    """Whether a run may create the warehouse ($RXSTAFF_CREATE_WAREHOUSE: ``allow``, the
+    default, or ``never``, for a schedule that must only ever load into an existing one). A
+    DuckDB file that is not there is refused here, before a lock or folder is made; a
+    PostgreSQL database without rxstaff's schema is refused by the run (nothing changed)."""
+    choice = env.get(CREATE_WAREHOUSE_ENV, "allow").strip().lower()
+    if choice not in ("allow", "never"):
+        raise ConfigurationError(f"${CREATE_WAREHOUSE_ENV} must be allow or never, not {choice!r}")
+    if choice == "never" and target.file is not None and not target.file.exists():
+        raise ConfigurationError(
+            f"there is no warehouse at {target.file}, and ${CREATE_WAREHOUSE_ENV}=never: "
+            "this run may not create one (is the path mistyped?)"
+        )
+    return choice == "allow"
 
 
 def id_secret(env: Mapping[str, str] = os.environ) -> str:

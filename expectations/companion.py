@@ -1,9 +1,9 @@
 """Great Expectations in a process of its own, beside a run validated by SQL.
 
-A run bringing over 4 MiB of new files (``flows/ingest.py``: a large night, a history
+A run bringing over 4 MiB of new files (``flows/staging.py``: a large night, a history
 load) is validated by the suites compiled to SQL; Great Expectations re-checks a sample of
-every file, stores every file's result and builds Data Docs. That work needs
-GX's import (~3.5 s) and costs ~1 s per validation call whatever its size, all of it on
+every file, stores every file's result and builds Data Docs. That work needs GX's import
+and a fixed cost per validation call whatever its size (docs/benchmark.md), all of it on
 the run's critical path when done in the run's process. The companion is one spawned
 process that imports GX while the run stages its first chunks and does that work as the
 run hands it over, on another core. Nothing it does touches the warehouse: the run waits
@@ -14,6 +14,9 @@ the engines still fails the run, all or nothing.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
@@ -28,6 +31,7 @@ _store = None
 
 def _start(project: str | None) -> None:
     global _store
+    _end_with_parent()
     from rxstaff.expectations.results import ValidationStore
 
     _store = ValidationStore(Path(project)) if project else None
@@ -37,6 +41,22 @@ def _start(project: str | None) -> None:
         from rxstaff.expectations.gx_import import great_expectations
 
         great_expectations()  # the cross-checks need it
+
+
+def _end_with_parent() -> None:
+    """End this process when the run's is gone. A run killed outright (SIGKILL, the OOM
+    killer) never shuts its pool down, and the pool's queue would keep the companion
+    waiting for work forever; the parent's sentinel closes when it dies, whatever killed
+    it. SIGTERM to itself: the default action, the way any stopped process ends."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="rxstaff-end-with-parent", daemon=True).start()
 
 
 def _record(result: FileResult) -> None:

@@ -11,6 +11,8 @@ store. They hold counts only: never an unexpected value, which could be an emplo
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from rxstaff.expectations.gx_import import great_expectations
 from rxstaff.expectations.suite import Rule
 
 VALIDATIONS = "validations"
+# The project's configuration, as GX writes it: rebuilt by GX when missing.
+CONFIG_FILES = ("great_expectations.yml", "uncommitted/config_variables.yml")
 ALL_PAGES_MAX = 200
 INDEX_RESULTS_MAX = 1000
 
@@ -122,12 +126,14 @@ class ValidationStore:
             self.failed_keys.append(key)
 
     def _write(self, key: Any, document: dict[str, Any]) -> None:
-        """Store one result as GX's file store does (GX builds the store anew on every
-        access to ``context.validation_results_store``: it is looked up once)."""
+        """Store one result where GX's file store keeps it (GX builds the store anew on
+        every access to ``context.validation_results_store``: it is looked up once),
+        written whole or not at all."""
         if self._store is None:
             self._store = self.context.validation_results_store
+        url = self._store._store_backend.get_url_for_key(self._store.key_to_tuple(key))
         # Compact JSON: with an indent, json falls back from its C encoder to Python's.
-        self._store._store_backend.set(self._store.key_to_tuple(key), json.dumps(document))
+        write_atomically(Path(url2pathname(urlparse(url).path)), json.dumps(document))
 
     def _configs(self, rules: list[Rule]) -> list[dict[str, Any]]:
         """The rules as GX's expectation configurations (JSON), built by GX once per set of
@@ -165,6 +171,48 @@ class ValidationStore:
         with listed_once(self.context.validation_results_store):
             sites = self.context.build_data_docs(resource_identifiers=set(pages))
         return Path(url2pathname(urlparse(sites["local_site"]).path))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` under a temporary name, then renamed over it: a crash or a
+    full disk leaves the earlier file or none, never half of one for a later run to trip
+    over. The temporary file goes if the write fails, giving its space back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def repair_project(root: Path) -> str | None:
+    """Set aside a validation project's configuration file that a crash or a full disk
+    left empty or unreadable, so that GX writes it anew; the stored results stay. What
+    was done, for the run's log, or None if the project was sound."""
+    import yaml
+
+    broken = []
+    for name in CONFIG_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            sound = isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)
+        except (yaml.YAMLError, UnicodeDecodeError):
+            sound = False
+        if not sound:
+            path.replace(path.with_name(f"{path.name}.broken"))
+            broken.append(name)
+    if not broken:
+        return None
+    return (
+        f"the validation project at {root} had an empty or unreadable {', '.join(broken)} "
+        "(a crash or a full disk?): set aside as .broken and written anew; its stored "
+        "results are kept"
+    )
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from rxstaff.flows.steps import run_logger, step
 from rxstaff.settings import RunSettings
 from rxstaff.transforms.sources import SOURCES
 from rxstaff.warehouse import anomalies, batches, build, landing_hashes, roster_history
-from rxstaff.warehouse.ingest import count_skipped, reject_misnamed
+from rxstaff.warehouse.ingest import count_skipped, reject_refused
 from rxstaff.warehouse.runs import RunContext, record_run
 from rxstaff.warehouse.transaction import RunTransaction, record_after_failure
 
@@ -43,15 +43,21 @@ def load_and_commit(
     with RunTransaction(run.warehouse, found.due_bytes) as tx:
         if tx.history_load:
             log.info("history load: on a private copy of the warehouse, published whole")
-        tx.prepare(run.setup)
+        if tx.prepare(run.setup):
+            ctx.summary.new_warehouse = True
+            log.warning(f"new warehouse at {run.warehouse.description}: its schema was created")
         ctx.batch_ids = itertools.count(batches.next_batch_id(tx.conn))
         loaded = load_due_sources(run, tx, found, ctx, checks)
         if checks.companion is not None:  # every result is recorded: Data Docs beside the build
             checks.companion.start_docs()
-        reject_misnamed(tx.conn, found.misnamed, ctx, log)
+        reject_refused(tx.conn, found.refused, ctx, log)
         if found.hashes is not None:
             landing_hashes.record(tx.conn, found.hashes)
-        rebuilt = bool(loaded) or not build.has_rows(tx.conn, "dim_date")
+        rebuilt = (
+            bool(loaded)
+            or build.definitions_changed(tx.conn)
+            or not build.has_rows(tx.conn, "dim_date")
+        )
         if rebuilt:
             built: build.Built = step(build_models)(tx, ctx)
             log.info(
@@ -59,7 +65,7 @@ def load_and_commit(
                 "that changed" + (f" ({', '.join(built.unchanged)})" if built.unchanged else "")
             )
         else:
-            log.info("no new or corrected file: the models are unchanged")
+            log.info("no new or corrected file, no new model: the models are unchanged")
         ctx.summary.anomalies = anomalies.counts(tx.conn)
         # The run's row first: the figures find the run they follow by its start
         record_run(tx.conn, ctx.record(ctx.summary.status, ctx.summary.attention))

@@ -45,6 +45,8 @@ def summary_rows(summary: RunSummary) -> list[dict[str, Any]]:
 def summary_markdown(summary: RunSummary) -> str:
     lines = [f"# rxstaff run {summary.run_id}", "", f"Warehouse: {summary.warehouse}", ""]
     lines.append(f"Outcome: **{'failed' if summary.failed else summary.status}**")
+    if summary.new_warehouse:
+        lines += ["", f"New warehouse at {summary.warehouse}: this run created it."]
     if summary.failed:
         lines += ["", f"Failure: {summary.failed}"]
     attention = summary.attention

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from rxstaff.expectations.companion import Companion
-from rxstaff.expectations.results import FileResult, ValidationStore
+from rxstaff.expectations.results import FileResult, ValidationStore, repair_project
 from rxstaff.expectations.suite import (
     Outcome,
     cross_check,
@@ -144,6 +144,9 @@ def validation_beside(choice: str, due_bytes: int, project: Path | None) -> Iter
     """The run's validation: a run validated by SQL (over 4 MiB of new files) hands its
     Great Expectations work (results, sample checks, Data Docs) to a companion process,
     which imports GX while the run stages; any other run keeps it in this process."""
+    repaired = repair_project(project) if project else None
+    if repaired:
+        run_logger().warning(repaired)
     if not gx_beside(choice, due_bytes):
         yield Validation(ValidationStore(project) if project else None)
         return

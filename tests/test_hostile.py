@@ -8,7 +8,6 @@ error or the console. Each case runs on a real DuckDB file and a real PostgreSQL
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import time
@@ -17,23 +16,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rxstaff.transforms.csv_text import ARROW_MIN_BYTES, MalformedCsv, read_extract
+from rxstaff.transforms.csv_text import ARROW_MIN_BYTES, MAX_CELL_CHARS, MalformedCsv, read_extract
 from rxstaff.transforms.raw_frame import neutralise_formulas
-from tests.helpers import run_nightly
+from tests.helpers import csv_rows, run_nightly, write_csv
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 NAME, EMAIL = "Zebulon", "zebulon.quartermaine@example.org"
-
-
-def rows_of(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.reader(handle))
-
-
-def write(path: Path, rows: list[list[str]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows(rows)
 
 
 def at(rows: list[list[str]], name: str) -> int:
@@ -45,7 +34,7 @@ def plant(landing: Path) -> dict[str, object]:
     rosters = sorted((landing / "roster").glob("*.csv"))
     shifted, quoted = rosters[4], rosters[6]
 
-    rows = rows_of(shifted)
+    rows = csv_rows(shifted)
     first, last, email = at(rows, "first_name"), at(rows, "last_name"), at(rows, "work_email")
     employee = at(rows, "employee_id")
     raw_id = rows[2][employee]
@@ -54,7 +43,7 @@ def plant(landing: Path) -> dict[str, object]:
     rows[3][first], rows[3][email] = NAME, EMAIL
     del rows[3][first]  # a missing field: every later value shifted left
     rows[4][at(rows, "department")] = '=HYPERLINK("http://evil.example/x","Pharmacy")'
-    write(shifted, rows)
+    write_csv(shifted, rows)
 
     text = quoted.read_text(encoding="utf-8-sig")
     lines = text.splitlines(keepends=True)
@@ -63,11 +52,11 @@ def plant(landing: Path) -> dict[str, object]:
 
     budgets = sorted((landing / "budget").glob("*.csv"))
     money, other = budgets[0], budgets[1]
-    rows = rows_of(money)
-    extra = rows_of(other)  # a second row, in this file's column order
+    rows = csv_rows(money)
+    extra = csv_rows(other)  # a second row, in this file's column order
     rows.append([extra[1][at(extra, h.strip().lower())] for h in rows[0]])
     rows[1][at(rows, "annual_amount")] = "12345678901234567.00"  # beyond NUMERIC(14, 2)
-    write(money, rows)
+    write_csv(money, rows)
     return {
         "shifted": f"roster/{shifted.name}",
         "quoted": f"roster/{quoted.name}",
@@ -154,7 +143,7 @@ def personal_values(landing: Path) -> set[str]:
     value that is also an ordinary value of another column (a name that is a department)."""
     personal, ordinary = set(), set()
     for path in (landing / "roster").glob("*.csv"):
-        rows = rows_of(path)
+        rows = csv_rows(path)
         header = [h.strip().lower() for h in rows[0]]
         for row in rows[1:]:
             if len(row) != len(header):
@@ -245,6 +234,19 @@ def test_a_file_gets_the_same_verdict_whatever_its_size(tmp_path: Path) -> None:
             assert [row for row, _ in extract.misshapen] == [2]
             assert extract.row_numbers[:2] == [1, 3]  # rows keep their own numbers
             assert "zebulon" not in extract.frame.to_csv()
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_cell_too_long_is_named_as_such_whatever_the_file_size(quoted: bool) -> None:
+    header = "employee_id,first_name,department\n"
+    good = "".join(f"E{n},Ann,Ops\n" for n in range(ARROW_MIN_BYTES // 14 + 10))
+    cell = "x" * (MAX_CELL_CHARS + 1)
+    bad = f'E1,"{cell}",Ops\n' if quoted else f"E1,{cell},Ops\n"
+    for rest in ("E9,Cy,Ops\n", good):  # read row by row, and a file Arrow would read
+        with pytest.raises(MalformedCsv, match=r"in data row 2 is longer than 131,072"):
+            read_extract((header + "E0,Bo,Ops\n" + bad + rest).encode())
+    fits = f"E1,{cell[1:]},Ops\n"
+    assert len(read_extract((header + fits + good).encode()).frame) > 1
 
 
 def test_formula_cells_are_shown_never_run() -> None:

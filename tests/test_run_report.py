@@ -55,3 +55,4 @@ def test_a_run_is_named_tagged_and_leaves_its_summary_as_artifacts(
     assert roster["rejected"] == 1
     note = by_key["rxstaff-run-summary"].data
     assert f"roster/{rosters[2].name}" in note and "Needs attention" in note
+    assert f"New warehouse at DuckDB file {db}" in note  # this first run created it

@@ -69,7 +69,7 @@ def test_discovery_hashes_every_file_in_order_whatever_the_threads(tmp_path: Pat
     for f in found.files:
         data = contents[f.file_name].encode()
         assert (f.sha256, f.size) == (hashlib.sha256(data).hexdigest(), len(data))
-    [misnamed] = found.misnamed
+    [misnamed] = found.refused
     assert misnamed.sha256 == hashlib.sha256(b"a\nmisnamed\n").hexdigest()
 
 

@@ -172,12 +172,22 @@ def _prepare_file(src: Source, raw: RawFile) -> tuple[StagedFile, staging.Prepar
         problem = f"unreadable as UTF-8 CSV ({type(error).__name__}: {error})"
         return StagedFile(FileOutcome(file_errors=[problem])), None
     ready = staging.prepare(src, extract.raw, extract.row_numbers, extract.misshapen)
-    if ready.missing:
+    problems = ready.missing or _empty_snapshot(src, ready.rows_read)
+    if problems:
         outcome = FileOutcome(
-            rows_read=ready.rows_read, file_errors=ready.missing, extra_columns=ready.extra_columns
+            rows_read=ready.rows_read, file_errors=problems, extra_columns=ready.extra_columns
         )
         return StagedFile(outcome), None
     return StagedFile(), ready
+
+
+def _empty_snapshot(src: Source, rows_read: int) -> list[str]:
+    if src.snapshot and rows_read == 0:
+        return [
+            f"no data rows: a {src.name} snapshot lists every active employee, so an empty "
+            "one is an export that lost its rows (the last snapshot loaded still stands)"
+        ]
+    return []
 
 
 def _unexpected(found: Validated, number: int, rows_read: int) -> Counter[str]:

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import re
-
-from rxstaff.transforms.source import Column, Source
+from rxstaff.transforms.source import Source, columns, named
 
 ROSTER = Source(
-    name="roster",
-    folder="roster",
-    pattern=re.compile(r"^roster_(\d{4}-\d{2}-\d{2})\.csv$", re.IGNORECASE),
-    suite="roster.json",
-    columns=(
-        Column("snapshot_date", "date"),
-        Column("employee_id", "key"),
-        Column("first_name", "personal", required=False),
-        Column("last_name", "personal", required=False),
-        Column("work_email", "personal", required=False),
-        Column("position_id", "id"),
-        Column("job_code", "code"),
-        Column("job_effective_date", "date"),
-        Column("department", "text", nullable=True),
-        Column("pharmacy_model", "code"),
-        Column("employment_status", "code"),
-        Column("hire_date", "date"),
-        Column("termination_date", "date", nullable=True),
-        Column("termination_type", "code", nullable=True),
-        Column("fte", "number"),
-        Column("supervisor_id", "key", nullable=True),
-    ),
-    table="stg_roster",
-    key_column="employee_id",
-)
+    "roster", folder="roster", pattern=named("roster_"), suite="roster.json", table="stg_roster",
+    key_column="employee_id", snapshot=True,
+    columns=columns("""
+        snapshot_date       date
+        employee_id         key
+        first_name          personal  optional
+        last_name           personal  optional
+        work_email          personal  optional
+        position_id         id
+        job_code            code
+        job_effective_date  date
+        department          text      nullable
+        pharmacy_model      code
+        employment_status   code
+        hire_date           date
+        termination_date    date      nullable
+        termination_type    code      nullable
+        fte                 number
+        supervisor_id       key       nullable
+    """),
+)  # fmt: skip

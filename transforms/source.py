@@ -64,6 +64,34 @@ class Column:
         return self.name.removesuffix("_id") + "_key" if self.kind == "key" else self.name
 
 
+DAY, YEAR = r"(\d{4}-\d{2}-\d{2})", r"(\d{4})"
+
+
+def named(prefix: str, stamp: str = DAY) -> re.Pattern[str]:
+    """A source's file names: ``<prefix><stamp>.csv``, any case; group 1 is the stamp."""
+    return re.compile(rf"^{prefix}{stamp}\.csv$", re.IGNORECASE)
+
+
+def columns(table: str, **clean: Callable[[pd.Series], pd.Series]) -> tuple[Column, ...]:
+    """A source's columns from a small table, one a line, in the contract's order: the
+    name, its kind, then ``optional`` (a file may lack it) and ``nullable`` (a cell may be
+    empty); ``clean`` normalises a column's values before its cast."""
+    found = []
+    for line in table.strip().splitlines():
+        name, kind, *flags = line.split()
+        known = kind in SQL_TYPES or kind == "personal"
+        if not known or set(flags) - {"optional", "nullable"}:
+            raise ValueError(f"column {name}: {kind} {' '.join(flags)} is not a kind and flags")
+        found.append(
+            Column(
+                name, kind,  # type: ignore[arg-type]  # checked against the kinds above
+                required="optional" not in flags, nullable="nullable" in flags,
+                clean=clean.get(name),
+            )
+        )  # fmt: skip
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Bound:
     """A value the file's name gives each of its rows (its date, its year), staged."""
@@ -138,6 +166,9 @@ class Source:
     # Rows of single persons' answers: a correction's replaced rows are kept where no
     # reader (BI or auditor) can see them.
     private: bool = False
+    # A full snapshot (every active employee): a file of no rows is an export that lost
+    # them, rejected, never read as everyone gone. A log of changes may be empty.
+    snapshot: bool = False
     notes: str = ""
 
     @property

@@ -164,7 +164,7 @@ class ChunkWriter:
             )
 
 
-def reject_misnamed(
+def reject_refused(
     conn: sa.Connection,
     arrivals: list[Arrival[Any]],
     ctx: RunContext,

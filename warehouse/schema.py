@@ -12,6 +12,10 @@ from rxstaff.transforms.sources import SOURCES
 VERSION_TABLE = "rxstaff_schema_version"
 
 
+class NoWarehouse(RuntimeError):
+    """The database holds no rxstaff warehouse, and the run may not create one."""
+
+
 class SchemaTooNew(RuntimeError):
     """The warehouse was written by a newer rxstaff than this one."""
 
@@ -48,12 +52,18 @@ def current_version(conn: sa.Connection) -> int:
     return int(found or 0)
 
 
-def upgrade(conn: sa.Connection) -> list[int]:
+def upgrade(conn: sa.Connection, create: bool = True) -> list[int]:
     """Bring the warehouse to this rxstaff's schema; the versions applied.
 
-    Refuses a warehouse newer than this code: an older rxstaff must not write into it.
+    Refuses a warehouse newer than this code: an older rxstaff must not write into it; and,
+    without ``create``, a database that holds no warehouse yet.
     """
     version = current_version(conn)
+    if version == 0 and not create:
+        raise NoWarehouse(
+            "the database holds no rxstaff warehouse, and RXSTAFF_CREATE_WAREHOUSE=never: "
+            "this run may not create one (is the URL mistyped?)"
+        )
     if version > latest_version():
         raise SchemaTooNew(
             f"the warehouse is at schema version {version} but this rxstaff knows only up to "

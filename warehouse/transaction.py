@@ -52,6 +52,7 @@ class Setup:
     job_catalog: pd.DataFrame
     career_paths: pd.DataFrame
     min_group_size: int
+    create_warehouse: bool = True  # False: a database without the schema is refused
 
 
 class RunTransaction:
@@ -86,15 +87,17 @@ class RunTransaction:
             raise
         return self
 
-    def prepare(self, setup: Setup) -> None:
-        """Schema, key check and reference data, inside the transaction.
+    def prepare(self, setup: Setup) -> bool:
+        """Schema, key check and reference data, inside the transaction; whether this
+        created the warehouse.
 
         Views are dropped only when a migration or a changed model table needs it (they
         are recreated at commit): otherwise a BI query reading a view would hold the run.
         """
-        if current_version(self.conn) < latest_version() or build.tables_to_recreate(self.conn):
+        version = current_version(self.conn)
+        if version < latest_version() or build.tables_to_recreate(self.conn):
             build.drop_views(self.conn)
-        upgrade(self.conn)
+        upgrade(self.conn, create=setup.create_warehouse)
         ensure_staging_tables(self.conn)
         ensure_indexes(self.conn)
         check_secret(self.conn, setup.id_secret)
@@ -102,6 +105,7 @@ class RunTransaction:
         build.load_seed(self.conn, "dim_job", setup.job_catalog)
         build.load_seed(self.conn, "int_career_path", setup.career_paths)
         self.fingerprints = Fingerprints(self.conn, setup.min_group_size)
+        return version == 0
 
     def checkpoint(self) -> None:
         """On a history copy, commit what is loaded so far (the copy is still private)."""

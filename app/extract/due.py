@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rxstaff.extract.landing import LandingFile, MisnamedFile, discover, due_by, landing_problem
+from rxstaff.extract.landing import LandingFile, RefusedFile, discover, due_by, landing_problem
 from rxstaff.warehouse import arrivals
 from rxstaff.warehouse.arrivals import Arrival, KnownFiles
 from rxstaff.warehouse.landing_hashes import LandingHash
@@ -18,7 +18,7 @@ from rxstaff.warehouse.landing_hashes import LandingHash
 class Discovery:
     judged: list[Arrival[LandingFile]]
     problem: tuple[str, str] | None  # a stale or empty landing folder
-    misnamed: list[Arrival[MisnamedFile]]  # no real date in the name: rejected by name
+    refused: list[Arrival[RefusedFile]]  # rejected by name or unread (a link out, a FIFO)
     arriving: list[tuple[str, str]]  # (source, file name) still arriving: for a later run
     hashes: list[LandingHash] | None = None  # to record; None: as recorded
     hashed: int = 0  # files read and hashed by this discovery
@@ -71,7 +71,7 @@ def find_due_files(
     return Discovery(
         arrivals.judge(files, known.live),
         problem,
-        arrivals.judge(found.misnamed, known.live),
+        arrivals.judge(found.refused, known.live),
         found.arriving,
         hashes if changed else None,
         read,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -41,9 +42,11 @@ class FileMoved(OSError):
 
 
 @dataclass(frozen=True)
-class MisnamedFile:
-    """A file named like an extract whose name holds no real date (roster_2023-02-30.csv):
-    rejected by name, while the other files load."""
+class RefusedFile:
+    """A file named like an extract that is rejected while the other files load: its name
+    holds no real date (roster_2023-02-30.csv), or it is refused unread (a link out of the
+    landing folder, a FIFO or a device). An unread file's ``sha256`` is that of what it is
+    (``refusal_digest``), so the same refusal is not recorded again each night."""
 
     source: str
     file_name: str
@@ -56,7 +59,7 @@ class MisnamedFile:
 class Landing:
     files: list[LandingFile]
     unrecognised: list[str]
-    misnamed: list[MisnamedFile] = field(default_factory=list)
+    refused: list[RefusedFile] = field(default_factory=list)
     # Still arriving: a temporary suffix, no "done" marker where the folder uses them, or
     # modified within the settle time. Each waits for a later run.
     arriving: list[tuple[str, str]] = field(default_factory=list)  # (source, file name)
@@ -101,7 +104,7 @@ def discover(
         raise LandingError(f"landing folder {landing} does not exist or is not a folder")
     order = list(SOURCES)
     now = time.time() if now is None else now
-    files, claimed, misnamed, arriving = [], set(), [], []
+    files, claimed, refused, arriving = [], set(), [], []
     recorded = recorded or {}
     candidates: list[Candidate] = []
     for src in SOURCES.values():
@@ -114,7 +117,7 @@ def discover(
                     arriving.append((src.name, path.relative_to(landing).as_posix()))
                 continue
             match = src.pattern.match(path.name)
-            if not (match and path.is_file()):
+            if not (match and (path.exists() or path.is_symlink())):  # what is not a file: below
                 continue
             claimed.add(path)
             name = path.relative_to(landing).as_posix()
@@ -122,11 +125,11 @@ def discover(
                 arriving.append((src.name, name))
                 continue
             candidates.append(Candidate(src.name, path, name, match.group(1)))
-    for found in _identify_all(candidates, recorded):
+    for found in _identify_all(candidates, recorded, landing.resolve()):
         if isinstance(found, LandingFile):
             files.append(found)
-        elif isinstance(found, MisnamedFile):
-            misnamed.append(found)
+        elif isinstance(found, RefusedFile):
+            refused.append(found)
     unrecognised = [
         str(path.relative_to(landing))
         for folder in sorted({s.folder for s in SOURCES.values()})
@@ -136,7 +139,7 @@ def discover(
     files.sort(key=lambda f: (order.index(f.source), f.file_date, f.file_name))
     # A file kept its recorded hash exactly when it saw the record (a racy one never does).
     hashed = sum(1 for f in files if f.seen is None or recorded.get(f.file_name) != f.seen)
-    return Landing(files, unrecognised, misnamed, arriving, hashed)
+    return Landing(files, unrecognised, refused, arriving, hashed)
 
 
 def _settling(path: Path, settle_seconds: float, now: float) -> bool:
@@ -154,9 +157,11 @@ def due_by(found: Landing, run_date: date) -> list[LandingFile]:
 def landing_problem(
     found: Landing, loaded_roster_dates: list[date], run_date: date, max_age_days: int
 ) -> tuple[str, str] | None:
-    """Whether the landing folder needs attention: none of the contract's files, or a newest
-    roster snapshot (arrived now or loaded before) older than ``max_age_days``."""
-    if not found.files:
+    """Whether the landing folder needs attention: none of the contract's files (files still
+    arriving are the contract's: the next run loads them), or a newest roster snapshot
+    (arrived now or loaded before) older than ``max_age_days``."""
+    arriving = f"{len(found.arriving)} file(s) still arriving, left for the next run"
+    if not found.files and not found.arriving:
         return "empty landing", (
             "the landing folder holds no file the landing contract knows "
             "(roster/roster_YYYY-MM-DD.csv, budget/budget_releases_YYYY-MM-DD.csv, "
@@ -165,7 +170,8 @@ def landing_problem(
     arrived = [f.file_date for f in found.files if f.source == "roster" and f.file_date <= run_date]
     newest = max([*arrived, *loaded_roster_dates], default=None)
     if newest is None:
-        return "stale landing", "no roster snapshot has arrived yet"
+        waiting = f" ({arriving})" if found.arriving else ""
+        return "stale landing", f"no roster snapshot has arrived yet{waiting}"
     age = (run_date - newest).days
     if age > max_age_days:
         return "stale landing", (
@@ -176,25 +182,59 @@ def landing_problem(
 
 
 def _identify_all(
-    candidates: list[Candidate], recorded: Mapping[str, LandingHash]
-) -> list[LandingFile | MisnamedFile | None]:
+    candidates: list[Candidate], recorded: Mapping[str, LandingHash], root: Path
+) -> list[LandingFile | RefusedFile | None]:
     """Each candidate identified, in order, on a few threads: hashlib and file reads
     release the GIL, so a first run hashing years of files uses every core."""
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda c: _identify(c, recorded), candidates))
+        return list(pool.map(lambda c: _identify(c, recorded, root), candidates))
 
 
 def _identify(
-    found: Candidate, recorded: Mapping[str, LandingHash]
-) -> LandingFile | MisnamedFile | None:
-    """The file as a dated extract; a name without a real date; None if it is gone."""
+    found: Candidate, recorded: Mapping[str, LandingHash], root: Path
+) -> LandingFile | RefusedFile | None:
+    """The file as a dated extract; a file refused unread or by its name; None if it is
+    gone."""
     try:
+        refusal = unreadable(found.path, root)
+        if refusal is not None:
+            return RefusedFile(found.source, found.name, refusal_digest(refusal), refusal)
         try:
             return _landing_file(found, recorded)
         except LandingError as error:
-            return MisnamedFile(found.source, found.name, sha256(found.path), str(error))
+            return RefusedFile(found.source, found.name, sha256(found.path), str(error))
     except FileNotFoundError:
         return None  # gone between listing and hashing: nothing to load
+
+
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def unreadable(path: Path, root: Path) -> str | None:
+    """Why a file named like an extract is refused unread, or None to read it. A link is
+    followed only to a file inside the landing folder (a link out could make the run read
+    and load any file the worker can read); anything but a regular file could block the
+    read forever (a FIFO) or never end (a device)."""
+    if path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(root):
+            return "refused unread: a link to a file outside the landing folder"
+    mode = path.stat().st_mode
+    for test, kind in _SPECIAL_FILES:
+        if test(mode):
+            return f"refused unread: {kind}, not a regular file"
+    return None
+
+
+def refusal_digest(reason: str) -> str:
+    """The stand-in hash of a file refused unread: that of its reason."""
+    return hashlib.sha256(reason.encode()).hexdigest()
 
 
 def _landing_file(found: Candidate, recorded: Mapping[str, LandingHash]) -> LandingFile:
