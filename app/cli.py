@@ -181,7 +181,9 @@ def nightly(
 
     The employee-id pseudonymisation key is read from `RXSTAFF_ID_SECRET`. On PostgreSQL
     the run's own session turns JIT off and takes `RXSTAFF_PG_WORK_MEM` (default 256MB,
-    or `server`) per sort or hash.
+    or `server`) per sort or hash. A run creates the warehouse if it is not there and says
+    so ("new warehouse at ..."); `RXSTAFF_CREATE_WAREHOUSE=never` makes it refuse instead
+    (exit 2, nothing created): set it for a schedule, after the first run.
     """
     when = _parse_date(run_date, "--run-date") if run_date else None
     if validation not in settings.VALIDATION_CHOICES:
@@ -342,15 +344,14 @@ PasswordEnvOpt = Annotated[
 ]
 
 
+RoleOpt = Annotated[str, typer.Option("--role", help="The read-only role (created if absent).")]
+
+
 @app.command("grant-bi")
 def grant_bi(
-    role: Annotated[
-        str, typer.Option("--role", help="Read-only role for BI tools (created if absent).")
-    ],
-    warehouse: WarehouseOpt = None,
-    login: RoleLoginOpt = True,
+    role: RoleOpt, warehouse: WarehouseOpt = None, login: RoleLoginOpt = True,
     password_env: PasswordEnvOpt = None,
-) -> None:
+) -> None:  # fmt: skip
     """PostgreSQL: create or update a read-only role that sees the BI relations only (the
     `dim_*`, `fct_*` and `mart_*` relations). For DuckDB, publish `--read-copy` instead."""
     _grant_reader("bi", role, warehouse, login, password_env)
@@ -358,13 +359,9 @@ def grant_bi(
 
 @app.command("grant-audit")
 def grant_audit(
-    role: Annotated[
-        str, typer.Option("--role", help="Read-only role for auditors (created if absent).")
-    ],
-    warehouse: WarehouseOpt = None,
-    login: RoleLoginOpt = True,
+    role: RoleOpt, warehouse: WarehouseOpt = None, login: RoleLoginOpt = True,
     password_env: PasswordEnvOpt = None,
-) -> None:
+) -> None:  # fmt: skip
     """PostgreSQL: create or update an auditor's read-only role: what BI reads plus the etl_*
     audit trail (files, quarantine, runs, published figures); never staging, where single
     survey answers live. For DuckDB, publish `--audit-copy` instead."""
@@ -601,17 +598,36 @@ def _run_nightly(request: settings.RunRequest) -> int:
     except _not_started() as error:
         errors.print(f"[red]error (nothing was changed):[/] {error}")
         return 2
+    _stop_cleanly_on_sigterm()
     if os.environ.get("PREFECT_API_URL"):
         return _report(_run_as_flow(request))
     _log_to_console()
+    from rxstaff.warehouse.runs import RunStopped
+
     try:
         summary: object = run_night(run)
-    except Exception as error:
+    except (Exception, RunStopped) as error:
         summary = error
     code = _report(summary)
     if code:
         alerts.alert_without_server(run.run_id, run.run_date, summary)
     return code
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (a scheduler or systemd stopping the job) ends the run as a failure does:
+    its changes undone, its helper processes and private copy removed, the failure
+    recorded. Python's default would end the process on the spot and skip all of it. A
+    second SIGTERM ends it at once."""
+    import signal
+
+    from rxstaff.warehouse.runs import RunStopped
+
+    def stop(signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise RunStopped(f"stopped by {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _not_started() -> tuple[type[BaseException], ...]:
@@ -628,12 +644,13 @@ def _run_as_flow(request: settings.RunRequest) -> object:
     from dataclasses import asdict
 
     from rxstaff.flows.nightly import nightly as nightly_flow
+    from rxstaff.warehouse.runs import summary_of
 
     parameters = asdict(request)
     with settings.by_reference(request.warehouse) as reference:
         parameters["warehouse"] = reference
         state = nightly_flow(**parameters, return_state=True)
-    return state.result(raise_on_failure=False)
+    return summary_of(state.result(raise_on_failure=False))
 
 
 def _log_to_console() -> None:
@@ -648,6 +665,7 @@ def _log_to_console() -> None:
         )
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # Prefect's console handler on the root would repeat them
 
 
 def _report(result: object) -> int:
@@ -688,6 +706,11 @@ def _print_summary(summary: RunSummary) -> None:
             f"{s.rows_quarantined:,}",
         )
     console.print(table)
+    if summary.new_warehouse:
+        console.print(
+            f"new warehouse at {summary.warehouse}: this run created it "
+            "(RXSTAFF_CREATE_WAREHOUSE=never makes a run refuse to)"
+        )
     waiting = sum(s.files_deferred for s in summary.sources.values())
     if waiting:
         console.print(

@@ -34,8 +34,10 @@ from rxstaff.warehouse.connection import WarehouseUnavailable
 from rxstaff.warehouse.run_lock import RunLockBusy, run_lock
 from rxstaff.warehouse.runs import (
     NOTHING_CHANGED,
+    NeedsAttention,
     RunContext,
     RunRolledBack,
+    RunStopped,
     RunSummary,
 )
 
@@ -98,7 +100,8 @@ def nightly(
     tag_run(f"warehouse:{run.warehouse.backend}")
     summary = run_night(run, flow_run.get_id())
     if summary.attention:  # Failed, so the scheduler alerts: the message says what to do
-        return Failed(message=f"needs attention: {summary.attention}", data=summary)
+        message = f"needs attention: {summary.attention}"
+        return Failed(message=message, data=NeedsAttention(message, summary))
     return summary
 
 
@@ -132,7 +135,7 @@ def load_publish_report(run: RunSettings, ctx: RunContext) -> None:
             load_and_commit(run, found, ctx, checks)
         except NOTHING_CHANGED:
             raise
-        except Exception as error:
+        except (Exception, RunStopped) as error:
             summary.failed = f"{type(error).__name__}: {error}"
             log.error(f"run {run.run_id} failed and was rolled back: {summary.failed}")
             record_failure(run, found, ctx)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -36,8 +35,7 @@ os.environ["RXSTAFF_VALIDATION_DOCS"] = "off"
 os.environ["RXSTAFF_SETTLE_SECONDS"] = "0"  # fixtures write files and load them at once
 os.environ["RXSTAFF_CONNECT_RETRY_PAUSE"] = "0.1"  # the retries still happen, faster
 
-from rxstaff.sample import Options, generate
-from tests.helpers import run_nightly
+from tests.helpers import generated, run_nightly
 
 THREE_YEAR_FIXTURES = {"landing_3y", "warehouse_3y", "pg_warehouse_3y"}
 
@@ -66,18 +64,8 @@ def prefect_server():
 @pytest.fixture(scope="session")
 def landing_3y(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three years of weekly snapshots of a small pharmacy, messy files, some bad rows."""
-    out = tmp_path_factory.mktemp("landing_3y")
-    generate(
-        Options(
-            out=out,
-            employees=80,
-            start=date(2022, 1, 3),
-            end=date(2024, 12, 30),
-            seed=11,
-            bad_rows=0.003,
-        )
-    )
-    return out
+    return generated(tmp_path_factory, "landing_3y", 80, "2022-01-03", "2024-12-30", seed=11,
+                     bad_rows=0.003)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -91,18 +79,7 @@ def warehouse_3y(landing_3y: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="session")
 def landing_small_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("landing_small")
-    generate(
-        Options(
-            out=out,
-            employees=40,
-            start=date(2023, 1, 2),
-            end=date(2023, 9, 29),
-            seed=5,
-            bad_rows=0.0,
-        )
-    )
-    return out
+    return generated(tmp_path_factory, "landing_small", 40, "2023-01-02", "2023-09-29", seed=5)
 
 
 @pytest.fixture

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -14,7 +18,7 @@ import sqlalchemy as sa
 from rxstaff.warehouse.dictionary import documented
 from rxstaff.warehouse.json_text import plain
 from rxstaff.warehouse.published import grain, marts
-from rxstaff.warehouse.runs import RunSummary
+from rxstaff.warehouse.runs import RunSummary, summary_of
 
 # The BI interface and audit trail, as the warehouse declares them (warehouse/models/*.yml,
 # warehouse/audit/*.yml); test_contract.py holds the declarations to docs/contracts/.
@@ -58,7 +62,7 @@ def run_nightly(
     result: object
     if prefect:
         state = nightly(landing=str(landing), warehouse=url, return_state=True, **options)
-        result = state.result(raise_on_failure=False)
+        result = summary_of(state.result(raise_on_failure=False))
     else:
         try:
             result = run_night(resolve(RunRequest(landing=str(landing), warehouse=url, **options)))
@@ -67,6 +71,44 @@ def run_nightly(
     if isinstance(result, RunSummary):
         return result.exit_code, result
     return 2, result
+
+
+def generated(
+    factory: Any, name: str, employees: int, start: str, end: str, seed: int, bad_rows: float = 0.0
+) -> Path:
+    """A landing folder of a generated pharmacy, in a new temporary folder of ``factory``
+    (pytest's tmp_path_factory)."""
+    from rxstaff.sample import Options, generate
+
+    out = factory.mktemp(name)
+    generate(Options(out, employees, date.fromisoformat(start), date.fromisoformat(end),
+                     seed=seed, bad_rows=bad_rows))  # fmt: skip
+    return out
+
+
+@contextmanager
+def reader_role(url: str, prefix: str = "rxstaff_reader") -> Iterator[tuple[sa.Engine, str]]:
+    """A fresh role name on the PostgreSQL warehouse at ``url``, with an engine of its
+    owner; whatever the role owns, and the role, are dropped afterwards."""
+    role = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    owner = sa.create_engine(url)
+    try:
+        yield owner, role
+    finally:
+        with owner.begin() as conn:
+            conn.execute(sa.text(f"DROP OWNED BY {role}"))
+            conn.execute(sa.text(f"DROP ROLE {role}"))
+        owner.dispose()
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
 
 
 def query(db: Path, sql: str) -> pd.DataFrame:

@@ -135,3 +135,15 @@ def test_a_file_rewritten_in_place_is_read_again_whatever_its_modification_time(
     code, summary = run_nightly(landing_small, url, rehash=True)
     assert code == 0 and summary.files_hashed == len(files)
     assert summary.sources["roster"].files_loaded == 0
+
+
+def test_a_folder_whose_every_file_is_still_arriving_says_so(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RXSTAFF_SETTLE_SECONDS", "3600")  # every file was written just now
+    files = sum(1 for p in landing_small.rglob("*.csv") if "_truth" not in p.parts)
+    code, summary = run_nightly(landing_small, tmp_path / "w.duckdb")
+    assert code == 1 and summary.landing_problem is not None
+    _, message = summary.landing_problem
+    assert f"{files} file(s) still arriving, left for the next run" in message
+    assert "holds no file" not in message

@@ -31,27 +31,14 @@ from rxstaff.transforms.catalog import stage_catalog
 from rxstaff.transforms.csv_text import read_extract
 from rxstaff.transforms.source import Reference
 from rxstaff.transforms.sources import SOURCES, source
+from tests.helpers import generated
 
 
 @pytest.fixture(scope="module")
 def landing_bad(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A year of a small pharmacy with one row in five corrupted."""
-    from datetime import date
-
-    from rxstaff.sample import Options, generate
-
-    out = tmp_path_factory.mktemp("landing_bad")
-    generate(
-        Options(
-            out=out,
-            employees=100,
-            start=date(2023, 1, 2),
-            end=date(2023, 12, 29),
-            seed=3,
-            bad_rows=0.2,
-        )
-    )
-    return out
+    return generated(tmp_path_factory, "landing_bad", 100, "2023-01-02", "2023-12-29", seed=3,
+                     bad_rows=0.2)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rxstaff.transforms.source import Bound, Column, Source
+from rxstaff.transforms.source import Bound, Source, columns
 from rxstaff.transforms.sources import SOURCES
 from tests.helpers import read, run_nightly
 
@@ -50,14 +50,14 @@ def credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Source:
         folder="credentials",
         pattern=re.compile(r"^credentials_(\d{4}-\d{2}-\d{2})\.csv$", re.IGNORECASE),
         suite=str(suite),
-        columns=(
-            Column("credential_id", "id"),
-            Column("employee_id", "key"),
-            Column("full_name", "personal", required=False),
-            Column("credential", "code"),
-            Column("earned_on", "date"),
-            Column("expires_on", "date", nullable=True),
-        ),
+        columns=columns("""
+            credential_id   id
+            employee_id     key
+            full_name       personal  optional
+            credential      code
+            earned_on       date
+            expires_on      date      nullable
+        """),
         table="stg_credential",
         bound=(Bound("file_date", "_file_date", "date"),),
         key_column="employee_id",

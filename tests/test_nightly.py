@@ -474,7 +474,7 @@ def test_bi_readers_use_a_read_only_copy_published_whole(
     reader.close()
     with duckdb.connect(str(copy), read_only=True) as fresh:
         assert fresh.execute(newest).fetchone()[0] > seen  # a new reader sees tonight
-        assert fresh.execute("SELECT COUNT(*) FROM mart_retention_annual").fetchone()[0] > 0
+        assert fresh.execute("SELECT COUNT(*) FROM mart_role_by_model").fetchone()[0] > 0
 
 
 def test_copies_hold_only_what_their_readers_may_read(landing_small: Path, tmp_path: Path) -> None:
@@ -494,8 +494,22 @@ def test_copies_hold_only_what_their_readers_may_read(landing_small: Path, tmp_p
     ]  # fmt: skip
     for name in ("mart_engagement", "fct_vacancy", "mart_backfill_delays"):
         pd.testing.assert_frame_equal(table(db, name), table(bi, name), obj=name)
-    comments = query(bi, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fct_vacancy'")
-    assert comments.comment[0].startswith("One row per vacancy")
+    for copy in (bi, audit):  # every relation and column keeps the warehouse's description
+        for kind in (
+            "table_name AS name FROM duckdb_tables()",
+            "column_name FROM duckdb_columns()",
+        ):
+            described = query(
+                copy, f"SELECT comment, {kind} WHERE database_name = current_database()"
+            )
+            assert described.comment.notna().all() and (described.comment != "").all(), copy
+        own = query(copy, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fct_vacancy'")
+        assert (
+            own.comment[0]
+            == query(
+                db, "SELECT comment FROM duckdb_tables() WHERE table_name = 'fct_vacancy'"
+            ).comment[0]
+        )
 
 
 def test_history_load_commits_on_a_copy_and_publishes_it_whole(
@@ -635,3 +649,42 @@ def test_a_run_by_another_engine_is_checked_by_great_expectations_on_a_sample(
     assert code == 0
     rosters = len(list((landing_small / "roster").glob("*.csv")))
     assert summary.sources["roster"].gx_sample_rows >= rosters  # some rows of every file
+
+
+def test_the_seeds_pathway_reads_from_one_row(landing_3y: Path, warehouse_3y: Path) -> None:
+    """mart_pathway_outcomes against the generator's own events, walked in Python: each
+    employee's first promotion into another family, then every job held after it; the
+    highest by ladder level, then grade, the later on a tie."""
+    from rxstaff.sample import CATALOG, FAMILIES
+
+    rank = {
+        str(r.job_code): (-1 if pd.isna(r.ladder_level) else int(r.ladder_level), int(r.grade))
+        for r in CATALOG.itertuples()
+    }
+    events = pd.read_csv(landing_3y / "_truth" / "events.csv", dtype=str).sort_values(
+        ["employee_id", "event_date"], kind="stable"
+    )
+    highest: dict[tuple[str, str, str], str] = {}
+    for employee, own in events.groupby("employee_id", sort=False):
+        crossed: dict[tuple[str, str], list[str]] = {}
+        for e in own.itertuples():
+            job = e.to_job_code if e.event_type != "separation" else None
+            for (_, target), held in crossed.items():
+                if isinstance(job, str) and FAMILIES[job] == target:
+                    held.append(job)
+            if e.event_type == "promotion" and FAMILIES[e.from_job_code] != FAMILIES[e.to_job_code]:
+                crossed.setdefault((FAMILIES[e.from_job_code], FAMILIES[e.to_job_code]), [job])
+        for (source, target), held in crossed.items():
+            order = range(len(held))
+            top = max(order, key=lambda n, held=held: (rank[held[n]], n))
+            highest[(employee, source, target)] = held[top]
+    want: dict[tuple[str, str, str], int] = {}
+    for (_, source, target), job in highest.items():
+        for code in (job, "ALL"):
+            want[(source, target, code)] = want.get((source, target, code), 0) + 1
+    got = query(warehouse_3y, "SELECT * FROM mart_pathway_outcomes")
+    assert {
+        (r.from_family, r.to_family, r.highest_job_code): r.employees for r in got.itertuples()
+    } == want
+    spt_to_map = ("Specialty Pharmacy Technician", "MAP Coordinator")
+    assert want[(*spt_to_map, "ALL")] >= 1 and want[(*spt_to_map, "MAPC3")] >= 1  # planted

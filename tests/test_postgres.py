@@ -6,7 +6,6 @@ and skips, saying so, where it is not set.
 
 from __future__ import annotations
 
-import csv
 import uuid
 from pathlib import Path
 
@@ -32,11 +31,14 @@ from rxstaff.warehouse.transaction import RunTransaction
 from tests.helpers import (
     CONTRACT,
     comparable,
+    csv_rows,
     hold_back_rosters,
     key_violations,
     query,
     read,
+    reader_role,
     run_nightly,
+    write_csv,
 )
 
 pytestmark = pytest.mark.postgres
@@ -101,9 +103,7 @@ FORBIDDEN = (
 def test_reader_role_reads_its_relations_and_nothing_else(
     pg_warehouse_3y: str, grant, allowed: list[str], refused_too: tuple[str, ...]
 ) -> None:
-    role = f"rxstaff_reader_{uuid.uuid4().hex[:8]}"
-    owner = sa.create_engine(pg_warehouse_3y)
-    try:
+    with reader_role(pg_warehouse_3y, "rxstaff_reader") as (owner, role):
         granted = grant(owner, role, login=True, password="read-only-pw")
         assert set(granted) == set(allowed)
         reader = make_url(pg_warehouse_3y).set(username=role, password="read-only-pw")
@@ -135,46 +135,27 @@ def test_reader_role_reads_its_relations_and_nothing_else(
         engine.dispose()
         # grants survive the next run, which recreates the views
         assert grant(owner, role, login=True)
-    finally:
-        with owner.begin() as conn:
-            conn.execute(sa.text(f"DROP OWNED BY {role}"))
-            conn.execute(sa.text(f"DROP ROLE {role}"))
-        owner.dispose()
 
 
 def test_one_role_is_one_kind_of_reader(pg_url: str, landing_small: Path) -> None:
     assert run_nightly(landing_small, pg_url)[0] == 0
-    role = f"rxstaff_reader_{uuid.uuid4().hex[:8]}"
-    owner = sa.create_engine(pg_url)
-    try:
+    with reader_role(pg_url, "rxstaff_reader") as (owner, role):
         grant_bi_role(owner, role)
         with pytest.raises(AccessError, match="already a bi role"):
             grant_audit_role(owner, role)
-    finally:
-        with owner.begin() as conn:
-            conn.execute(sa.text(f"DROP OWNED BY {role}"))
-            conn.execute(sa.text(f"DROP ROLE {role}"))
-        owner.dispose()
 
 
 def test_grants_survive_a_run(landing_small: Path, pg_url: str) -> None:
-    role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
     _, arrive = hold_back_rosters(landing_small, 1)
     assert run_nightly(landing_small, pg_url)[0] == 0
-    owner = sa.create_engine(pg_url)
-    try:
+    with reader_role(pg_url, "rxstaff_bi") as (owner, role):
         grant_bi_role(owner, role)
         arrive()
         assert run_nightly(landing_small, pg_url)[0] == 0
         reader = sa.create_engine(make_url(pg_url).set(username=role))
         with reader.connect() as conn:
-            assert conn.execute(sa.text("SELECT COUNT(*) FROM mart_retention_annual")).scalar() > 0
+            assert conn.execute(sa.text("SELECT COUNT(*) FROM mart_role_by_model")).scalar() > 0
         reader.dispose()
-    finally:
-        with owner.begin() as conn:
-            conn.execute(sa.text(f"DROP OWNED BY {role}"))
-            conn.execute(sa.text(f"DROP ROLE {role}"))
-        owner.dispose()
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
@@ -433,20 +414,12 @@ def test_hostile_files_cost_one_file_or_one_row_never_the_night(
     rosters = sorted((landing_small / "roster").glob("*.csv"))
     doubled, nul = rosters[3], rosters[5]
 
-    def rows_of(path: Path) -> list[list[str]]:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            return list(csv.reader(handle))
-
-    def write(path: Path, rows: list[list[str]]) -> None:
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerows(rows)
-
-    rows = rows_of(doubled)
-    write(doubled, [[*rows[0], "FTE"], *[[*r, "1"] for r in rows[1:]]])
-    rows = rows_of(nul)
+    rows = csv_rows(doubled)
+    write_csv(doubled, [[*rows[0], "FTE"], *[[*r, "1"] for r in rows[1:]]])
+    rows = csv_rows(nul)
     department = [h.strip().lower() for h in rows[0]].index("department")
     rows[1][department] = "Ops\x00"
-    write(nul, rows)
+    write_csv(nul, rows)
 
     code, summary = run_nightly(landing_small, url)
     assert code == 1
@@ -462,9 +435,7 @@ def test_hostile_files_cost_one_file_or_one_row_never_the_night(
 
 
 def test_an_auditors_command_under_a_bi_role_says_so_in_one_line(pg_warehouse_3y: str) -> None:
-    role = f"rxstaff_bi_{uuid.uuid4().hex[:8]}"
-    owner = sa.create_engine(pg_warehouse_3y)
-    try:
+    with reader_role(pg_warehouse_3y, "rxstaff_bi") as (owner, role):
         grant_bi_role(owner, role)
         with owner.connect() as conn:
             release = conn.execute(
@@ -475,11 +446,6 @@ def test_an_auditors_command_under_a_bi_role_says_so_in_one_line(pg_warehouse_3y
         assert result.exit_code == 2
         assert "rxstaff grant-audit" in result.output and "Traceback" not in result.output
         assert len(result.output.strip().splitlines()) == 1
-    finally:
-        with owner.begin() as conn:
-            conn.execute(sa.text(f"DROP OWNED BY {role}"))
-            conn.execute(sa.text(f"DROP ROLE {role}"))
-        owner.dispose()
 
 
 def test_a_nights_roster_rows_are_found_by_their_snapshot_date_not_a_full_scan(

@@ -284,3 +284,19 @@ def test_each_suite_holds_the_rules_its_columns_kinds_ask_for(name: str) -> None
         for key in ("column", "column_A", "column_B"):
             read = expectation["kwargs"].get(key)
             assert read is None or read.startswith("_") or read in src.kept_columns, read
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_a_quarantine_detail_never_quotes_an_id_free_text_or_an_answer(name: str) -> None:
+    """warehouse.md v3: a detail quotes codes, dates, numbers and flags only, never a name,
+    an e-mail, an employee or supervisor id, free text or a survey answer."""
+    from rxstaff.transforms.source import ECHOABLE_KINDS
+
+    src = SOURCES[name]
+    secret = "Zq9x Leak"
+    quiet = [c.name for c in src.kept if c.kind not in ECHOABLE_KINDS]
+    quiet += src.repeating_columns(list(GOOD[name]))
+    for column in quiet:
+        staged = stage_rows(name, [{**GOOD[name], column: secret}])
+        details = " ".join(staged.quarantine["detail"].astype(str))
+        assert secret not in details, (column, details)

@@ -21,16 +21,25 @@ def documented() -> list[Declaration]:
 def apply_comments(conn: sa.Connection) -> None:
     """COMMENT ON every documented relation and column (DuckDB and PostgreSQL both have it)."""
     for decl in documented():
-        text = _literal(decl.description)
-        conn.execute(sa.text(f"COMMENT ON {decl.comment_kind} {decl.name} IS {text}"))
-        for column in decl.columns:
-            text = _literal(column.description)
-            column_ref = f'{decl.name}."{column.name}"'  # quoted: etl_metric_change has "column"
-            conn.execute(sa.text(f"COMMENT ON COLUMN {column_ref} IS {text}"))
+        for statement in comment_statements(decl):
+            # colons appear only inside the descriptions: not bind parameters
+            conn.execute(sa.text(statement.replace(":", r"\:")))
+
+
+def comment_statements(decl: Declaration, kind: str | None = None) -> list[str]:
+    """The COMMENT ON statements of a relation and its columns; ``kind`` (TABLE, VIEW)
+    where a copy holds it as another kind of relation than the warehouse does."""
+    statements = [
+        f"COMMENT ON {kind or decl.comment_kind} {decl.name} IS {_literal(decl.description)}"
+    ]
+    for column in decl.columns:
+        column_ref = f'{decl.name}."{column.name}"'  # quoted: etl_metric_change has "column"
+        statements.append(f"COMMENT ON COLUMN {column_ref} IS {_literal(column.description)}")
+    return statements
 
 
 def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''").replace(":", r"\:") + "'"
+    return "'" + text.replace("'", "''") + "'"
 
 
 def markdown() -> str:

@@ -24,6 +24,7 @@ import duckdb
 
 from rxstaff.warehouse.connection import Warehouse
 from rxstaff.warehouse.declarations import bi_relations, declarations, of_kind
+from rxstaff.warehouse.dictionary import comment_statements
 
 
 def _checkpoint(path: Path) -> None:
@@ -37,11 +38,9 @@ def _replace(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-def publish_copy(
-    warehouse: Warehouse, target: Path, relations: list[str], comments: dict[str, str]
-) -> Path:
+def publish_copy(warehouse: Warehouse, target: Path, relations: list[str]) -> Path:
     """A new DuckDB file holding exactly ``relations`` (tables and views materialised, with
-    their descriptions), renamed over ``target`` in one step."""
+    the descriptions of each and of its columns), renamed over ``target`` in one step."""
     source = warehouse.file
     if source is None:
         raise ValueError(
@@ -52,15 +51,22 @@ def publish_copy(
     target.parent.mkdir(parents=True, exist_ok=True)
     for leftover in (partial, partial.with_name(partial.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    with duckdb.connect(str(partial)) as copy:
-        copy.execute(f"ATTACH {_literal(str(source))} AS rxstaff_source (READ_ONLY)")
-        for name in relations:
-            copy.execute(f"CREATE TABLE {name} AS SELECT * FROM rxstaff_source.{name}")
-            if name in comments:
-                copy.execute(f"COMMENT ON TABLE {name} IS {_literal(comments[name])}")
-        copy.execute("DETACH rxstaff_source")
-        copy.execute("CHECKPOINT")
-    _replace(partial, target)
+    described = declarations()
+    try:
+        with duckdb.connect(str(partial)) as copy:
+            copy.execute(f"ATTACH {_literal(str(source))} AS rxstaff_source (READ_ONLY)")
+            for name in relations:
+                copy.execute(f"CREATE TABLE {name} AS SELECT * FROM rxstaff_source.{name}")
+                if name in described:
+                    for statement in comment_statements(described[name], kind="TABLE"):
+                        copy.execute(statement)
+            copy.execute("DETACH rxstaff_source")
+            copy.execute("CHECKPOINT")
+        _replace(partial, target)
+    except BaseException:  # a full disk: give the space back, leave the old copy be
+        for leftover in (partial, partial.with_name(partial.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -70,17 +76,13 @@ def _literal(text: str) -> str:
 
 def publish_for_bi(warehouse: Warehouse, target: Path) -> Path:
     """The copy BI tools read: the dim_, fct_ and mart_ relations, nothing else."""
-    return publish_copy(warehouse, target, bi_relations(), _descriptions())
+    return publish_copy(warehouse, target, bi_relations())
 
 
 def publish_for_audit(warehouse: Warehouse, target: Path) -> Path:
     """The copy auditors read: what BI reads, plus the etl_ audit trail (never staging)."""
     audit = [d.name for d in of_kind("audit")]
-    return publish_copy(warehouse, target, [*bi_relations(), *audit], _descriptions())
-
-
-def _descriptions() -> dict[str, str]:
-    return {name: d.description for name, d in declarations().items()}
+    return publish_copy(warehouse, target, [*bi_relations(), *audit])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from rxstaff.warehouse.batches import now
 from rxstaff.warehouse.connection import WarehouseUnavailable
-from rxstaff.warehouse.schema import SchemaTooNew
+from rxstaff.warehouse.schema import NoWarehouse, SchemaTooNew
 from rxstaff.warehouse.settings import SecretMismatch
 
 # Failures met before the run changed anything: nothing to roll back, nothing recorded.
@@ -19,6 +19,7 @@ NOTHING_CHANGED: tuple[type[BaseException], ...] = (
     WarehouseUnavailable,
     SchemaTooNew,
     SecretMismatch,
+    NoWarehouse,
 )
 
 
@@ -26,8 +27,34 @@ class RunRolledBack(RuntimeError):
     """The run failed after it began changing the warehouse; every change was undone."""
 
 
+class RunStopped(BaseException):
+    """The run's process was told to stop (SIGTERM: a scheduler, systemd, a timeout).
+
+    A BaseException, as KeyboardInterrupt is: raised wherever the run happens to be, it
+    must not be swallowed by code that handles its own errors (a logging handler, a
+    library's retry), only by the run's own failure handling."""
+
+
 class PublicationFailed(RuntimeError):
     """The run committed, but publishing a copy of it for readers failed."""
+
+
+class NeedsAttention(Exception):
+    """A Prefect run that loaded what it could and ends Failed so the scheduler alerts.
+    Prefect stores a Failed state's data as the run's exception: the summary rides on
+    one, so a worker logs the message once and no traceback."""
+
+    def __init__(self, message: str, summary: RunSummary) -> None:
+        super().__init__(message, summary)
+        self.summary = summary
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def summary_of(result: object) -> object:
+    """A flow run's result as the run left it: its summary where it needs attention."""
+    return result.summary if isinstance(result, NeedsAttention) else result
 
 
 @dataclass
@@ -57,6 +84,7 @@ class RunSummary:
     report_problem: str | None = None  # why it could not be written (the run still stands)
     cluster_chunks: int = 0  # chunks of files staged on a Dask cluster
     files_hashed: int = 0  # landing files read and hashed (the rest kept their stats)
+    new_warehouse: bool = False  # this run created the warehouse (its schema)
 
     def source(self, name: str) -> SourceSummary:
         return self.sources.setdefault(name, SourceSummary())
