@@ -28,6 +28,14 @@ test: install
 	$(MAKE) --no-print-directory typecheck layers
 	$(BIN)/python -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadgroup
 
+# The quick loop while developing: sources, models, contracts, expectations and small
+# pieces, each on DuckDB only (no Prefect, no PostgreSQL, no browser).
+FAST_TESTS = tests/test_units.py tests/test_sources.py tests/test_models.py \
+	tests/test_contract.py tests/test_expectations.py tests/test_new_source.py
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -k "not postgresql" $(FAST_TESTS)
+
 # The slow tests (the benchmark's quick variant, ~90 s): CI runs them after `make test`.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
