@@ -6,6 +6,7 @@ import csv
 import re
 import shutil
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -320,15 +321,24 @@ def test_unreadable_file_is_rejected_and_the_rest_loads(
     assert summary.sources["roster"].files_loaded > 0
 
 
+def loaded_before_late_rosters(
+    landing: Path, tmp_path: Path, count: int
+) -> tuple[Path, dict[str, pd.DataFrame], list[Path]]:
+    """A warehouse loaded without the newest ``count`` rosters, which then arrive: the
+    warehouse, what it held (audit tables aside) before they did, and their paths."""
+    db = tmp_path / "w.duckdb"
+    late, arrive = hold_back_rosters(landing, count)
+    assert run_nightly(landing, db)[0] == 0
+    before = snapshot_except_audit(db)
+    arrive()
+    return db, before, late
+
+
 def test_error_mid_load_leaves_the_warehouse_unchanged(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "w.duckdb"
-    late, arrive = hold_back_rosters(landing_small, 4)
-    assert run_nightly(landing_small, db)[0] == 0
-    before = snapshot_except_audit(db)
+    db, before, late = loaded_before_late_rosters(landing_small, tmp_path, 4)
     batches_before = table(db, "etl_batch")
-    arrive()
 
     real_insert = ingest_module.bulk_insert
     calls = {"stg_roster": 0}
@@ -457,14 +467,21 @@ def test_the_flow_logs_no_personal_data(landing_small: Path, tmp_path: Path) -> 
         assert value not in text
 
 
+def night_with_a_read_copy(landing: Path, tmp_path: Path) -> tuple[Path, Path, Callable[[], None]]:
+    """A night loaded with its BI copy published, the last roster held back: the warehouse,
+    the copy, and the roster's arrival."""
+    _, arrive = hold_back_rosters(landing, 1)
+    db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
+    assert run_nightly(landing, db, read_copy=str(copy))[0] == 0
+    return db, copy, arrive
+
+
 def test_bi_readers_use_a_read_only_copy_published_whole(
     landing_small: Path, tmp_path: Path
 ) -> None:
     import duckdb
 
-    _, arrive = hold_back_rosters(landing_small, 1)
-    db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
-    assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0
+    db, copy, arrive = night_with_a_read_copy(landing_small, tmp_path)
     reader = duckdb.connect(str(copy), read_only=True)  # a BI session stays open...
     newest = "SELECT MAX(latest_file_date) FROM mart_freshness WHERE source = 'roster'"
     seen = reader.execute(newest).fetchone()[0]
@@ -534,11 +551,7 @@ def test_history_load_commits_on_a_copy_and_publishes_it_whole(
 def test_failed_history_load_leaves_the_warehouse_as_it_was(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = tmp_path / "w.duckdb"
-    late, arrive = hold_back_rosters(landing_small, 6)
-    assert run_nightly(landing_small, db)[0] == 0
-    before = snapshot_except_audit(db)
-    arrive()
+    db, before, late = loaded_before_late_rosters(landing_small, tmp_path, 6)
     monkeypatch.setattr(transaction_module, "HISTORY_LOAD_MIN_BYTES", 0)
     monkeypatch.setattr(staging_module, "CHUNK_BYTES", 5_000)  # several chunks on the copy
     real_build = build_module.build_tables
@@ -596,9 +609,7 @@ def test_a_bi_process_holding_the_copy_open_neither_blocks_the_run_nor_sees_half
     import subprocess
     import sys
 
-    _, arrive = hold_back_rosters(landing_small, 1)
-    db, copy = tmp_path / "w.duckdb", tmp_path / "bi" / "warehouse.read.duckdb"
-    assert run_nightly(landing_small, db, read_copy=str(copy))[0] == 0
+    db, copy, arrive = night_with_a_read_copy(landing_small, tmp_path)
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(copy)],
         stdin=subprocess.PIPE,
