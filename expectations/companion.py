@@ -64,6 +64,11 @@ def _record(result: FileResult) -> None:
     _store.record(result)
 
 
+def _discard() -> None:
+    if _store is not None:
+        _store.discard()
+
+
 def _build_docs() -> str | None:
     return str(_store.build_docs()) if _store is not None and _store.keys else None
 
@@ -115,6 +120,14 @@ class Companion:
             if source is not None:
                 checked[source] = checked.get(source, 0) + int(rows)
         return checked
+
+    def discard(self) -> None:
+        """``ValidationStore.discard``, over there, once what was submitted has run."""
+        for _, future in self._pending:
+            future.exception()  # finished, whether it failed or not
+        self._pending = []
+        self._pool.submit(_discard).result()
+        self.keys = []
 
     def start_docs(self) -> None:
         """Begin building Data Docs of every result submitted so far (they are recorded in

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from rxstaff.expectations.suite import Rule
 
 VALIDATIONS = "validations"
 # The project's configuration, as GX writes it: rebuilt by GX when missing.
-CONFIG_FILES = ("great_expectations.yml", "uncommitted/config_variables.yml")
+CONFIG_FILES = ("gx/great_expectations.yml", "gx/uncommitted/config_variables.yml")
 ALL_PAGES_MAX = 200
 INDEX_RESULTS_MAX = 1000
 
@@ -50,6 +51,7 @@ class ValidationStore:
 
     def __init__(self, root: Path, index_limit: int = INDEX_RESULTS_MAX) -> None:
         self.root = root
+        self.new_project = not root.exists()  # this run creates it
         self.index_limit = index_limit
         self.keys: list[Any] = []
         self.failed_keys: list[Any] = []  # results where a rule found unexpected rows
@@ -131,9 +133,24 @@ class ValidationStore:
         written whole or not at all."""
         if self._store is None:
             self._store = self.context.validation_results_store
-        url = self._store._store_backend.get_url_for_key(self._store.key_to_tuple(key))
         # Compact JSON: with an indent, json falls back from its C encoder to Python's.
-        write_atomically(Path(url2pathname(urlparse(url).path)), json.dumps(document))
+        write_atomically(self._path(key), json.dumps(document))
+
+    def _path(self, key: Any) -> Path:
+        url = self._store._store_backend.get_url_for_key(self._store.key_to_tuple(key))
+        return Path(url2pathname(urlparse(url).path))
+
+    def discard(self) -> None:
+        """Remove the results this store recorded: a run rolled back loaded none of their
+        files, and its next run validates and records them again. On a full disk this is
+        also the room the run's failure needs to be recorded: a project this run created
+        goes whole (GX's own files too), the next run creates it again."""
+        if self.new_project:
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            for key in self.keys:
+                self._path(key).unlink(missing_ok=True)
+        self.keys, self.failed_keys = [], []
 
     def _configs(self, rules: list[Rule]) -> list[dict[str, Any]]:
         """The rules as GX's expectation configurations (JSON), built by GX once per set of

@@ -26,7 +26,7 @@ from rxstaff.flows import alerts
 from rxstaff.flows.load import load_and_commit, record_failure
 from rxstaff.flows.publish import publish_and_report
 from rxstaff.flows.run_report import publish_artifacts, run_name, tag_run
-from rxstaff.flows.staging import validation_beside
+from rxstaff.flows.staging import discard_results, validation_beside
 from rxstaff.flows.steps import retry_condition, run_logger, step
 from rxstaff.settings import RunRequest, RunSettings
 from rxstaff.warehouse import arrivals
@@ -138,6 +138,7 @@ def load_publish_report(run: RunSettings, ctx: RunContext) -> None:
         except (Exception, RunStopped) as error:
             summary.failed = f"{type(error).__name__}: {error}"
             log.error(f"run {run.run_id} failed and was rolled back: {summary.failed}")
+            discard_results(checks)
             record_failure(run, found, ctx)
             raise RunRolledBack(summary.failed) from error
         if checks.store is not None and checks.store.keys:

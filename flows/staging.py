@@ -157,6 +157,17 @@ def validation_beside(choice: str, due_bytes: int, project: Path | None) -> Iter
         companion.close()
 
 
+def discard_results(checks: Validation) -> None:
+    """A rolled-back run's validation results, removed (``ValidationStore.discard``); a
+    failure to do so is logged, never raised over the run's own error."""
+    if checks.store is None:
+        return
+    try:
+        checks.store.discard()
+    except Exception as error:
+        run_logger().warning(f"could not remove the failed run's validation results: {error}")
+
+
 def write_source(
     tx: RunTransaction,
     plan: SourcePlan,

@@ -60,3 +60,68 @@ def test_a_full_disk_during_a_history_load_leaves_the_warehouse_as_it_was(
     assert "No space left on device" in runs.error.iloc[-1]
     failed = query(warehouse, "SELECT COUNT(*) AS n FROM etl_batch WHERE status = 'failed'")
     assert failed.n[0] == 3  # the three files it tried: retried by the next run
+
+
+def du_kb(path: Path) -> int:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) // 1024
+
+
+# Room beside the warehouse (KiB) such that the disk fills while GX lays out a new
+# project, while the night's results are written, and at the commit's write-ahead log.
+ROOM_KB = [8, 24, 96]
+
+
+@pytest.mark.parametrize("room_kb", ROOM_KB)
+def test_a_disk_that_fills_under_the_validation_results_breaks_one_night_only(
+    landing_small: Path,
+    tmp_path: Path,
+    small_disk: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    room_kb: int,
+) -> None:
+    """The night's validation results fill the disk beside the warehouse: that night
+    fails, is rolled back and says so in etl_run and etl_batch; once there is room, the
+    next night loads everything, its validation project sound."""
+    built = tmp_path / "w.duckdb"
+    _, arrive = hold_back_rosters(landing_small, 3)
+    assert run_nightly(landing_small, built)[0] == 0
+    monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")
+    mount_tmpfs(small_disk, du_kb(built) + room_kb)
+    warehouse = small_disk / "w.duckdb"
+    shutil.copyfile(built, warehouse)
+    arrive()
+    code, error = run_nightly(landing_small, warehouse)
+    assert code == 2 and "No space left on device" in str(error)
+    runs = query(warehouse, "SELECT status, error FROM etl_run ORDER BY started_at")
+    assert list(runs.status) == ["succeeded", "failed"]
+    assert "No space left on device" in runs.error.iloc[-1]
+    failed = query(warehouse, "SELECT COUNT(*) AS n FROM etl_batch WHERE status = 'failed'")
+    assert failed.n[0] == 3
+    assert not [p for p in small_disk.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    code, summary = run_nightly(landing_small, warehouse)
+    assert code == 0 and summary.sources["roster"].files_loaded == 3
+    assert summary.validation_docs and Path(summary.validation_docs).is_file()
+
+
+def test_a_validation_project_left_broken_is_written_anew(
+    landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash or a full disk inside GX's own write left its configuration empty: every
+    later night failed in gx.get_context. Now the night warns, sets it aside, and loads."""
+    monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")
+    warehouse = tmp_path / "w.duckdb"
+    _, arrive = hold_back_rosters(landing_small, 1)
+    assert run_nightly(landing_small, warehouse)[0] == 0
+    config = tmp_path / "w.gx" / "gx" / "uncommitted" / "config_variables.yml"
+    project = tmp_path / "w.gx" / "gx" / "great_expectations.yml"
+    config.write_bytes(b"")
+    project.write_text("{unclosed", encoding="utf-8")
+    arrive()
+    code, summary = run_nightly(landing_small, warehouse)
+    assert code == 0 and summary.sources["roster"].files_loaded == 1
+    assert config.with_name("config_variables.yml.broken").exists()
+    assert project.stat().st_size > 0 and "{unclosed" not in project.read_text(encoding="utf-8")
+    assert len(list((tmp_path / "w.gx").rglob("*.json"))) > 1  # earlier results kept
