@@ -76,6 +76,49 @@ def test_the_pdf_has_the_same_pages(written: Path) -> None:
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= len(PAGES)
 
 
+PRINT = """
+import sys
+from pathlib import Path
+from rxstaff.staffing_report.render import print_pdf
+print_pdf(Path(sys.argv[1]), Path(sys.argv[2]))
+"""
+# Chromium's IPv6 reachability check: a UDP connect() that sends nothing, and no switch
+# turns it off (decisions.md, "The PDF printer and the network").
+IPV6_PROBE = '"2001:4860:4860::8888"'
+LOOPBACK = ('inet_addr("127.', 'inet_pton(AF_INET6, "::1"')
+
+
+@needs_chromium
+def test_the_pdf_printer_reaches_for_no_network(written: Path, tmp_path: Path) -> None:
+    """The PDF printed inside a network namespace with loopback only, every connect and
+    send of Chromium and its helpers traced: no DNS query, no connection and no packet
+    aimed anywhere but loopback (a hospital network alarms on such attempts)."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or not (shutil.which("strace") and shutil.which("unshare")):
+        pytest.skip("tracing in a network namespace needs root, strace and unshare (CI has)")
+    trace, pdf = tmp_path / "trace.txt", tmp_path / "printed.pdf"
+    loopback_up = "ip link set lo up 2>/dev/null || true"
+    strace = f"strace -f -qq -yy -e trace=connect,sendto,sendmsg,sendmmsg -o {trace}"
+    script = f'{loopback_up}; exec {strace} {sys.executable} -c \'{PRINT}\' "$0" "$1"'
+    done = subprocess.run(
+        ["unshare", "--net", "sh", "-c", script, str(written / "staffing_report.html"), str(pdf)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    lines = trace.read_text().splitlines()
+    assert any("connect(" in line for line in lines)  # the trace saw Chromium's sockets
+    network = [line for line in lines if "AF_INET" in line and "(" in line]
+    assert not [line for line in network if "htons(53)" in line]  # no DNS query
+    elsewhere = [line for line in network if not any(lo in line for lo in LOOPBACK)]
+    probes = [line for line in elsewhere if IPV6_PROBE in line and "<UDPv6" in line]
+    assert [line for line in elsewhere if line not in probes] == []
+    assert not [line for line in probes if "connect(" not in line]  # never a packet
+
+
 def test_every_page_every_finding_and_no_suppressed_number(written: Path) -> None:
     html = (written / "staffing_report.html").read_text(encoding="utf-8")
     for slug in PAGES:

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,27 @@ from rxstaff.staffing_report.pages import Page, build_pages
 CHROMIUM_ENV = "RXSTAFF_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 PDF_TIMEOUT = 120
+# The page is a local file that fetches nothing; these keep Chromium's own services from
+# the network: no DNS (every name resolves to nothing), no direct connection (a proxy on
+# the discard port of loopback), and its updaters, sync, reporting and probes off.
+# Chromium's IPv6 reachability check (a UDP connect() to 2001:4860:4860::8888, which
+# sends no packet) has no switch: decisions.md, "The PDF printer and the network".
+OFFLINE_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--no-default-browser-check",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--no-pings",
+    "--dns-prefetch-disable",
+    "--disable-features=OptimizationHints,MediaRouter,DialMediaRouteProvider,Translate,"
+    "AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
+    "NetworkTimeServiceQuerying",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=http://127.0.0.1:9",
+)
 
 
 class PdfUnavailable(RuntimeError):
@@ -114,6 +136,22 @@ def find_chromium() -> str | None:
     return next((path for n in CHROMIUM_NAMES if (path := shutil.which(n))), None)
 
 
+@cache
+def without_network() -> tuple[str, ...]:
+    """A prefix that runs a command in a network namespace of its own (loopback only,
+    down), where the kernel allows it (user namespaces): then nothing Chromium tries can
+    leave the machine, whatever a later version adds. Elsewhere, the flags alone."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ()
+    prefix = (unshare, "--net", "--map-root-user")
+    try:
+        done = subprocess.run([*prefix, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return prefix if done.returncode == 0 else ()
+
+
 def print_pdf(html: Path, pdf: Path) -> Path:
     """The HTML printed to PDF by a headless Chromium, offline."""
     browser = find_chromium()
@@ -124,8 +162,8 @@ def print_pdf(html: Path, pdf: Path) -> Path:
     partial = pdf.with_name(f".{pdf.name}.partial")
     with tempfile.TemporaryDirectory(prefix="rxstaff-chromium-") as profile:
         command = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-extensions", "--disable-background-networking", "--no-pdf-header-footer",
+            *without_network(), browser, "--headless", "--no-sandbox", "--disable-gpu",
+            "--no-first-run", "--disable-extensions", "--no-pdf-header-footer", *OFFLINE_FLAGS,
             f"--user-data-dir={profile}", f"--print-to-pdf={partial}",
             html.resolve().as_uri(),
         ]  # fmt: skip
