@@ -70,7 +70,7 @@ bench: install
 	$(BIN)/rxstaff bench
 
 bench-quick: install
-	$(BIN)/rxstaff bench --employees 2000 --years 1 --repeat 1
+	$(BIN)/rxstaff bench --quick
 
 clean:
 	rm -rf $(VENV) warehouse.duckdb warehouse.read.duckdb sample_landing .pytest_cache .mypy_cache build

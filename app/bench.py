@@ -4,7 +4,8 @@ Each measurement runs as its own process (the real CLI, Prefect included) and it
 RSS comes from the kernel (``wait4``). Figures go to a table and to ``bench.json``.
 
 Every nightly run talks to a Prefect server the benchmark starts on 127.0.0.1, as a
-worker's runs do (``PREFECT_API_URL``); one run without it shows the temporary server's cost.
+worker's runs do (``PREFECT_API_URL``); one run without it measures a standalone run (no
+server at all), which must cost what a worker's run costs, within 1.5 s.
 
 (s) start-up:   ``rxstaff --help``, importing the flow, a run with nothing new (medians)
 (a) floor:      DuckDB alone reading the same roster and budget CSVs into tables
@@ -171,8 +172,8 @@ def _measure_all(plan: BenchPlan, console: Console, env: dict[str, str]) -> dict
         plan.repeat, lambda: _timed(console, "(s) a run with nothing new", nothing_new, env)
     )
     no_server = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
-    figures["nothing_new_temporary_server"] = _timed(
-        console, "(s) a run with nothing new, no PREFECT_API_URL", nothing_new, no_server
+    figures["nothing_new_standalone"] = _timed(
+        console, "(s) a run with nothing new, standalone", nothing_new, no_server
     )
     for workers in (1, 2):
         dask_base = plan.out / f"rebuild_dask{workers}.duckdb"
@@ -427,8 +428,17 @@ def _last_year(landing: Path, target: Path, last: date) -> Path:
         day = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 12, 31)
         if day >= first:
             (target / path.parent.name).mkdir(parents=True, exist_ok=True)
-            (target / path.parent.name / path.name).symlink_to(path.resolve())
+            _link(path, target / path.parent.name / path.name)
     return target
+
+
+def _link(source: Path, target: Path) -> None:
+    """The same file under a second name: a hard link (a symbolic one out of the landing
+    folder is refused by a run, as any link out is), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _postgres_rebuild(
@@ -472,8 +482,8 @@ def _ratios(f: dict) -> dict[str, float | None]:
         "rebuild_peak_rss_gib": round(peak / 1024, 2),
         "generate_vs_rebuild": ratio("generate", "rebuild_duckdb"),
         "gx_alone_vs_default": ratio("rebuild_duckdb_gx", "rebuild_duckdb"),
-        "temporary_server_seconds": round(
-            f["nothing_new_temporary_server"].seconds - f["nothing_new"].seconds, 2
+        "standalone_over_server_seconds": round(
+            f["nothing_new_standalone"].seconds - f["nothing_new"].seconds, 2
         ),
         # The night's own cost: unlike the ratio, it does not rise when the fixed cost a
         # night shares with a run with nothing new falls (docs/decisions.md).
@@ -495,7 +505,7 @@ def _table(f: dict) -> Table:
         ("startup_help", "(s) rxstaff --help"),
         ("startup_import_flow", "(s) import the nightly flow"),
         ("nothing_new", "(s) a run with nothing new"),
-        ("nothing_new_temporary_server", "(s) the same, no PREFECT_API_URL"),
+        ("nothing_new_standalone", "(s) the same, standalone (no PREFECT_API_URL)"),
         ("generate", "generate landing folder"),
         ("floor", "(a) floor: DuckDB reads CSVs"),
         ("rebuild_duckdb", "(b) full rebuild, DuckDB"),
@@ -514,7 +524,7 @@ def _table(f: dict) -> Table:
         **TARGETS,
         "generate_vs_rebuild": 1.0,
         "gx_alone_vs_default": float("inf"),
-        "temporary_server_seconds": float("inf"),
+        "standalone_over_server_seconds": 1.5,
         "increment_5y_over_nothing_new_seconds": float("inf"),
     }
     for key, value in f["ratios"].items():

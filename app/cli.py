@@ -548,18 +548,39 @@ def bench(
     out: Annotated[Path, typer.Option("--out", help="Working folder and JSON results.")] = Path(
         "bench/out"
     ),
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="A few minutes' check that every measurement runs: 500 employees, 1 year, "
+            "one run each, no 1M-row pharmacy (its figures are not the targets' scale).",
+        ),
+    ] = False,
 ) -> None:
-    """Measure the pipeline against the floor (DuckDB alone loading the same CSVs)."""
+    """Measure the pipeline against the floor (DuckDB alone loading the same CSVs).
+
+    The full run (the default) takes about 40 minutes on two cores and writes
+    docs/benchmark.md's figures; --quick checks that each measurement runs.
+    """
     from rxstaff.bench import run_benchmark
 
     run_benchmark(
-        employees=employees,
-        years=years,
-        repeat=repeat,
+        employees=QUICK_BENCH[0] if quick else employees,
+        years=QUICK_BENCH[1] if quick else years,
+        repeat=1 if quick else repeat,
         postgres_url=postgres or os.environ.get("RXSTAFF_BENCH_POSTGRES_URL"),
         out=out,
         console=console,
+        million=not quick,
     )
+    if quick:
+        console.print(
+            "--quick: every measurement ran; at this size the ratios do not test the "
+            "targets, which are for the full run (make bench, docs/benchmark.md)"
+        )
+
+
+QUICK_BENCH = (500, 1)  # employees, years
 
 
 # --- helpers ---------------------------------------------------------------------------------
