@@ -202,6 +202,32 @@ def test_a_stopped_run_leaves_nothing_behind(
     assert loaded == sum(1 for p in landing_large.rglob("*.csv") if "_truth" not in p.parts)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("step", "sig"), [("model build", signal.SIGTERM), ("commit", signal.SIGKILL)]
+)
+def test_a_stopped_postgresql_run_leaves_no_session_and_no_rows(
+    landing_large: Path, pg_url: str, step: str, sig: signal.Signals
+) -> None:
+    command = nightly(landing_large, pg_url, "--validation", "sql")
+    stop_at(command, step, sig)
+    sessions = (
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 30
+    while read(pg_url, sessions).n[0] and time.monotonic() < deadline:
+        time.sleep(0.5)  # the server ends a dead client's session, rolling it back
+    assert read(pg_url, sessions).n[0] == 0
+    tables = "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'stg_roster'"
+    if read(pg_url, tables).n[0]:  # the schema commits with the run: none, or no rows
+        assert read(pg_url, "SELECT COUNT(*) AS n FROM stg_roster").n[0] == 0
+    done = subprocess.run(command, env=standalone(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    loaded = read(pg_url, "SELECT COUNT(*) AS n FROM etl_batch WHERE status = 'loaded'").n[0]
+    assert loaded == sum(1 for p in landing_large.rglob("*.csv") if "_truth" not in p.parts)
+
+
 COMPANION_BUSY = """
 import time
 from rxstaff.expectations.companion import Companion
