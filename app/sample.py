@@ -15,10 +15,12 @@ Everything is deterministic for a seed.
 from __future__ import annotations
 
 import io
+import os
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -660,6 +662,19 @@ class Simulation:
         return frame
 
 
+def as_exported(path: Path) -> None:
+    """The file's modification time set to the day in its name, as if exported then (never
+    later than an hour ago): a sample pharmacy's files have all arrived, none of them
+    "still arriving" for a run's settle time, as a real folder's past exports have."""
+    stamp = path.stem.rsplit("_", 1)[-1]
+    try:
+        day = date.fromisoformat(stamp) if "-" in stamp else date(int(stamp), 12, 31)
+    except ValueError:
+        return  # not an extract's name (the _truth files)
+    when = min(datetime(day.year, day.month, day.day, 6).timestamp(), time.time() - 3600)
+    os.utime(path, (when, when))
+
+
 def snapshot_days(opts: Options, rng: random.Random) -> list[int]:
     horizon = (opts.end - opts.start).days
     if opts.cadence == "daily":
@@ -700,6 +715,7 @@ class Writer:
             data = b"\xef\xbb\xbf" + data
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        as_exported(path)
 
     def _mess_up(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.rng.random() < 0.2:

@@ -67,43 +67,53 @@ def e2e_environment(tmp_path: Path, port: int, **rxstaff: str) -> dict[str, str]
 
 
 @pytest.mark.slow
-def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
-    landing_small: Path, tmp_path: Path
-) -> None:
+def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(tmp_path: Path) -> None:
+    """The README's block, line by line as a person pastes it (its exports, its wait for
+    the server, its sample pharmacy, its first run), then more runs of the deployment: two
+    at once (the concurrency limit keeps them apart), one that needs attention (Failed, its
+    reason logged without a traceback), one refused (a relative DuckDB path)."""
     port = free_port()
-    data = tmp_path / "srv" / "rxstaff"  # does not exist yet: the run creates it
-    warehouse = data / "warehouse.duckdb"
-    env = e2e_environment(
-        tmp_path, port, RXSTAFF_WAREHOUSE_URL=f"duckdb:///{warehouse}",
-        RXSTAFF_LANDING=str(landing_small),
-    )  # fmt: skip
+    srv = tmp_path / "srv" / "rxstaff"  # does not exist yet: the README's steps make it
+    env = e2e_environment(tmp_path, port)
+    for own in ("RXSTAFF_ID_SECRET", "RXSTAFF_SETTLE_SECONDS", "RXSTAFF_MAX_ROSTER_AGE_DAYS"):
+        env.pop(own)  # the README's lines set what a run needs
     with background_processes(ROOT, env, tmp_path / "logs") as start:
         for line in scheduling_steps():
-            line = line.replace("4200", str(port))
-            if line.startswith("export ") or line.startswith("pip install"):
-                continue  # the environment above; the package is installed in this venv
-            if line.endswith("&"):
+            line = line.replace("4200", str(port)).replace("/srv/rxstaff", str(srv))
+            if line.startswith("pip install"):
+                continue  # the package is installed in this environment
+            if line.startswith("export "):
+                name, value = line.removeprefix("export ").split("=", 1)
+                env[name] = value
+            elif line.endswith("&"):
                 start(line.rstrip("& "), line.split()[1])
-                if "server start" in line:
-                    wait_for(lambda: _healthy(port), 120, "the Prefect server")
-                continue
-            if line.startswith("prefect deployment run"):
-                break  # the test triggers it below, twice, with parameters
-            done = subprocess.run(line, shell=True, cwd=ROOT, env=env, capture_output=True,
-                                  timeout=300)  # fmt: skip
-            assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[-2000:])
+            else:
+                done = subprocess.run(line, shell=True, cwd=ROOT, env=env, capture_output=True,
+                                      text=True, timeout=600)  # fmt: skip
+                assert done.returncode == 0, (line, done.stdout[-3000:], done.stderr[-3000:])
+        warehouse = srv / "warehouse.duckdb"
+        assert warehouse.exists()  # the README's own run made it
         runs = [_trigger(env, "2030-01-01"), _trigger(env, "2030-01-02")]
         states = wait_for(lambda: _final_states(env, runs), 420, "both runs to finish")
         assert states == ["COMPLETED", "COMPLETED"], states
         with duckdb.connect(str(warehouse), read_only=True) as con:
             runs_recorded = con.execute("SELECT status FROM etl_run ORDER BY started_at").fetchall()
             loaded = con.execute("SELECT COUNT(*) FROM fct_career_event").fetchone()[0]
-        assert [r[0] for r in runs_recorded] == ["succeeded", "nothing new"]
+        assert [r[0] for r in runs_recorded] == ["succeeded", "nothing new", "nothing new"]
         assert loaded > 0
         # By default each run keeps its validation results and Data Docs beside the file.
-        docs = list((data / "warehouse.gx").rglob("data_docs/local_site/index.html"))
+        docs = list((srv / "warehouse.gx").rglob("data_docs/local_site/index.html"))
         assert len(docs) == 1
         assert not _ran_together(env, runs), "the concurrency limit let two runs overlap"
+        # A run that needs attention (a stale landing folder) ends Failed, its reason once.
+        stale = _trigger(env, "2030-01-03", "max_roster_age_days=1")
+        assert wait_for(lambda: _final_states(env, [stale]), 240, "the stale run") == ["FAILED"]
+        assert "needs attention" in _state_message(env, stale)
+        logs = _run_logs(env, stale)
+        assert "HRIS export" in logs and "Traceback" not in logs, logs
+        worker_log = (tmp_path / "logs" / "worker.log").read_text(errors="replace")
+        assert "cannot be resolved into an exception" not in worker_log
+        assert "Traceback" not in worker_log, worker_log[-3000:]
         # A relative DuckDB path would land in the worker's working folder: refused.
         relative = _trigger(env, "2030-01-03", "warehouse=duckdb:///warehouse.duckdb")
         assert wait_for(lambda: _final_states(env, [relative]), 240, "the refusal") == ["FAILED"]
@@ -253,6 +263,18 @@ def _final_states(env: dict[str, str], runs: list[str]) -> list[str] | None:
         if all(s in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for s in states)
         else None
     )
+
+
+def _run_logs(env: dict[str, str], run: str) -> str:
+    """Every log line of a flow run, as the server stores them."""
+    code = (
+        "from prefect.client.orchestration import get_client\n"
+        "from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId\n"
+        "with get_client(sync_client=True) as c:\n"
+        f"    found = c.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[{run!r}])))\n"
+        "    print('\\n'.join(log.message for log in found))\n"
+    )
+    return _client_call(env, code)
 
 
 def _state_message(env: dict[str, str], run: str) -> str:
