@@ -36,7 +36,8 @@ test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -k "not postgresql" $(FAST_TESTS)
 
-# The slow tests (the benchmark's quick variant, ~90 s): CI runs them after `make test`.
+# The slow tests (runs stopped and killed at each step, the README's deployment steps with
+# a real server and workers, the benchmark's quick variant): CI runs them before `make test`.
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
@@ -72,5 +73,9 @@ bench: install
 bench-quick: install
 	$(BIN)/rxstaff bench --quick
 
+# What `make run` and `make bench` leave (the demo's landing folder, warehouse, its lock,
+# log and validation project, the report), the caches and the environment.
+RUN_OUTPUTS = sample_landing warehouse.duckdb warehouse.duckdb.wal warehouse.duckdb.lock \
+	warehouse.gx warehouse.read.duckdb report bench/out
 clean:
-	rm -rf $(VENV) warehouse.duckdb warehouse.read.duckdb sample_landing .pytest_cache .mypy_cache build
+	rm -rf $(RUN_OUTPUTS) $(VENV) .pytest_cache .mypy_cache .ruff_cache build

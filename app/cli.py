@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -405,6 +405,13 @@ def audit(
     except UnknownRun as error:
         errors.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None
+    if changes and frame.empty:
+        console.print(
+            f"run {run} changed no figure of {relation}: its figures are as the run before "
+            "published them (a warehouse's first run has none before it to compare with; "
+            f"rxstaff audit --relation {relation} shows them as published)"
+        )
+        return
     console.print(_frame_table(title, frame))
 
 
@@ -486,6 +493,44 @@ def trace(
         errors.print(f"[red]error:[/] {error}")
         raise typer.Exit(1) from None
     _print_chain(chain)
+
+
+@app.command("validation-projects")
+def validation_projects(
+    prune_idle_days: Annotated[
+        float | None,
+        typer.Option(
+            "--prune-idle-days",
+            help="Remove the projects no run has written to for this many days (a "
+            "database dropped or renamed leaves its project behind).",
+        ),
+    ] = None,
+) -> None:
+    """List the validation projects (Great Expectations results and Data Docs) kept for
+    PostgreSQL warehouses under $RXSTAFF_GX_HOME (default ~/.rxstaff/gx), one per
+    <host>_<database>, with their size and newest result; optionally prune idle ones.
+    A DuckDB warehouse keeps its own beside its file (<name>.gx/); $RXSTAFF_GX_DIR puts a
+    run's anywhere."""
+    from rxstaff.expectations.projects import projects, prune
+
+    home = settings.gx_home()
+    if prune_idle_days is not None:
+        for gone in prune(home, prune_idle_days):
+            console.print(f"removed {gone.path} (idle {gone.idle_days:.0f} days)")
+    found = projects(home)
+    if not found:
+        console.print(f"no validation project under {home}")
+        return
+    table = Table("project", "size MiB", "newest result", "idle days", title=str(home))
+    for project in found:
+        newest = datetime.fromtimestamp(project.newest).strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            project.path.name,
+            f"{project.size_bytes / 2**20:,.1f}",
+            newest,
+            f"{project.idle_days:.0f}",
+        )
+    console.print(table)
 
 
 @app.command("setup-alerts")

@@ -247,8 +247,13 @@ def validation_project(target: Warehouse, env: Mapping[str, str] = os.environ) -
         if target.file is None:
             return None
         return target.file.with_name(target.file.stem + ".gx")
-    home = Path(env.get(GX_HOME_ENV) or Path.home() / ".rxstaff" / "gx")
-    return home / f"{target.url.host or 'local'}_{target.url.database}"
+    return gx_home(env) / f"{target.url.host or 'local'}_{target.url.database}"
+
+
+def gx_home(env: Mapping[str, str] = os.environ) -> Path:
+    """Where PostgreSQL warehouses' validation projects live: $RXSTAFF_GX_HOME, default
+    ~/.rxstaff/gx."""
+    return Path(env.get(GX_HOME_ENV) or Path.home() / ".rxstaff" / "gx")
 
 
 def run_timeout_seconds(env: Mapping[str, str] = os.environ) -> int:

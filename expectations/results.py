@@ -187,7 +187,71 @@ class ValidationStore:
         # GX tests each stored result's key for membership: a set, not a list of thousands.
         with listed_once(self.context.validation_results_store):
             sites = self.context.build_data_docs(resource_identifiers=set(pages))
-        return Path(url2pathname(urlparse(sites["local_site"]).path))
+        index = Path(url2pathname(urlparse(sites["local_site"]).path))
+        return write_results_page(self.root / "gx" / "uncommitted" / VALIDATIONS, index,
+                                  self.index_limit)  # fmt: skip
+
+
+RESULTS_PAGE = "results.html"
+
+
+def write_results_page(results: Path, index: Path, limit: int = INDEX_RESULTS_MAX) -> Path:
+    """``results.html`` beside Data Docs' index: the latest ``limit`` results as a plain
+    table, each linked to its Data Docs page where one was rendered. GX's index draws its
+    table with scripts from public CDNs, so offline (a hospital network) it lists nothing;
+    this page has no script and fetches nothing. Counts only, as the results hold."""
+    stored = sorted(
+        results.rglob("*.json"), key=lambda p: (p.parent.name, p.parent.parent.name), reverse=True
+    )[:limit]
+    rows = [_result_row(path, results, index.parent) for path in stored]
+    body = "".join(rows) or '<tr><td colspan="7">no validation result yet</td></tr>'
+    page = RESULTS_TEMPLATE.format(rows=body, shown=len(rows), index=index.name)
+    target = index.with_name(RESULTS_PAGE)
+    write_atomically(target, page)
+    return target
+
+
+def _result_row(path: Path, results: Path, site: Path) -> str:
+    from html import escape
+
+    document = json.loads(path.read_text(encoding="utf-8"))
+    stats, meta = document.get("statistics", {}), document.get("meta", {})
+    relative = path.relative_to(results).with_suffix(".html")
+    page = site / VALIDATIONS / relative
+    file_name = meta.get("active_batch_definition", {}).get("data_asset_name", path.stem)
+    shown = escape(str(file_name))
+    link = f'<a href="{VALIDATIONS}/{relative.as_posix()}">{shown}</a>' if page.exists() else shown
+    failed = int(stats.get("unsuccessful_expectations", 0))
+    cells = [
+        escape(str(meta.get("run_id", {}).get("run_name", relative.parts[1]))),
+        escape(str(meta.get("validation_time", ""))[:19]),
+        escape(str(document.get("suite_name", relative.parts[0]))),
+        link,
+        str(stats.get("evaluated_expectations", "")),
+        str(failed),
+        "passed" if document.get("success") else '<b class="failed">failed</b>',
+    ]
+    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+RESULTS_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>Validation Results</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; }} table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
+.failed {{ color: #b00020; }}
+</style></head><body>
+<h1>Validation Results</h1>
+<p>The latest {shown} results, newest first: each file's expectations, as Great
+Expectations stored them (counts only). A file's name links to its Data Docs page where
+one was rendered. <a href="{index}">Data Docs' own index</a> needs the internet.</p>
+<table><thead><tr><th>run</th><th>validated at</th><th>suite</th><th>file</th>
+<th>expectations</th><th>failed</th><th>result</th></tr></thead>
+<tbody>{rows}</tbody></table>
+</body></html>
+"""
 
 
 def write_atomically(path: Path, text: str) -> None:

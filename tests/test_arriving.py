@@ -140,8 +140,11 @@ def test_a_file_rewritten_in_place_is_read_again_whatever_its_modification_time(
 def test_a_folder_whose_every_file_is_still_arriving_says_so(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RXSTAFF_SETTLE_SECONDS", "3600")  # every file was written just now
-    files = sum(1 for p in landing_small.rglob("*.csv") if "_truth" not in p.parts)
+    monkeypatch.setenv("RXSTAFF_SETTLE_SECONDS", "3600")
+    extracts = [p for p in landing_small.rglob("*.csv") if "_truth" not in p.parts]
+    for path in extracts:
+        os.utime(path)  # every file written just now
+    files = len(extracts)
     code, summary = run_nightly(landing_small, tmp_path / "w.duckdb")
     assert code == 1 and summary.landing_problem is not None
     _, message = summary.landing_problem

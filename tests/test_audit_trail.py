@@ -171,6 +171,12 @@ def test_audit_and_trace_commands(landing_small: Path, tmp_path: Path) -> None:
         env={"COLUMNS": "250"},
     )
     assert changed.exit_code == 0 and f"changed by run {second}" in changed.output
+    unchanged = runner.invoke(
+        app,
+        ["audit", "--relation", "mart_backfill_delays", "--changes", "--as-of-run", first,
+         "--warehouse", url],
+    )  # fmt: skip
+    assert unchanged.exit_code == 0 and f"run {first} changed no figure" in unchanged.output
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:

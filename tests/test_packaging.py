@@ -160,3 +160,24 @@ def test_the_version_moves_with_the_schema() -> None:
     assert newest.group(1) == version, "pyproject's version is the newest in CHANGELOG.md"
     assert int(newest.group(2)) == latest_version(), "the newest version names its schema"
     assert "### Schema and data changes" in changelog.split("\n## ")[1]
+
+
+def test_what_the_demo_leaves_is_ignored_by_git_and_removed_by_make_clean(tmp_path: Path) -> None:
+    """`make run` is the demo: its landing folder, warehouse (with its lock and validation
+    project) and report are covered by .gitignore, and `make clean` removes them all."""
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    env = {**os.environ, "RXSTAFF_SETTLE_SECONDS": "0"}
+    env.pop("PREFECT_API_URL", None)
+    demo = subprocess.run(
+        [str(Path(sys.executable).with_name("rxstaff")), "demo", "--employees", "20"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    made = {p.name for p in tmp_path.iterdir()} - {".git", ".gitignore"}
+    assert {"sample_landing", "warehouse.duckdb", "report"} <= made
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert status.stdout.strip() == ".gitignore" or status.stdout.strip() == "?? .gitignore"
+    subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), "clean"], cwd=tmp_path, check=True)
+    assert {p.name for p in tmp_path.iterdir()} == {".git", ".gitignore"}

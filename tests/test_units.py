@@ -386,3 +386,27 @@ def test_the_nul_byte_screen_never_misses_a_cell_that_holds_one(cells: list) -> 
     padded = pd.Series(["\x00", *cells], dtype="string")
     assert might_hold_nul(padded.iloc[1:]) is True  # the buffer still holds the NUL
     assert might_hold_nul(pd.Series(cells, dtype="object")) is True
+
+
+def test_idle_validation_projects_are_listed_and_pruned(tmp_path: Path) -> None:
+    """PostgreSQL warehouses' projects pile up under $RXSTAFF_GX_HOME after their database
+    is gone: `rxstaff validation-projects` lists them and prunes the idle ones."""
+    import os
+    import time
+
+    from typer.testing import CliRunner
+
+    from rxstaff.cli import app
+
+    for name, age_days in (("db1_kept", 1), ("db2_gone", 40)):
+        result = tmp_path / name / "gx" / "uncommitted" / "validations" / "r.json"
+        result.parent.mkdir(parents=True)
+        result.write_text("{}")
+        when = time.time() - age_days * 86400
+        os.utime(result, (when, when))
+    env = {"RXSTAFF_GX_HOME": str(tmp_path), "COLUMNS": "200"}
+    listed = CliRunner().invoke(app, ["validation-projects"], env=env)
+    assert listed.exit_code == 0 and "db1_kept" in listed.output and "db2_gone" in listed.output
+    pruned = CliRunner().invoke(app, ["validation-projects", "--prune-idle-days", "30"], env=env)
+    assert pruned.exit_code == 0 and "removed" in pruned.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db1_kept"]
