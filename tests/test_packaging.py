@@ -176,8 +176,32 @@ def test_what_the_demo_leaves_is_ignored_by_git_and_removed_by_make_clean(tmp_pa
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
     made = {p.name for p in tmp_path.iterdir()} - {".git", ".gitignore"}
     assert {"sample_landing", "warehouse.duckdb", "report"} <= made
+    run_the_readme_audit_examples(tmp_path, env)
     status = subprocess.run(["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True,
                             text=True, check=True)  # fmt: skip
     assert status.stdout.strip() == ".gitignore" or status.stdout.strip() == "?? .gitignore"
     subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), "clean"], cwd=tmp_path, check=True)
     assert {p.name for p in tmp_path.iterdir()} == {".git", ".gitignore"}
+
+
+def run_the_readme_audit_examples(demo: Path, env: dict[str, str]) -> None:
+    """The README's lines "For auditors", on the demo's warehouse as `make run` leaves
+    it: RUN_ID and EMPLOYEE_KEY@DATE are the README's placeholders, filled from it."""
+    import duckdb
+
+    from tests.processes import readme_block
+
+    with duckdb.connect(str(demo / "warehouse.duckdb"), read_only=True) as con:
+        run_id = con.execute("SELECT MAX(run_id) FROM etl_run").fetchone()[0]
+        key, day = con.execute(
+            "SELECT employee_key, event_date FROM fct_career_event ORDER BY event_date LIMIT 1"
+        ).fetchone()
+    block = readme_block("**For auditors**", "```\n")
+    lines = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert len(lines) >= 5
+    for line in lines:
+        line = line.replace("RUN_ID", run_id).replace("EMPLOYEE_KEY@2024-03-01", f"{key}@{day}")
+        command = [str(Path(sys.executable).with_name("rxstaff")), *line.split()[1:]]
+        done = subprocess.run(command, cwd=demo, env=env, capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        assert done.returncode == 0, (line, done.stdout[-1500:], done.stderr[-1500:])
