@@ -430,6 +430,10 @@ def engagement(f: dict[str, pd.DataFrame]) -> Page:
                     "suppressed": "suppressed",
                 },
             ),
+            note="A suppressed group shows neither its score nor its respondents: it had "
+            "fewer respondents than the minimum group size (RXSTAFF_MIN_GROUP_SIZE, 5 by "
+            "default), or it is the next smallest group, hidden so that a small group's "
+            "answers cannot be worked out from the total (complementary suppression).",
         )
     )
     items = f["mart_engagement_item"]
