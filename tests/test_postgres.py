@@ -27,6 +27,7 @@ from rxstaff.warehouse.access import (
 from rxstaff.warehouse.build import drop_views
 from rxstaff.warehouse.connection import Warehouse, WarehouseUnavailable
 from rxstaff.warehouse.schema import latest_version
+from rxstaff.warehouse.schemas import home
 from rxstaff.warehouse.transaction import RunTransaction
 from tests.helpers import (
     CONTRACT,
@@ -78,13 +79,13 @@ def test_descriptions_are_comments_in_postgres(pg_warehouse_3y: str) -> None:
 
 
 FORBIDDEN = (
-    "SELECT * FROM stg_survey_answer",
-    "SELECT * FROM stg_survey_respondent",
-    "SELECT * FROM stg_replaced_row",
-    "SELECT * FROM stg_roster",
-    "SELECT * FROM int_seat_tenure",
+    "SELECT * FROM internal.stg_survey_answer",
+    "SELECT * FROM internal.stg_survey_respondent",
+    "SELECT * FROM internal.stg_replaced_row",
+    "SELECT * FROM internal.stg_roster",
+    "SELECT * FROM internal.int_seat_tenure",
     "DELETE FROM dim_job",
-    "INSERT INTO etl_batch (batch_id) VALUES (0)",
+    "INSERT INTO audit.etl_batch (batch_id) VALUES (0)",
     "CREATE TABLE sneaky (a int)",
     "CREATE TEMPORARY TABLE sneaky (a int)",
     "CREATE FUNCTION pg_temp.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'",
@@ -95,7 +96,7 @@ FORBIDDEN = (
 @pytest.mark.parametrize(
     ("grant", "allowed", "refused_too"),
     [
-        (grant_bi_role, BI_RELATIONS, ("SELECT * FROM etl_quarantine",)),
+        (grant_bi_role, BI_RELATIONS, ("SELECT * FROM audit.etl_quarantine",)),
         (grant_audit_role, AUDIT_RELATIONS, ()),
     ],
     ids=["bi", "audit"],
@@ -108,18 +109,27 @@ def test_reader_role_reads_its_relations_and_nothing_else(
         assert set(granted) == set(allowed)
         reader = make_url(pg_warehouse_3y).set(username=role, password="read-only-pw")
         engine = sa.create_engine(reader)
-        with engine.connect() as conn:  # every relation it may read, views over etl_ too
+        with engine.connect() as conn:  # every relation it may read, by its name as before
             for name in allowed:
                 conn.execute(sa.text(f"SELECT * FROM {name} LIMIT 1")).fetchall()
+            # what a BI tool lists of the database: its own relations, nothing else
+            listed = conn.execute(
+                sa.text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+                )
+            ).scalars()
+            assert sorted(listed) == sorted(allowed)
         with owner.connect() as conn:
             everything = conn.execute(
                 sa.text(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = current_schema()"
+                    "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                    "WHERE table_schema IN ('bi', 'audit', 'internal')"
                 )
             ).scalars()
-            others = sorted(set(everything) - set(allowed))
-        assert {"int_career_path", "stg_survey_answer", "stg_replaced_row"} <= set(others)
+            others = sorted(set(everything) - {home(n) + "." + n for n in allowed})
+        assert {"internal.int_career_path", "internal.stg_survey_answer"} <= set(others)
+        assert not [o for o in others if o.startswith("bi.")]  # bi holds what BI reads only
         for other in others:  # staging, internal models, seeds, settings: refused
             with (
                 engine.connect() as conn,
@@ -283,7 +293,11 @@ def test_an_unusable_work_mem_stops_the_run_before_anything_is_read(
     assert result.exit_code == 2, result.output
     assert "RXSTAFF_PG_WORK_MEM" in result.output and "nothing was changed" in result.output
     assert (
-        read(pg_url, "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = 'public'")["n"].iloc[0]
+        read(
+            pg_url,
+            "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname NOT LIKE 'pg_%' "
+            "AND schemaname <> 'information_schema'",
+        )["n"].iloc[0]
         == 0
     )
     # The setting is PostgreSQL's alone: a DuckDB warehouse's run goes ahead (and ends 1:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from rxstaff.warehouse.schemas import home
 from tests.helpers import CONTRACT, comparable, read, run_nightly
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +86,14 @@ def test_a_warehouse_built_by_0_6_8_upgrades_in_place(
                      "table_name = 'mart_pathway_outcomes'").n[0] == 0  # fmt: skip
     code, summary = run_nightly(landing_small, url)  # this version, nothing new
     assert code == 0 and summary.status == "nothing new", summary
+    if url.startswith("postgresql"):  # moved in place into schemas by audience
+        placed = read(
+            url,
+            "SELECT table_schema AS s, table_name AS t FROM information_schema."
+            "tables WHERE table_schema IN ('public', 'bi', 'audit', 'internal')",
+        )
+        assert not [t for s, t in zip(placed.s, placed.t, strict=True) if s != home(t)], placed
+        assert set(placed.s) == {"bi", "audit", "internal"}
 
     rebuilt = f"duckdb:///{tmp_path / 'rebuilt.duckdb'}"
     assert run_nightly(landing_small, rebuilt)[0] == 0

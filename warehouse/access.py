@@ -19,6 +19,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from rxstaff.warehouse.declarations import bi_relations, of_kind
+from rxstaff.warehouse.schemas import AUDIT, BI, INTERNAL, READER_SCHEMAS
 
 Reader = Literal["bi", "audit"]
 BI_RELATIONS = bi_relations()
@@ -82,7 +83,7 @@ def grant_reader_role(
             ),
             {"n": ROLE_SETTING[reader] + role},
         )
-        _grant(conn, role, RELATIONS[reader])
+        _grant(conn, role, reader)
     return RELATIONS[reader]
 
 
@@ -102,13 +103,14 @@ def apply_grants(conn: sa.Connection) -> None:
     """Every remembered reader role: SELECT on its relations, everything else revoked."""
     if conn.dialect.name != "postgresql":
         return
-    for reader, relations in RELATIONS.items():
+    for reader in RELATIONS:
         for role in reader_roles(conn, reader):
-            _grant(conn, role, relations)
+            _grant(conn, role, reader)
 
 
-def _grant(conn: sa.Connection, role: str, relations: list[str]) -> None:
-    schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
+def _grant(conn: sa.Connection, role: str, reader: Reader) -> None:
+    """The role's database, its schemas (warehouse/schemas.py) as its search_path, SELECT
+    on its relations; nothing else, in any of rxstaff's schemas."""
     database = conn.execute(sa.text("SELECT current_database()")).scalar()
     conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{database}" TO {role}'))
     # No TEMP (temporary tables and functions) and no CREATE anywhere: PostgreSQL grants
@@ -116,7 +118,15 @@ def _grant(conn: sa.Connection, role: str, relations: list[str]) -> None:
     # and kept for the role that loads it.
     conn.execute(sa.text(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC, {role}'))
     conn.execute(sa.text(f'GRANT TEMPORARY ON DATABASE "{database}" TO CURRENT_USER'))
-    conn.execute(sa.text(f'REVOKE CREATE ON SCHEMA "{schema}" FROM PUBLIC, {role}'))
-    conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
-    conn.execute(sa.text(f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM {role}'))
-    conn.execute(sa.text(f"GRANT SELECT ON {', '.join(relations)} TO {role}"))
+    own = READER_SCHEMAS[reader]
+    for schema in (BI, AUDIT, INTERNAL, "public"):
+        conn.execute(sa.text(f'REVOKE CREATE ON SCHEMA "{schema}" FROM PUBLIC, {role}'))
+        conn.execute(sa.text(f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM {role}'))
+        if schema not in own:
+            conn.execute(sa.text(f'REVOKE USAGE ON SCHEMA "{schema}" FROM {role}'))
+    for schema in own:
+        conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
+    conn.execute(sa.text(f"GRANT SELECT ON {', '.join(RELATIONS[reader])} TO {role}"))
+    # Unqualified names, as BI queries written before 0.7 use them, resolve in its schemas.
+    path = ", ".join(own)
+    conn.execute(sa.text(f'ALTER ROLE {role} IN DATABASE "{database}" SET search_path = {path}'))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.warehouse import fingerprint
+from rxstaff.warehouse import fingerprint, schemas
 from rxstaff.warehouse.declarations import Declaration, declarations, of_kind
 from rxstaff.warehouse.loader import bulk_insert
 from rxstaff.warehouse.schema import strip_comments
@@ -42,7 +42,7 @@ def existing_columns(conn: sa.Connection, table: str) -> list[str]:
     rows = conn.execute(
         sa.text(
             "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = :t AND table_schema = current_schema() ORDER BY ordinal_position"
+            f"WHERE table_name = :t AND {schemas.visible(conn)} ORDER BY ordinal_position"
         ),
         {"t": table},
     )

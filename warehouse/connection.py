@@ -105,7 +105,14 @@ class Warehouse:
     def engine(self, application_name: str | None = None) -> Engine:
         if self.is_postgres:
             # Fail fast on a dead host: a nightly job should alert, not hang.
-            args: dict[str, object] = {"connect_timeout": 10}
+            from rxstaff.warehouse.schemas import SEARCH_PATH
+
+            # Every schema rxstaff keeps (warehouse/schemas.py), searched by every session
+            # of rxstaff's own; readers' roles search theirs.
+            args: dict[str, object] = {
+                "connect_timeout": 10,
+                "options": f"-c search_path={SEARCH_PATH}",
+            }
             if application_name:  # what pg_stat_activity shows of this session
                 args["application_name"] = application_name[:63]
             return sa.create_engine(self.url, connect_args=args, pool_pre_ping=True)

@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from rxstaff.warehouse import schemas
+
 _names = itertools.count()
 
 
@@ -75,7 +77,7 @@ def _column_types(conn: sa.Connection, table: str) -> dict[str, str]:
     rows = conn.execute(
         sa.text(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = :t AND table_schema = current_schema()"
+            f"WHERE table_name = :t AND {schemas.visible(conn)}"
         ),
         {"t": table},
     )

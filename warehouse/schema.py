@@ -125,7 +125,9 @@ def ensure_indexes(conn: sa.Connection) -> list[str]:
         return []
     present = set(
         conn.execute(
-            sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+            sa.text(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = ANY (current_schemas(false))"
+            )
         ).scalars()
     )
     made = [name for name in POSTGRES_INDEXES if name not in present]

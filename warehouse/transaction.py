@@ -19,7 +19,7 @@ from types import TracebackType
 import pandas as pd
 import sqlalchemy as sa
 
-from rxstaff.warehouse import build
+from rxstaff.warehouse import build, schemas
 from rxstaff.warehouse.access import apply_grants
 from rxstaff.warehouse.batches import FileToLoad, record_failed_files
 from rxstaff.warehouse.connection import Warehouse
@@ -94,6 +94,8 @@ class RunTransaction:
         Views are dropped only when a migration or a changed model table needs it (they
         are recreated at commit): otherwise a BI query reading a view would hold the run.
         """
+        schemas.ensure_schemas(self.conn)
+        schemas.arrange(self.conn)  # a warehouse of 0.6.x: from public, in place
         version = current_version(self.conn)
         if version < latest_version() or build.tables_to_recreate(self.conn):
             build.drop_views(self.conn)
@@ -104,6 +106,7 @@ class RunTransaction:
         build.ensure_tables(self.conn)
         build.load_seed(self.conn, "dim_job", setup.job_catalog)
         build.load_seed(self.conn, "int_career_path", setup.career_paths)
+        schemas.arrange(self.conn)  # what was just created, in its audience's schema
         self.fingerprints = Fingerprints(self.conn, setup.min_group_size)
         return version == 0
 
@@ -117,6 +120,7 @@ class RunTransaction:
         models were rebuilt or a view changed; descriptions and grants. Call it once
         nothing the marts read will be written before the commit."""
         replaced = build.refresh_views(self.conn, min_group_size)
+        schemas.arrange(self.conn)
         if rebuilt or replaced:
             prints = self.fingerprints or Fingerprints(self.conn, min_group_size)
             prints.forget_given()  # the model tables' are the build's; the rest read again
@@ -169,7 +173,10 @@ def record_after_failure(
     engine = warehouse.engine()
     try:
         with engine.begin() as conn:
+            schemas.ensure_schemas(conn)
+            schemas.arrange(conn)
             upgrade(conn)
+            schemas.arrange(conn)
             record_failed_files(conn, attempted, run.run_id, run.started_at, run.error or "")
             record_run(conn, run)
     finally:
