@@ -12,7 +12,6 @@ same steps as plain calls when no Prefect server is configured (``flows/steps.py
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from prefect import flow, task
@@ -41,20 +40,6 @@ from rxstaff.warehouse.runs import (
     RunStopped,
     RunSummary,
 )
-
-
-class _AttentionIsNoCrash(logging.Filter):
-    """Prefect's engine ends every Failed run by logging its exception with a traceback
-    ("Engine execution exited with unexpected exception"). A run that needs attention
-    ended as designed: its reason is logged by the run and is its state's message, and a
-    traceback would read as a crash. Other failures keep theirs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, NeedsAttention)
-
-
-logging.getLogger("prefect.flow_runs").addFilter(_AttentionIsNoCrash())
 
 
 def transient_io(error: BaseException) -> bool:

@@ -8,6 +8,7 @@ path: the same facts the console prints, where the operator of a deployment look
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,23 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from rxstaff.flows.steps import in_flow_run
-from rxstaff.warehouse.runs import RunSummary
+from rxstaff.warehouse.runs import NeedsAttention, RunSummary
 
 ARTIFACT_KEY = "rxstaff-run"  # one key: the UI shows each run's version and its history
+
+
+class _AttentionIsNoCrash(logging.Filter):
+    """Prefect's engine ends every Failed run by logging its exception with a traceback
+    ("Engine execution exited with unexpected exception"). A run that needs attention
+    ended as designed: its reason is logged by the run and is its state's message, and a
+    traceback would read as a crash. Other failures keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, NeedsAttention)
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_AttentionIsNoCrash())
 
 
 def run_name() -> str:
