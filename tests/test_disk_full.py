@@ -125,3 +125,27 @@ def test_a_validation_project_left_broken_is_written_anew(
     assert config.with_name("config_variables.yml.broken").exists()
     assert project.stat().st_size > 0 and "{unclosed" not in project.read_text(encoding="utf-8")
     assert len(list((tmp_path / "w.gx").rglob("*.json"))) > 1  # earlier results kept
+
+
+def test_a_full_disk_under_a_postgresql_warehouses_results_is_recorded_in_the_database(
+    landing_small: Path, pg_url: str, small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL warehouse keeps its validation results on the worker's disk: that disk
+    full fails the night, rolled back and recorded in the database; with room again, the
+    next night loads everything."""
+    from tests.helpers import read
+
+    _, arrive = hold_back_rosters(landing_small, 3)
+    assert run_nightly(landing_small, pg_url)[0] == 0
+    mount_tmpfs(small_disk, 8)
+    monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")
+    monkeypatch.setenv("RXSTAFF_GX_DIR", str(small_disk / "gx"))
+    arrive()
+    code, error = run_nightly(landing_small, pg_url)
+    assert code == 2 and "No space left on device" in str(error)
+    runs = read(pg_url, "SELECT status, error FROM etl_run ORDER BY started_at")
+    assert list(runs.status) == ["succeeded", "failed"]
+    assert "No space left on device" in runs.error.iloc[-1]
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    code, summary = run_nightly(landing_small, pg_url)
+    assert code == 0 and summary.sources["roster"].files_loaded == 3
