@@ -137,8 +137,7 @@ class ValidationStore:
         write_atomically(self._path(key), json.dumps(document))
 
     def _path(self, key: Any) -> Path:
-        url = self._store._store_backend.get_url_for_key(self._store.key_to_tuple(key))
-        return Path(url2pathname(urlparse(url).path))
+        return _local(self._store._store_backend.get_url_for_key(self._store.key_to_tuple(key)))
 
     def discard(self) -> None:
         """Remove the results this store recorded: a run rolled back loaded none of their
@@ -187,9 +186,14 @@ class ValidationStore:
         # GX tests each stored result's key for membership: a set, not a list of thousands.
         with listed_once(self.context.validation_results_store):
             sites = self.context.build_data_docs(resource_identifiers=set(pages))
-        index = Path(url2pathname(urlparse(sites["local_site"]).path))
+        index = _local(sites["local_site"])
         return write_results_page(self.root / "gx" / "uncommitted" / VALIDATIONS, index,
                                   self.index_limit)  # fmt: skip
+
+
+def _local(url: str) -> Path:
+    """The file a GX file:// URL names."""
+    return Path(url2pathname(urlparse(url).path))
 
 
 RESULTS_PAGE = "results.html"

@@ -8,10 +8,26 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RXSTAFF = str(Path(sys.executable).with_name("rxstaff"))
+
+
+def nightly(landing: Path, url: str, *extra: str) -> list[str]:
+    """The command a scheduler runs, replaying history (staleness has tests of its own)."""
+    return [
+        RXSTAFF, "nightly", "--landing", str(landing), "--warehouse", url,
+        "--run-date", "2030-01-01", "--max-roster-age", "36500", *extra,
+    ]  # fmt: skip
+
+
+def standalone(**more: str) -> dict[str, str]:
+    """The test session's environment, with no Prefect server: as cron starts a run."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    return {**env, **more}
 
 
 def readme_block(after: str, fence: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rxstaff.warehouse import transaction as transaction_module
-from tests.helpers import hold_back_rosters, query, run_nightly
+from tests.helpers import hold_back_rosters, query, read, run_nightly
 
 
 @pytest.fixture
@@ -62,6 +62,15 @@ def test_a_full_disk_during_a_history_load_leaves_the_warehouse_as_it_was(
     assert failed.n[0] == 3  # the three files it tried: retried by the next run
 
 
+def failed_for_want_of_space(outcome: tuple[int, object], url: str) -> None:
+    """The night failed for the full disk, said so, and is recorded after a succeeded one."""
+    code, error = outcome
+    assert code == 2 and "No space left on device" in str(error)
+    runs = read(url, "SELECT status, error FROM etl_run ORDER BY started_at")
+    assert list(runs.status) == ["succeeded", "failed"]
+    assert "No space left on device" in runs.error.iloc[-1]
+
+
 def du_kb(path: Path) -> int:
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files) // 1024
@@ -91,11 +100,7 @@ def test_a_disk_that_fills_under_the_validation_results_breaks_one_night_only(
     warehouse = small_disk / "w.duckdb"
     shutil.copyfile(built, warehouse)
     arrive()
-    code, error = run_nightly(landing_small, warehouse)
-    assert code == 2 and "No space left on device" in str(error)
-    runs = query(warehouse, "SELECT status, error FROM etl_run ORDER BY started_at")
-    assert list(runs.status) == ["succeeded", "failed"]
-    assert "No space left on device" in runs.error.iloc[-1]
+    failed_for_want_of_space(run_nightly(landing_small, warehouse), f"duckdb:///{warehouse}")
     failed = query(warehouse, "SELECT COUNT(*) AS n FROM etl_batch WHERE status = 'failed'")
     assert failed.n[0] == 3
     assert not [p for p in small_disk.rglob("*") if p.name.endswith((".tmp", ".partial"))]
@@ -133,19 +138,13 @@ def test_a_full_disk_under_a_postgresql_warehouses_results_is_recorded_in_the_da
     """A PostgreSQL warehouse keeps its validation results on the worker's disk: that disk
     full fails the night, rolled back and recorded in the database; with room again, the
     next night loads everything."""
-    from tests.helpers import read
-
     _, arrive = hold_back_rosters(landing_small, 3)
     assert run_nightly(landing_small, pg_url)[0] == 0
     mount_tmpfs(small_disk, 8)
     monkeypatch.setenv("RXSTAFF_VALIDATION_DOCS", "on")
     monkeypatch.setenv("RXSTAFF_GX_DIR", str(small_disk / "gx"))
     arrive()
-    code, error = run_nightly(landing_small, pg_url)
-    assert code == 2 and "No space left on device" in str(error)
-    runs = read(pg_url, "SELECT status, error FROM etl_run ORDER BY started_at")
-    assert list(runs.status) == ["succeeded", "failed"]
-    assert "No space left on device" in runs.error.iloc[-1]
+    failed_for_want_of_space(run_nightly(landing_small, pg_url), pg_url)
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
     code, summary = run_nightly(landing_small, pg_url)
     assert code == 0 and summary.sources["roster"].files_loaded == 3

@@ -21,22 +21,9 @@ import pandas as pd
 import pytest
 
 from tests.helpers import generated, read
+from tests.processes import nightly, standalone
 
-RXSTAFF = str(Path(sys.executable).with_name("rxstaff"))
 EMPTY = "the file is empty: no header row"
-
-
-def nightly(landing: Path, url: str, *extra: str) -> list[str]:
-    return [
-        RXSTAFF, "nightly", "--landing", str(landing), "--warehouse", url,
-        "--run-date", "2030-01-01", "--max-roster-age", "36500", *extra,
-    ]  # fmt: skip
-
-
-def standalone(**more: str) -> dict[str, str]:
-    """The test session's environment, with no Prefect server: as cron starts a run."""
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    return {**env, **more}
 
 
 def batches(url: str) -> pd.DataFrame:

@@ -30,15 +30,16 @@ def comment_statements(decl: Declaration, kind: str | None = None) -> list[str]:
     """The COMMENT ON statements of a relation and its columns; ``kind`` (TABLE, VIEW)
     where a copy holds it as another kind of relation than the warehouse does."""
     statements = [
-        f"COMMENT ON {kind or decl.comment_kind} {decl.name} IS {_literal(decl.description)}"
+        f"COMMENT ON {kind or decl.comment_kind} {decl.name} IS {literal(decl.description)}"
     ]
     for column in decl.columns:
         column_ref = f'{decl.name}."{column.name}"'  # quoted: etl_metric_change has "column"
-        statements.append(f"COMMENT ON COLUMN {column_ref} IS {_literal(column.description)}")
+        statements.append(f"COMMENT ON COLUMN {column_ref} IS {literal(column.description)}")
     return statements
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
+    """A SQL string literal (COMMENT ON and ATTACH take no bind parameters)."""
     return "'" + text.replace("'", "''") + "'"
 
 

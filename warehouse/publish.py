@@ -24,7 +24,7 @@ import duckdb
 
 from rxstaff.warehouse.connection import Warehouse
 from rxstaff.warehouse.declarations import bi_relations, declarations, of_kind
-from rxstaff.warehouse.dictionary import comment_statements
+from rxstaff.warehouse.dictionary import comment_statements, literal
 
 
 def _checkpoint(path: Path) -> None:
@@ -49,12 +49,11 @@ def publish_copy(warehouse: Warehouse, target: Path, relations: list[str]) -> Pa
         )
     partial = target.with_name(f".{target.name}.partial")
     target.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (partial, partial.with_name(partial.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    _remove_partial(partial)  # a crashed run's
     described = declarations()
     try:
         with duckdb.connect(str(partial)) as copy:
-            copy.execute(f"ATTACH {_literal(str(source))} AS rxstaff_source (READ_ONLY)")
+            copy.execute(f"ATTACH {literal(str(source))} AS rxstaff_source (READ_ONLY)")
             for name in relations:
                 copy.execute(f"CREATE TABLE {name} AS SELECT * FROM rxstaff_source.{name}")
                 if name in described:
@@ -64,14 +63,15 @@ def publish_copy(warehouse: Warehouse, target: Path, relations: list[str]) -> Pa
             copy.execute("CHECKPOINT")
         _replace(partial, target)
     except BaseException:  # a full disk: give the space back, leave the old copy be
-        for leftover in (partial, partial.with_name(partial.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+        _remove_partial(partial)
         raise
     return target
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _remove_partial(partial: Path) -> None:
+    """A half-written copy and its write-ahead log."""
+    for leftover in (partial, partial.with_name(partial.name + ".wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def publish_for_bi(warehouse: Warehouse, target: Path) -> Path:
