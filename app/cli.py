@@ -691,7 +691,7 @@ def _stop_cleanly_on_sigterm() -> None:
 
     def stop(signum: int, _frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        raise RunStopped(f"stopped by {signal.Signals(signum).name}")
+        raise RunStopped.request(f"stopped by {signal.Signals(signum).name}")
 
     signal.signal(signal.SIGTERM, stop)
 

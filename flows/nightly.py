@@ -39,6 +39,7 @@ from rxstaff.warehouse.runs import (
     RunRolledBack,
     RunStopped,
     RunSummary,
+    stop_behind,
 )
 
 
@@ -135,7 +136,8 @@ def load_publish_report(run: RunSettings, ctx: RunContext) -> None:
             load_and_commit(run, found, ctx, checks)
         except NOTHING_CHANGED:
             raise
-        except (Exception, RunStopped) as error:
+        except (Exception, RunStopped) as raised:
+            error = stop_behind(raised)
             summary.failed = f"{type(error).__name__}: {error}"
             log.error(f"run {run.run_id} failed and was rolled back: {summary.failed}")
             discard_results(checks)

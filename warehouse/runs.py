@@ -34,6 +34,22 @@ class RunStopped(BaseException):
     must not be swallowed by code that handles its own errors (a logging handler, a
     library's retry), only by the run's own failure handling."""
 
+    # Set by the signal handler as it raises: DuckDB turns an exception raised mid-query
+    # into its own "Query interrupted", and the run must still say why it ended.
+    requested: str | None = None
+
+    @classmethod
+    def request(cls, reason: str) -> RunStopped:
+        cls.requested = reason
+        return cls(reason)
+
+
+def stop_behind(error: BaseException) -> BaseException:
+    """The stop that caused `error` where one was requested, else `error` itself."""
+    if RunStopped.requested and not isinstance(error, RunStopped):
+        return RunStopped(RunStopped.requested)
+    return error
+
 
 class PublicationFailed(RuntimeError):
     """The run committed, but publishing a copy of it for readers failed."""
