@@ -431,19 +431,52 @@ def report(
     pdf: Annotated[
         bool, typer.Option("--pdf/--no-pdf", help="Also print a PDF (needs Chromium).")
     ] = True,
+    pharmacy: Annotated[
+        str | None,
+        typer.Option("--pharmacy", help="Name in the running header ($RXSTAFF_PHARMACY_NAME)."),
+    ] = None,
+    paper: Annotated[
+        str | None,
+        typer.Option("--paper", help="letter or a4 ($RXSTAFF_REPORT_PAPER; default letter)."),
+    ] = None,
+    min_n: Annotated[
+        int | None,
+        typer.Option(
+            "--min-n",
+            help="Smallest group given a rate; fewer show 'too few to rate' "
+            "($RXSTAFF_REPORT_MIN_N; default 10).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the staffing report: one self-contained HTML file (charts inlined as SVG; opens
-    offline) and a PDF of the same pages. Career ladder, new roles, backfill and budget,
-    turnover, engagement, training, and the data quality and provenance an auditor
-    attaches. Reads the BI relations, plus the audit trail where the reader may see it:
-    a warehouse, an `--audit-copy` or a `--read-copy` file."""
+    """Write the director's pack: one self-contained HTML file (charts inlined as SVG;
+    opens offline) and a PDF of the same pages. Page 1 states the programme's results (new
+    roles, ladder steps, engagement, retention, backfill and budget); then the career
+    ladder, new roles, backfill and budget, turnover, engagement, training, and an audit
+    appendix. Reads the BI relations, plus the audit trail where the reader may see it:
+    a warehouse, an `--audit-copy` or a `--read-copy` file.
+
+    Example: rxstaff report --out pack --pharmacy "Main St Specialty Pharmacy" --paper a4"""
+    from dataclasses import replace
+
     from rxstaff.staffing_report import write_report
+    from rxstaff.staffing_report.options import ReportOptionError, from_environment
     from rxstaff.warehouse.published import UnknownRun
 
+    try:
+        chosen = from_environment()
+        chosen = replace(
+            chosen,
+            pharmacy=pharmacy or chosen.pharmacy,
+            paper=(paper or chosen.paper).lower(),
+            min_n=chosen.min_n if min_n is None else min_n,
+        )
+    except ReportOptionError as error:
+        errors.print(f"[red]error (nothing was written):[/] {error}")
+        raise typer.Exit(2) from None
     target = _warehouse(warehouse)
     try:
         with _reading(target) as conn:
-            files = write_report(conn, out, target.description, year, as_of_run, pdf)
+            files = write_report(conn, out, target.description, year, as_of_run, pdf, chosen)
     except UnknownRun as error:
         errors.print(f"[red]error:[/] {error}")
         raise typer.Exit(2) from None

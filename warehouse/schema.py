@@ -10,6 +10,9 @@ import sqlalchemy as sa
 from rxstaff.transforms.sources import SOURCES
 
 VERSION_TABLE = "rxstaff_schema_version"
+# The version of the outbound contract (the BI relations and their metric definitions)
+# this rxstaff honours: an auditor cites it beside the schema version.
+CONTRACT_VERSION = 3
 
 
 class NoWarehouse(RuntimeError):

@@ -18,9 +18,13 @@ from typing import Any
 import jinja2
 import sqlalchemy as sa
 import vl_convert
+from markupsafe import Markup
 
-from rxstaff.staffing_report.data import read_figures
-from rxstaff.staffing_report.pages import Page, build_pages
+from rxstaff.staffing_report.data import Figures, read_figures
+from rxstaff.staffing_report.layout import Context, Page
+from rxstaff.staffing_report.options import ReportOptions
+from rxstaff.staffing_report.options import from_environment as options_from_environment
+from rxstaff.staffing_report.pages import build_pages
 
 CHROMIUM_ENV = "RXSTAFF_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -66,11 +70,13 @@ def write_report(
     year: int | None = None,
     as_of_run: str | None = None,
     pdf: bool = True,
+    options: ReportOptions | None = None,
 ) -> ReportFiles:
     """Write ``out/staffing_report.html`` (and ``.pdf``); the files written."""
     figures = read_figures(conn, as_of_run)
-    pages = build_pages(figures, year)
-    html = render_html(pages, source, year, figures.as_of_run)
+    options = options or options_from_environment()
+    pages = build_pages(figures, options, year)
+    html = render_html(pages, source, year, figures, options)
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "staffing_report.html"
     partial = html_path.with_name(f".{html_path.name}.partial")
@@ -84,21 +90,42 @@ def write_report(
         return ReportFiles(html_path, None, str(problem))
 
 
-def render_html(pages: list[Page], source: str, year: int | None, as_of_run: str | None) -> str:
+def render_html(
+    pages: list[Page], source: str, year: int | None, figures: Figures, options: ReportOptions
+) -> str:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
     )
     scope = f"year {year}" if year else "all years"
-    basis = f"the figures run {as_of_run} published" if as_of_run else "the latest figures"
+    run = figures.as_of_run or _latest_run(figures)
+    coverage = Context(figures.frames, options, figures.first_snapshot, figures.first_month,
+                       figures.as_of).coverage  # fmt: skip
     return env.get_template("template.html.j2").render(
-        title="Specialty pharmacy staffing report",
-        subtitle=f"Career ladder, new roles, backfill, retention, engagement and training: "
-        f"{scope}, {basis}.",
+        title=f"{options.pharmacy}: staffing programme report",
+        subtitle=f"Data from {coverage}; {scope}; as of {figures.as_of or '?'}.",
+        running=css_string(f"{options.pharmacy} · data {coverage} · run {run or '-'}"),
+        paper=options.paper,
         written=datetime.now().strftime("%Y-%m-%d %H:%M"),
         version=metadata.version("rxstaff"),
         source=source,
         pages=[_page_view(p) for p in pages],
+        numbers={p.slug: i for i, p in enumerate(pages, start=1)},
     )
+
+
+def css_string(text: str) -> Markup:
+    """Text safe inside a CSS string in a <style> element (where HTML escapes are not
+    decoded): quotes, backslashes and angle brackets as CSS escapes."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\<>&' or ord(ch) < 32 else ch for ch in text)
+    return Markup(escaped)
+
+
+def _latest_run(figures: Figures) -> str | None:
+    runs = figures.frames.get("runs")
+    if runs is None or runs.empty:
+        return None
+    committed = runs[runs.status != "failed"]  # every outcome but a failure committed
+    return str(committed.run_id.iloc[0]) if len(committed) else None
 
 
 def _template(name: str) -> str:
@@ -112,6 +139,8 @@ def _page_view(page: Page) -> dict[str, Any]:
         "sections": [
             {
                 "title": s.title,
+                "facts": s.facts,
+                "link": s.link,
                 "svg": chart_svg(s.chart) if s.chart and s.chart["data"]["values"] else None,
                 "alt": s.alt,
                 "note": s.note,
