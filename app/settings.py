@@ -54,6 +54,7 @@ DUCKDB_MEMORY_ENV = "RXSTAFF_DUCKDB_MEMORY_LIMIT"
 POSTGRES_WORK_MEM_ENV = "RXSTAFF_PG_WORK_MEM"
 RETRY_PAUSE_ENV = "RXSTAFF_CONNECT_RETRY_PAUSE"
 CREATE_WAREHOUSE_ENV = "RXSTAFF_CREATE_WAREHOUSE"  # allow (default) | never
+BUDGET_WATCH_ENV = "RXSTAFF_BUDGET_WATCH_DAYS"  # "30" (default), "30,60,90" or "off"
 
 # Engines that evaluate the suites (expectations/suite.py); auto picks by the run's size.
 VALIDATION_CHOICES = ("auto", "gx", "sql", "vectorised")
@@ -115,6 +116,7 @@ class RunSettings:
     staging_area: str | None = None
     rehash: bool = False
     create_warehouse: bool = True  # False: a warehouse that is not there is an error
+    budget_watch_days: tuple[int, ...] = (30,)  # () : no budget watch
 
     @property
     def setup(self) -> Setup:
@@ -178,7 +180,22 @@ def resolve(
         staging_area=request.staging_area or env.get(STAGING_AREA_ENV) or None,
         rehash=request.rehash,
         create_warehouse=create,
+        budget_watch_days=budget_watch_days(env),
     )
+
+
+def budget_watch_days(env: Mapping[str, str] = os.environ) -> tuple[int, ...]:
+    """The waits (days since budget was requested) past which a seat is reported."""
+    raw = env.get(BUDGET_WATCH_ENV, "30").strip().lower()
+    if raw in ("off", "none", "0", ""):
+        return ()
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise ConfigurationError(
+            f"${BUDGET_WATCH_ENV} must be whole numbers of days, e.g. 30 or 30,60,90, or off; "
+            f"not {raw!r}"
+        )
+    return tuple(sorted({int(p) for p in parts}))
 
 
 def warehouse(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> Warehouse:

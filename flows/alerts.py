@@ -19,6 +19,7 @@ import smtplib
 from dataclasses import asdict, dataclass
 from datetime import date
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -86,7 +87,7 @@ def message(flow_run: Any, state: Any) -> dict[str, str]:
     }
 
 
-def send(alert: dict[str, str], settings: AlertSettings) -> list[str]:
+def send(alert: dict[str, Any], settings: AlertSettings) -> list[str]:
     """Send the alert everywhere configured; the channels it reached."""
     reached = []
     if settings.webhook:
@@ -98,23 +99,35 @@ def send(alert: dict[str, str], settings: AlertSettings) -> list[str]:
             reached.append("webhook")
         except httpx.HTTPError as error:
             log.error(f"the alert webhook failed: {type(error).__name__}")
-    if settings.email_to and settings.smtp:
-        try:
-            host, _, port = settings.smtp.partition(":")
-            mail = EmailMessage()
-            mail["Subject"], mail["From"], mail["To"] = (
-                alert["subject"], settings.email_from, settings.email_to,
-            )  # fmt: skip
-            mail.set_content(_text(alert))
-            with smtplib.SMTP(host, int(port or 25), timeout=TIMEOUT) as smtp:
-                smtp.send_message(mail)
-            reached.append("email")
-        except (OSError, smtplib.SMTPException) as error:
-            log.error(f"the alert e-mail failed: {type(error).__name__}")
+    if settings.email_to and settings.smtp and email(alert["subject"], _text(alert), settings):
+        reached.append("email")
     return reached
 
 
-def _text(alert: dict[str, str]) -> str:
+def email(
+    subject: str, text: str, settings: AlertSettings, attachments: tuple[Path, ...] = ()
+) -> bool:
+    """One e-mail to the alert list (PDFs attached); whether the SMTP server took it."""
+    if not (settings.email_to and settings.smtp):
+        return False
+    try:
+        host, _, port = settings.smtp.partition(":")
+        mail = EmailMessage()
+        mail["Subject"], mail["From"], mail["To"] = subject, settings.email_from, settings.email_to
+        mail.set_content(text)
+        for path in attachments:
+            mail.add_attachment(
+                path.read_bytes(), maintype="application", subtype="pdf", filename=path.name
+            )
+        with smtplib.SMTP(host, int(port or 25), timeout=TIMEOUT) as smtp:
+            smtp.send_message(mail)
+        return True
+    except (OSError, smtplib.SMTPException) as error:
+        log.error(f"the e-mail failed: {type(error).__name__}")
+        return False
+
+
+def _text(alert: dict[str, Any]) -> str:
     return (
         f"{alert['subject']}\n\nWhat happened: {alert['what']}\n"
         f"Where to look: {alert['where_to_look']}\n\n{json.dumps(alert, indent=1)}"

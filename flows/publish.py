@@ -1,10 +1,11 @@
-"""After the commit: the copies for readers, and the staffing report."""
+"""After the commit: the copies for readers, the staffing report and the budget watch."""
 
 from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from rxstaff.flows.budget_watch import watch_budget
 from rxstaff.flows.steps import run_logger, step
 from rxstaff.settings import RunSettings
 from rxstaff.warehouse.publish import publish_for_audit, publish_for_bi
@@ -35,8 +36,13 @@ def write_staffing_report(run: RunSettings) -> str:
 
 
 def publish_and_report(run: RunSettings, summary: RunSummary) -> None:
-    """The copies a committed run publishes, then its report (which never undoes it)."""
+    """The budget watch, the copies a committed run publishes, then its report (none of
+    which undoes it)."""
     log = run_logger()
+    try:
+        summary.budget_watch = step(watch_budget)(run)
+    except Exception as error:  # the run committed: an unsent watch is tried next run
+        log.error(f"the budget watch failed: {type(error).__name__}: {error}")
     if run.read_copy or run.audit_copy:
         try:
             step(publish_copies)(run)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.receivers import receivers  # noqa: F401  (a fixture: where alerts land)
+
 # Before anything imports Prefect: its home and database must not touch the user's.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="rxstaff-prefect-home-")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")

@@ -3,14 +3,8 @@
 
 from __future__ import annotations
 
-import json
-import socketserver
-import threading
-from collections.abc import Iterator
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -20,62 +14,6 @@ from rxstaff.flows import alerts
 from tests.helpers import run_nightly
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
-
-
-class Receiver(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:  # the name http.server calls
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.received.append(json.loads(body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class SmtpSink(socketserver.StreamRequestHandler):
-    """Just enough SMTP (RFC 5321) to take one message."""
-
-    mails: ClassVar[list[bytes]] = []
-
-    def handle(self) -> None:
-        self.wfile.write(b"220 sink ready\r\n")
-        data, in_data = b"", False
-        for line in self.rfile:
-            if in_data:
-                if line == b".\r\n":
-                    SmtpSink.mails.append(data)
-                    in_data = False
-                    self.wfile.write(b"250 queued\r\n")
-                else:
-                    data += line
-                continue
-            verb = line[:4].upper()
-            if verb == b"DATA":
-                in_data = True
-                self.wfile.write(b"354 go on\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-@pytest.fixture
-def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[dict], list[bytes]]]:
-    Receiver.received, SmtpSink.mails = [], []
-    web = HTTPServer(("127.0.0.1", 0), Receiver)
-    smtp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpSink)
-    for server in (web, smtp):
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", f"http://127.0.0.1:{web.server_port}/hook")
-    monkeypatch.setenv("RXSTAFF_ALERT_EMAIL_TO", "pharmacy-data@example.org")
-    monkeypatch.setenv("RXSTAFF_ALERT_SMTP", f"127.0.0.1:{smtp.server_address[1]}")
-    yield Receiver.received, SmtpSink.mails
-    web.shutdown()
-    smtp.shutdown()
 
 
 def test_a_stale_run_alerts_by_webhook_and_email(
@@ -98,8 +36,12 @@ def test_a_stale_run_alerts_by_webhook_and_email(
 
 
 def test_a_good_run_sends_nothing(
-    landing_small: Path, tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
+    landing_small: Path,
+    tmp_path: Path,
+    receivers: tuple[list[dict], list[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "off")  # tested in test_budget_watch.py
     assert run_nightly(landing_small, tmp_path / "w.duckdb", prefect=True)[0] == 0
     assert receivers == ([], [])
 

@@ -101,6 +101,7 @@ class RunSummary:
     cluster_chunks: int = 0  # chunks of files staged on a Dask cluster
     files_hashed: int = 0  # landing files read and hashed (the rest kept their stats)
     new_warehouse: bool = False  # this run created the warehouse (its schema)
+    budget_watch: int = 0  # seats the budget watch sent after the commit
 
     def source(self, name: str) -> SourceSummary:
         return self.sources.setdefault(name, SourceSummary())
