@@ -169,3 +169,46 @@ def test_small_numbers_are_said_with_their_n_and_interval() -> None:
     assert Share(2, 11).text(10).startswith("18.2% (2 of 11; 95% CI")
     assert Share(1, 1.7, interval=False).text(10) == "too few to rate (n=1.7)"
     assert wilson(0, 20)[0] == 0.0 and wilson(20, 20)[1] == 1.0
+
+
+def test_the_monthly_pack_is_deployed_on_the_first_of_the_month() -> None:
+    import yaml
+    from prefect.flows import load_flow_from_entrypoint
+
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "prefect.yaml").read_text())
+    deployment = next(d for d in config["deployments"] if d["name"] == "monthly-pack")
+    _, _, day, month, weekday = deployment["schedules"][0]["cron"].split()
+    assert (day, month, weekday) == ("1", "*", "*")
+    assert load_flow_from_entrypoint(deployment["entrypoint"]).name == "director-pack"
+
+
+@needs_chromium
+@pytest.mark.usefixtures("prefect_server")
+def test_the_pack_arrives_by_email_with_its_pdf(
+    warehouse_3y: Path,
+    tmp_path: Path,
+    receivers: tuple[list[dict], list[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from email import message_from_bytes
+
+    from rxstaff.flows.pack import director_pack
+
+    _, mails = receivers
+    monkeypatch.setenv("RXSTAFF_PHARMACY_NAME", PHARMACY)
+    out = tmp_path / "pack"
+    pdf = director_pack(
+        out=str(out), warehouse=f"duckdb:///{warehouse_3y}",
+        email_to="director@example.org, auditor@example.org",
+    )  # fmt: skip
+    assert Path(pdf) == out / "staffing_report.pdf"
+    assert len(mails) == 1
+    mail = message_from_bytes(mails[0])
+    assert mail["To"] == "director@example.org, auditor@example.org"
+    assert PHARMACY in mail["Subject"]
+    parts = {part.get_content_type(): part for part in mail.walk()}
+    body = parts["text/plain"].get_payload(decode=True).decode()
+    assert "positions created in the" in body and "Retention" in body
+    attached = parts["application/pdf"].get_payload(decode=True)
+    assert attached == Path(pdf).read_bytes() and attached.startswith(b"%PDF")

@@ -8,8 +8,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -61,6 +61,8 @@ class ReportFiles:
     html: Path
     pdf: Path | None
     pdf_problem: str | None = None
+    findings: tuple[str, ...] = ()  # page 1's titles: what the pack says, in a sentence each
+    as_of: date | None = None
 
 
 def write_report(
@@ -77,17 +79,19 @@ def write_report(
     options = options or options_from_environment()
     pages = build_pages(figures, options, year)
     html = render_html(pages, source, year, figures, options)
+    findings = tuple(section.title for section in pages[0].sections)
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "staffing_report.html"
     partial = html_path.with_name(f".{html_path.name}.partial")
     partial.write_text(html, encoding="utf-8")
     os.replace(partial, html_path)
+    written = ReportFiles(html_path, None, findings=findings, as_of=figures.as_of)
     if not pdf:
-        return ReportFiles(html_path, None)
+        return written
     try:
-        return ReportFiles(html_path, print_pdf(html_path, out / "staffing_report.pdf"))
+        return replace(written, pdf=print_pdf(html_path, out / "staffing_report.pdf"))
     except PdfUnavailable as problem:
-        return ReportFiles(html_path, None, str(problem))
+        return replace(written, pdf_problem=str(problem))
 
 
 def render_html(
