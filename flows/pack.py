@@ -10,6 +10,7 @@ stored). A pack that cannot be printed or sent fails the run, so the failure ale
 from __future__ import annotations
 
 import os
+from datetime import date
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,9 +31,14 @@ class PackNotDelivered(RuntimeError):
     """The pack was not written as a PDF, or no one could be sent it."""
 
 
+def pack_name() -> str:
+    return f"pack {date.today()}"
+
+
 @flow(
     name="director-pack",
     log_prints=False,
+    flow_run_name=pack_name,
     on_failure=[alerts.on_failure],
     on_crashed=[alerts.on_failure],
 )
