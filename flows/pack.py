@@ -10,8 +10,8 @@ stored). A pack that cannot be printed or sent fails the run, so the failure ale
 from __future__ import annotations
 
 import os
-from datetime import date
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from prefect import flow
