@@ -584,17 +584,47 @@ def setup_alerts(
     test: Annotated[
         bool, typer.Option("--test", help="Send a test alert now, and say where it went.")
     ] = False,
+    silent_after: Annotated[
+        int,
+        typer.Option(
+            "--silent-after",
+            min=60,
+            help="Seconds without a heartbeat after which the server marks a run Crashed "
+            "(a killed worker); keep it over twice PREFECT_FLOWS_HEARTBEAT_FREQUENCY (180).",
+        ),
+    ] = 600,
+    automations: Annotated[
+        bool,
+        typer.Option(
+            "--automations/--no-automations",
+            help="Create the server's automations (default), or leave alerts to the flows' "
+            "own hooks.",
+        ),
+    ] = True,
 ) -> None:
-    """Who hears of a failed, crashed or stale run: stored in the Prefect server
-    ($PREFECT_API_URL) as the variable `rxstaff_alerts`, for every worker. A worker's own
-    RXSTAFF_ALERT_WEBHOOK / RXSTAFF_ALERT_EMAIL_TO / RXSTAFF_ALERT_SMTP take precedence."""
+    """Who hears of a failed, crashed or stale run, set on the Prefect server
+    ($PREFECT_API_URL) for every worker: two automations (a run silent for --silent-after
+    seconds is marked Crashed; a Failed or Crashed run of an rxstaff deployment calls the
+    webhook and e-mails) and the variable `rxstaff_alerts` (read by the budget watch and
+    the monthly pack). The server sends the alerts, so a worker killed outright is still
+    heard of. The e-mail action needs rxstaff installed beside the server.
+
+    Example: rxstaff setup-alerts --webhook https://hooks.example.org/rxstaff
+    --email-to pharmacy-data@example.org --smtp smtp.example.org:25 --test"""
+    from datetime import timedelta
+
     from rxstaff.flows import alerts
 
-    chosen = alerts.AlertSettings(webhook, email_to, email_from, smtp)
+    chosen = alerts.AlertSettings(webhook, email_to, email_from, smtp, by_server=automations)
     if email_to and not smtp:
         raise typer.BadParameter("an e-mail alert needs --smtp host:port", param_hint="--smtp")
     if not chosen.any:
         raise typer.BadParameter("give --webhook, or --email-to with --smtp")
+    if automations:
+        from rxstaff.flows.automations import ensure_automations
+
+        made = ensure_automations(chosen, timedelta(seconds=silent_after))
+        console.print(f"automations on the Prefect server: {'; '.join(made)}")
     alerts.store(chosen)
     console.print(f"alerts stored in Prefect as the variable {alerts.VARIABLE}")
     if test:

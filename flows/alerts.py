@@ -35,6 +35,7 @@ class AlertSettings:
     email_to: str | None = None
     email_from: str = "rxstaff@localhost"
     smtp: str | None = None  # host:port
+    by_server: bool = False  # the server's automations send the Failed and Crashed alerts
 
     @property
     def any(self) -> bool:
@@ -55,13 +56,19 @@ def configured() -> AlertSettings:
     found = from_environment()
     if found.any:
         return found
+    stored = _stored()
+    return AlertSettings(**stored) if stored else found
+
+
+def _stored() -> dict[str, Any]:
+    """What `rxstaff setup-alerts` stored in Prefect; empty without one."""
     try:
         from prefect.variables import Variable
 
         stored = Variable.get(VARIABLE, default=None)
     except Exception:  # no Prefect API to ask: no stored settings
-        return found
-    return AlertSettings(**stored) if isinstance(stored, dict) else found
+        return {}
+    return stored if isinstance(stored, dict) else {}
 
 
 def store(settings: AlertSettings) -> None:
@@ -137,6 +144,8 @@ def _text(alert: dict[str, Any]) -> str:
 def on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect's failure and crash hook."""
     settings = configured()
+    if _stored().get("by_server"):  # the server's automation sends it (automations.py)
+        return
     if settings.any:
         send(message(flow_run, state), settings)
 

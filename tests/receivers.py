@@ -64,6 +64,8 @@ def receivers(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[list[dict], lis
     monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", f"http://127.0.0.1:{web.server_port}/hook")
     monkeypatch.setenv("RXSTAFF_ALERT_EMAIL_TO", "pharmacy-data@example.org")
     monkeypatch.setenv("RXSTAFF_ALERT_SMTP", f"127.0.0.1:{smtp.server_address[1]}")
+    # the budget watch uses these channels too: its own tests turn it on
+    monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "off")
     yield Receiver.received, SmtpSink.mails
     web.shutdown()
     smtp.shutdown()

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from rxstaff.flows import alerts
+from rxstaff.flows import alerts, automations
 from tests.helpers import run_nightly
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -36,12 +36,8 @@ def test_a_stale_run_alerts_by_webhook_and_email(
 
 
 def test_a_good_run_sends_nothing(
-    landing_small: Path,
-    tmp_path: Path,
-    receivers: tuple[list[dict], list[bytes]],
-    monkeypatch: pytest.MonkeyPatch,
+    landing_small: Path, tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
 ) -> None:
-    monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "off")  # tested in test_budget_watch.py
     assert run_nightly(landing_small, tmp_path / "w.duckdb", prefect=True)[0] == 0
     assert receivers == ([], [])
 
@@ -54,13 +50,26 @@ def test_setup_alerts_stores_them_in_prefect_and_tests_them(
     smtp = alerts.from_environment().smtp
     for name in ("RXSTAFF_ALERT_WEBHOOK", "RXSTAFF_ALERT_EMAIL_TO", "RXSTAFF_ALERT_SMTP"):
         monkeypatch.delenv(name)
-    result = CliRunner().invoke(
-        app, ["setup-alerts", "--webhook", str(webhook), "--email-to", "ops@example.org",
-              "--smtp", str(smtp), "--test"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "webhook, email" in result.output and len(posted) == 1 and len(mails) == 1
-    assert alerts.configured().email_to == "ops@example.org"  # read back from Prefect
+    from prefect.automations import Automation
+    from prefect.variables import Variable
+
+    try:
+        result = CliRunner().invoke(
+            app, ["setup-alerts", "--webhook", str(webhook), "--email-to", "ops@example.org",
+                  "--smtp", str(smtp), "--test"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "webhook, email" in result.output and len(posted) == 1 and len(mails) == 1
+        assert alerts.configured().email_to == "ops@example.org"  # read back from Prefect
+        assert alerts.configured().by_server  # the flows' hooks leave it to the server
+        for name in (automations.CRASH_SILENT, automations.ALERT):  # made, and made once
+            assert Automation.read(name=name).enabled
+        again = CliRunner().invoke(app, ["setup-alerts", "--webhook", str(webhook)])
+        assert again.exit_code == 0, again.output
+        alert = Automation.read(name=automations.ALERT)
+        assert [a.type for a in alert.actions] == ["call-webhook"]  # replaced, not added
+    finally:  # the session's other tests run with no stored alerts
+        Variable.unset(alerts.VARIABLE)
 
 
 def test_a_crashed_run_alerts_too(

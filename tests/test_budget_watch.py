@@ -79,6 +79,7 @@ def test_an_unsent_watch_is_tried_again(
     posted, _ = receivers
     db = tmp_path / "w.duckdb"
     receiver_url = os.environ["RXSTAFF_ALERT_WEBHOOK"]
+    monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "30")
     monkeypatch.delenv("RXSTAFF_ALERT_EMAIL_TO")
     monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", "http://127.0.0.1:9/refused")
     code, summary = run_nightly(landing_small, db)

@@ -506,7 +506,7 @@ def test_copies_hold_only_what_their_readers_may_read(landing_small: Path, tmp_p
     audit_tables = all_tables(audit)
     assert set(bi_relations()) < set(audit_tables)
     assert sorted(set(audit_tables) - set(bi_relations())) == [
-        "etl_anomaly", "etl_batch", "etl_metric_change", "etl_metric_snapshot",
+        "etl_anomaly", "etl_batch", "etl_budget_alert", "etl_metric_change", "etl_metric_snapshot",
         "etl_quarantine", "etl_replaced_row", "etl_run",
     ]  # fmt: skip
     for name in ("mart_engagement", "fct_vacancy", "mart_backfill_delays"):

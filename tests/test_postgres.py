@@ -189,6 +189,7 @@ def test_older_warehouse_is_upgraded_in_place(
             "etl_metric_snapshot",
             "stg_training_record",
             "rxstaff_landing_hash",
+            "etl_budget_alert",
         ):
             conn.execute(sa.text(f"DROP TABLE {later}"))
         conn.execute(sa.text("DROP TABLE rxstaff_metric_change"))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rxstaff.staffing_report import charts
 from rxstaff.staffing_report.appendix import appendix
+from rxstaff.staffing_report.charts import bars, grouped_bars, lines, stacked_bars
 from rxstaff.staffing_report.data import Figures
 from rxstaff.staffing_report.layout import Context, Page, Section, table
 from rxstaff.staffing_report.numbers import (
@@ -72,7 +72,7 @@ def career_ladder(c: Context) -> Page:
     page.sections.append(Section(
         title,
         table(shown, {col: col for col in shown.columns}),
-        charts.stacked_bars(by_year, "year", "moves", "step", "promotions")
+        stacked_bars(by_year, "year", "moves", "step", "promotions")
         if len(by_year) else None,
         "Stacked bars of promotions per year, one colour per move (the smallest grouped as "
         "other).",
@@ -122,7 +122,7 @@ def new_roles(c: Context) -> Page:
         table(created, {"year": "year", "role": "role", "kind": "kind", "positions": "positions",
                         "fte": "FTE", "annual_amount": "annual budget"}).assign(
             **{"annual budget": created.annual_amount.map(money).to_list()}),
-        charts.stacked_bars(created, "year", "positions", "role", "positions created")
+        stacked_bars(created, "year", "positions", "role", "positions created")
         if len(created) else None,
         "Stacked bars of the positions created each year, one colour per role.",
     ))  # fmt: skip
@@ -136,7 +136,7 @@ def new_roles(c: Context) -> Page:
         f"{int(staffed.headcount.sum())} people in the new roles on {c.as_of}; "
         f"{int((staffed.headcount == 0).sum())} new role(s) with no one in them",
         table(staffed, {"role": "new role", "headcount": "people", "open_vacancies": "open seats"}),
-        charts.bars(staffed, "role", "headcount", "people on the latest snapshot"),
+        bars(staffed, "role", "headcount", "people on the latest snapshot"),
         "Bars of the people in each new role on the latest roster snapshot.",
     ))  # fmt: skip
     models = c["mart_role_by_model"]
@@ -191,7 +191,7 @@ def time_to_fill(c: Context) -> Section:
                        "median_days_waiting_for_budget": "median budget wait",
                        "still_open": "still open",
                        "median_days_open_unfilled": "median open so far"}),
-        charts.grouped_bars(long, "year", "days", "measure", "days to fill") if len(long) else None,
+        grouped_bars(long, "year", "days", "measure", "days to fill") if len(long) else None,
         "Bars side by side per year: the median and the 90th percentile of the days from a "
         "seat opening to its filling, over the seats filled.",
         note="Days. To fill: over the filled seats only; the seats still open are counted "
@@ -362,7 +362,7 @@ def engagement(c: Context) -> Page:
               {"survey_year": "year", "respondents": "respondents (n)", "rate": "response rate",
                "engagement_index": "engagement", "engagement_index_comparable": "like for like",
                "change": "change, like for like", "career_growth_index": "career growth"}),
-        charts.lines(long, "survey_year", "score", "index", "index (0-100)"),
+        lines(long, "survey_year", "score", "index", "index (0-100)"),
         "Lines per survey year of the engagement index and the career-growth index, 0 to 100.",
     ))  # fmt: skip
     page.sections += [by_group(c), drivers(c)]
