@@ -33,7 +33,7 @@ def fewest_series(frame: pd.DataFrame, series: str, value: str) -> pd.DataFrame:
 def series_colours(frame: pd.DataFrame, series: str) -> dict[str, Any]:
     """An explicit scale: each series of this chart its own palette colour."""
     names = sorted(str(v) for v in frame[series].dropna().unique())
-    if OTHER in names:  # "other" last, in grey-free black: never mistaken for a role
+    if OTHER in names:  # "other" last
         names = [n for n in names if n != OTHER] + [OTHER]
     if len(names) > MAX_SERIES:
         raise ValueError(f"{len(names)} series in one chart: at most {MAX_SERIES}")
@@ -43,7 +43,8 @@ def series_colours(frame: pd.DataFrame, series: str) -> dict[str, Any]:
 def stacked_bars(frame: pd.DataFrame, x: str, y: str, series: str, label: str) -> dict[str, Any]:
     frame = fewest_series(frame, series, y)
     return _spec(frame, {"type": "bar"}, {
-        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " ")},
+        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " "),
+              "axis": {"labelAngle": 0}},
         "y": {"field": y, "type": "quantitative", "title": label, "stack": "zero"},
         "color": _colour(frame, series),
     })  # fmt: skip
@@ -52,7 +53,8 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, series: str, label: str) -
 def grouped_bars(frame: pd.DataFrame, x: str, y: str, series: str, label: str) -> dict[str, Any]:
     """Bars side by side (never stacked): for figures that do not add up, as medians."""
     return _spec(frame, {"type": "bar"}, {
-        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " ")},
+        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " "),
+              "axis": {"labelAngle": 0}},
         "xOffset": {"field": series},
         "y": {"field": y, "type": "quantitative", "title": label},
         "color": _colour(frame, series),
@@ -74,7 +76,8 @@ def lines(
     frame = frame.dropna(subset=[y])
     axis = {"format": ".0%"} if percent else {}
     return _spec(frame, {"type": "line", "point": True}, {
-        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " ")},
+        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " "),
+              "axis": {"labelAngle": 0}},
         "y": {"field": y, "type": "quantitative", "title": label, "axis": axis},
         "color": _colour(frame, series),
     })  # fmt: skip

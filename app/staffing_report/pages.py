@@ -63,11 +63,17 @@ def career_ladder(c: Context) -> Page:
         if len(top)
         else "No promotion up a ladder in these data"
     )
+    every = c["promoted_people"].copy()  # every promotion move, within a family or across
+    every["step"] = c.steps(every)
     years = by_year.pivot_table(index="step", columns="year", values="moves", aggfunc="sum")
-    shown = people[["step", "people"]].merge(
-        years.reset_index().rename(columns=lambda y: f"promotions {y}" if y != "step" else y),
-        on="step",
-        how="left",
+    shown = (
+        every[["step", "people"]]
+        .merge(
+            years.reset_index().rename(columns=lambda y: f"promotions {y}" if y != "step" else y),
+            on="step",
+            how="left",
+        )
+        .sort_values("people", ascending=False)
     )
     page.sections.append(Section(
         title,
@@ -76,15 +82,15 @@ def career_ladder(c: Context) -> Page:
         if len(by_year) else None,
         "Stacked bars of promotions per year, one colour per move (the smallest grouped as "
         "other).",
-        note="People: each employee once per step over the whole window; promotions: "
-        "events in each year.",
+        note="Every promotion move. People: each employee once per move over the whole "
+        "window; promotions: events in each year.",
     ))  # fmt: skip
     paths = pathway_sentences(c)
     page.sections.append(Section(
         "Where people who moved into another job family went"
         if paths else "No one moved into another job family",
         facts=paths,
-        note="From mart_pathway_outcomes: the highest job of the new family held since the move.",
+        note="How far: the highest job of the new family each person has held since.",
     ))  # fmt: skip
     page.sections.append(promotion_rates(c))
     return page
@@ -245,7 +251,7 @@ def longest_waits(c: Context) -> Section:
         table(waiting, {"vacancy_id": "vacancy", "role": "role", "pharmacy_model": "model",
                         "days_waiting": "days waiting", "backfill_release_id": "release",
                         "opened_batch_id": "batch", "opened_row_number": "row"}),
-        note="`rxstaff trace VACANCY` prints each one's files, sha256 and rows.",
+        note="rxstaff trace VACANCY prints each one's files, their sha256 and rows.",
     )  # fmt: skip
 
 

@@ -149,11 +149,18 @@ def _page_view(page: Page) -> dict[str, Any]:
                 "alt": s.alt,
                 "note": s.note,
                 "columns": list(s.table.columns),
+                "text": [not _numbers(s.table[c]) for c in s.table.columns],
                 "rows": s.table.astype(str).values.tolist(),
             }
             for s in page.sections
         ],
     }
+
+
+def _numbers(column: Any) -> bool:
+    """Whether a column reads as figures (aligned right), not words (aligned left)."""
+    cells = [str(v) for v in column if str(v) not in ("-", "")]
+    return bool(cells) and all(c[:1].isdigit() or c[:1] in "$+-" for c in cells)
 
 
 def chart_svg(spec: dict[str, Any]) -> str:
