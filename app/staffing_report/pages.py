@@ -99,7 +99,8 @@ def career_ladder(c: Context) -> Page:
 def promotion_rates(c: Context) -> Section:
     rates = c["mart_retention_annual"]
     rates = rates[(rates.pharmacy_model == "ALL") & (rates.job_family != "ALL")]
-    latest = rates[rates.year == rates.year.max()].copy() if len(rates) else rates
+    latest = rates[rates.year == rates.year.max()] if len(rates) else rates
+    latest = latest.sort_values("avg_headcount", ascending=False).copy()
     latest["rate"] = shares(latest.promotions, latest.avg_headcount, c.min_n, interval=False)
     rated = sum(float(h) >= c.min_n for h in latest.avg_headcount)
     return Section(
@@ -282,7 +283,8 @@ def turnover(c: Context) -> Page:
 def by_family(c: Context) -> Section:
     annual = c["mart_retention_annual"]
     rows = annual[(annual.pharmacy_model == "ALL") & (annual.job_family != "ALL")]
-    rows = rows[rows.year == rows.year.max()].copy() if len(rows) else rows
+    rows = rows[rows.year == rows.year.max()] if len(rows) else rows
+    rows = rows.sort_values("start_headcount", ascending=False).copy()
     rows["retention"] = retained(rows.retention_rate, rows.start_headcount, c.min_n)
     rows["turnover"] = shares(rows.separations, rows.avg_headcount, c.min_n, interval=False)
     small = int((rows.start_headcount < c.min_n).sum())
