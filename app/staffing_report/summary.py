@@ -13,6 +13,7 @@ from rxstaff.staffing_report.layout import Context, Page, Section
 from rxstaff.staffing_report.numbers import count, days, missing, money, retained, score, shares
 
 LEVEL = 2.0  # index points: a smaller change between two surveys is "about level"
+PAGE_ONE_CROSSINGS = 5  # the largest moves into another family; all on the ladder page
 
 
 def programme(c: Context) -> Page:
@@ -103,7 +104,11 @@ def pathway_sentences(c: Context) -> list[str]:
     """Each crossing into another family, and how far those people went (mart_pathway_outcomes)."""
     paths = c["mart_pathway_outcomes"]
     said = []
-    for (source, target), rows in paths.groupby(["from_family", "to_family"], sort=True):
+    totals = paths[paths.highest_job_code == "ALL"].sort_values(
+        ["employees", "from_family", "to_family"], ascending=[False, True, True]
+    )
+    for source, target in zip(totals.from_family, totals.to_family, strict=True):
+        rows = paths[(paths.from_family == source) & (paths.to_family == target)]
         total = rows[rows.highest_job_code == "ALL"].employees.sum()
         reached = rows[rows.highest_job_code != "ALL"].sort_values("highest_job_code")
         how_far = "; ".join(
@@ -117,7 +122,11 @@ def pathway_sentences(c: Context) -> list[str]:
 def ladder(c: Context) -> Section:
     steps = ladder_steps(c)
     facts = [family_steps(rows) for _, rows in steps.groupby("family", sort=True)]
-    facts += pathway_sentences(c)
+    crossings = pathway_sentences(c)
+    facts += crossings[:PAGE_ONE_CROSSINGS]
+    if len(crossings) > PAGE_ONE_CROSSINGS:  # page 1 stays one page; the rest on page 2
+        more = len(crossings) - PAGE_ONE_CROSSINGS
+        facts.append(f"{more} smaller crossing(s) into another family: see the career ladder.")
     if not facts:
         return Section("No promotion on a career ladder in these data", link="ladder")
     paths = c["mart_pathway_outcomes"]
