@@ -140,7 +140,7 @@ def new_roles(c: Context) -> Page:
     staffed["role"] = staffed.job_code.map(c.title)
     staffed = staffed.sort_values("headcount", ascending=False)
     page.sections.append(Section(
-        f"{int(staffed.headcount.sum())} people in the new roles on {c.as_of}; "
+        f"{_people(staffed.headcount.sum())} in the new roles on {c.as_of}; "
         f"{int((staffed.headcount == 0).sum())} new role(s) with no one in them",
         table(staffed, {"role": "new role", "headcount": "people", "open_vacancies": "open seats"}),
         bars(staffed, "role", "headcount", "people on the latest snapshot"),

@@ -49,10 +49,10 @@ def new_roles(c: Context) -> Section:
             )
             + "."
         )
-    facts.append(f"{people} people work in {roles_staffed} of the new roles on {c.as_of or '?'}.")
+    facts.append(f"{_people(people)} work in {roles_staffed} of the new roles on {c.as_of or '?'}.")
     return Section(
         f"{in_new} positions created in the {len(new)} new roles; "
-        f"{people} people work in them on {c.as_of or 'the latest snapshot'}",
+        f"{_people(people)} work in them on {c.as_of or 'the latest snapshot'}",
         facts=facts,
         link="roles",
     )
