@@ -61,7 +61,12 @@ def configured() -> AlertSettings:
 
 
 def _stored() -> dict[str, Any]:
-    """What `rxstaff setup-alerts` stored in Prefect; empty without one."""
+    """What `rxstaff setup-alerts` stored in Prefect; empty without a server (asking
+    would start a temporary one: a command-line run starts no server)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return {}
     try:
         from prefect.variables import Variable
 

@@ -61,6 +61,8 @@ def test_a_night_validated_in_process_ends_written_with_its_status(
     first = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "validated with gx" in first.stdout + first.stderr
+    # no Prefect server, not even a temporary one (the budget watch asks none for settings)
+    assert "temporary server" not in (first.stdout + first.stderr).lower()
     project = settings.validation_project(settings.warehouse(f"duckdb:///{db}"))
     assert project is not None
     assert list(project.glob("**/data_docs/local_site/validations/**/*.html")), "no Data Docs"
