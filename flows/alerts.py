@@ -51,12 +51,13 @@ def from_environment() -> AlertSettings:
     )
 
 
-def configured() -> AlertSettings:
-    """The worker's environment wins; else what `rxstaff setup-alerts` stored in Prefect."""
+def configured(stored: dict[str, Any] | None = None) -> AlertSettings:
+    """The worker's environment wins; else what `rxstaff setup-alerts` stored in Prefect
+    (``stored``, where the caller has read it already)."""
     found = from_environment()
     if found.any:
         return found
-    stored = _stored()
+    stored = _stored() if stored is None else stored
     return AlertSettings(**stored) if stored else found
 
 
@@ -148,9 +149,10 @@ def _text(alert: dict[str, Any]) -> str:
 
 def on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect's failure and crash hook."""
-    settings = configured()
-    if _stored().get("by_server"):  # the server's automation sends it (automations.py)
+    stored = _stored()
+    if stored.get("by_server"):  # the server's automation sends it (automations.py)
         return
+    settings = configured(stored)
     if settings.any:
         send(message(flow_run, state), settings)
 

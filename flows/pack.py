@@ -51,27 +51,26 @@ def director_pack(
     folder = out or os.environ.get(PACK_DIR_ENV)
     if not folder:
         raise settings.ConfigurationError(f"set the pack's folder: out, or ${PACK_DIR_ENV}")
-    target = settings.warehouse(warehouse)
+    target, options = settings.warehouse(warehouse), report_options()
     with existing_warehouse(target) as conn:
-        files = write_report(conn, Path(folder), target.description, options=report_options())
+        files = write_report(conn, Path(folder), target.description, options=options)
     if files.pdf is None:
         raise PackNotDelivered(files.pdf_problem or "the pack's PDF was not printed")
     recipients = email_to or os.environ.get(PACK_EMAIL_ENV)
     if recipients:
-        send_pack(files, recipients)
+        send_pack(files, recipients, options.pharmacy)
     run_logger().info(
         f"director's pack: {files.pdf}" + (f", sent to {recipients}" if recipients else "")
     )
     return str(files.pdf)
 
 
-def send_pack(files: ReportFiles, recipients: str) -> None:
+def send_pack(files: ReportFiles, recipients: str, pharmacy: str) -> None:
     """The PDF, with page 1's findings as the message, to every address of ``recipients``."""
     assert files.pdf is not None
     channel = replace(alerts.configured(), email_to=recipients)
     if not channel.smtp:
         raise PackNotDelivered("no SMTP server to send the pack: set $RXSTAFF_ALERT_SMTP")
-    pharmacy = report_options().pharmacy
     subject = f"{pharmacy}: staffing programme report, data to {files.as_of or '?'}"
     text = (
         f"{subject}\n\nWhat the pack finds (page 1):\n"

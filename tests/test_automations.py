@@ -20,11 +20,11 @@ from rxstaff.warehouse.run_lock import run_lock
 from tests.helpers import generated
 from tests.processes import ROOT, background_processes, free_port, wait_for
 from tests.test_deployment import (
-    _client_call,
     _final_states,
     _healthy,
     _trigger,
     e2e_environment,
+    flow_run_state,
 )
 
 
@@ -41,15 +41,6 @@ def flow_run_processes(run_id: str) -> list[int]:
         if f"PREFECT__FLOW_RUN_ID={run_id}".encode() in environ:
             found.append(int(entry.name))
     return found
-
-
-def state_of(env: dict[str, str], run: str) -> str:
-    code = (
-        "from prefect.client.orchestration import get_client\n"
-        "with get_client(sync_client=True) as c:\n"
-        f"    print(c.read_flow_run({run!r}).state.type.value)\n"
-    )
-    return _client_call(env, code)
 
 
 @pytest.mark.slow  # a server, a worker and a heartbeat's silence: about three minutes
@@ -86,7 +77,11 @@ def test_a_worker_killed_outright_is_heard_of(
         with run_lock(settings.warehouse(url), "test-holds-the-warehouse", 5):
             start("prefect worker start --pool rxstaff-etl", "worker")
             flow_run = _trigger(env, "2023-04-01")
-            wait_for(lambda: state_of(env, flow_run) == "RUNNING", 180, "the run to start")
+            wait_for(
+                lambda: flow_run_state(env, flow_run, "type.value") == "RUNNING",
+                180,
+                "the run to start",
+            )
             time.sleep(40)  # a heartbeat or more sent, then silence
             doomed = flow_run_processes(flow_run)
             assert doomed, "the flow run's process was not found"

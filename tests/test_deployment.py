@@ -278,10 +278,15 @@ def _run_logs(env: dict[str, str], run: str) -> str:
 
 
 def _state_message(env: dict[str, str], run: str) -> str:
+    return flow_run_state(env, run, "message")
+
+
+def flow_run_state(env: dict[str, str], run: str, field: str) -> str:
+    """One field of a flow run's state (``message``, ``type.value``), as the server has it."""
     code = (
         "from prefect.client.orchestration import get_client\n"
         "with get_client(sync_client=True) as c:\n"
-        f"    print(c.read_flow_run({run!r}).state.message)\n"
+        f"    print(c.read_flow_run({run!r}).state.{field})\n"
     )
     return _client_call(env, code)
 

@@ -212,3 +212,20 @@ def test_the_pack_arrives_by_email_with_its_pdf(
     assert "positions created in the" in body and "Retention" in body
     attached = parts["application/pdf"].get_payload(decode=True)
     assert attached == Path(pdf).read_bytes() and attached.startswith(b"%PDF")
+
+
+@needs_chromium
+@pytest.mark.usefixtures("prefect_server")
+def test_a_pack_that_cannot_be_sent_fails_its_run(
+    warehouse_3y: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rxstaff.flows.pack import PackNotDelivered, director_pack
+
+    monkeypatch.setenv("RXSTAFF_ALERT_SMTP", "127.0.0.1:9")  # the discard port: refused
+    state = director_pack(
+        out=str(tmp_path), warehouse=f"duckdb:///{warehouse_3y}",
+        email_to="director@example.org", return_state=True,
+    )  # fmt: skip
+    assert state.is_failed()
+    with pytest.raises(PackNotDelivered, match="could not be sent"):
+        state.result()

@@ -74,24 +74,27 @@ class Context:
     @property
     def coverage(self) -> str:
         """The window the figures cover, in words."""
-        start = (
-            self.first_snapshot.isoformat()
-            if self.first_snapshot
-            else f"{self.first_month:%B %Y}"
-            if self.first_month
-            else "?"
-        )
-        return f"{start} to {self.as_of.isoformat() if self.as_of else '?'}"
+        return coverage(self.first_snapshot, self.first_month, self.as_of)
 
     def covered_year(self, year: int) -> bool:
         """Whether the data saw the whole year from its start (a week's grace: a weekly
         export's first snapshot falls in the year's first days)."""
         start = self.first_snapshot or self.first_month
-        return (
-            start is not None
-            and date(year, 1, 1) >= date(start.year, 1, 1)
-            and (start.year < year or (start - date(start.year, 1, 1)).days <= 7)
-        )
+        if start is None:
+            return False
+        return year > start.year or (year == start.year and start.timetuple().tm_yday <= 8)
+
+
+def coverage(first_snapshot: date | None, first_month: date | None, as_of: date | None) -> str:
+    """The window the data covers, in words: the first snapshot (where the reader sees
+    the audit trail; else the first month of the history) to as_of_date."""
+    if first_snapshot:
+        start = first_snapshot.isoformat()
+    elif first_month:
+        start = f"{first_month:%B %Y}"
+    else:
+        start = "?"
+    return f"{start} to {as_of.isoformat() if as_of else '?'}"
 
 
 def table(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:

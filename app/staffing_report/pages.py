@@ -31,6 +31,7 @@ from rxstaff.staffing_report.summary import (
     programme,
     vacancy_rate,
 )
+from rxstaff.staffing_report.summary import engagement as engagement_finding
 
 
 def build_pages(figures: Figures, options: ReportOptions, year: int | None = None) -> list[Page]:
@@ -359,13 +360,12 @@ def engagement(c: Context) -> Page:
     long["score"] = long.score.astype(float)
     long["index"] = long["index"].map({"engagement_index": "engagement",
                                        "career_growth_index": "career growth"})  # fmt: skip
-    summary = programme(c).sections[2]
     whole["rate"] = [
         "-" if missing(r) else f"{float(r):.0%} of {count(h)}"
         for r, h in zip(whole.response_rate, whole.headcount_at_close, strict=True)
     ]
     page.sections.append(Section(
-        summary.title,
+        engagement_finding(c).title,
         table(whole.assign(change=whole.engagement_change.map(signed)),
               {"survey_year": "year", "respondents": "respondents (n)", "rate": "response rate",
                "engagement_index": "engagement", "engagement_index_comparable": "like for like",

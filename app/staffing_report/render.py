@@ -21,7 +21,7 @@ import vl_convert
 from markupsafe import Markup
 
 from rxstaff.staffing_report.data import Figures, read_figures
-from rxstaff.staffing_report.layout import Context, Page
+from rxstaff.staffing_report.layout import Page, coverage
 from rxstaff.staffing_report.options import ReportOptions
 from rxstaff.staffing_report.options import from_environment as options_from_environment
 from rxstaff.staffing_report.pages import build_pages
@@ -102,12 +102,11 @@ def render_html(
     )
     scope = f"year {year}" if year else "all years"
     run = figures.as_of_run or _latest_run(figures)
-    coverage = Context(figures.frames, options, figures.first_snapshot, figures.first_month,
-                       figures.as_of).coverage  # fmt: skip
+    window = coverage(figures.first_snapshot, figures.first_month, figures.as_of)
     return env.get_template("template.html.j2").render(
         title=f"{options.pharmacy}: staffing programme report",
-        subtitle=f"Data from {coverage}; {scope}; as of {figures.as_of or '?'}.",
-        running=css_string(f"{options.pharmacy} · data {coverage} · run {run or '-'}"),
+        subtitle=f"Data from {window}; {scope}; as of {figures.as_of or '?'}.",
+        running=css_string(f"{options.pharmacy} · data {window} · run {run or '-'}"),
         paper=options.paper,
         written=datetime.now().strftime("%Y-%m-%d %H:%M"),
         version=metadata.version("rxstaff"),
