@@ -98,10 +98,7 @@ def career_ladder(c: Context) -> Page:
 
 
 def promotion_rates(c: Context) -> Section:
-    rates = c["mart_retention_annual"]
-    rates = rates[(rates.pharmacy_model == "ALL") & (rates.job_family != "ALL")]
-    latest = rates[rates.year == rates.year.max()] if len(rates) else rates
-    latest = latest.sort_values("avg_headcount", ascending=False).copy()
+    latest = families_in_latest_year(c, "avg_headcount")
     latest["rate"] = shares(latest.promotions, latest.avg_headcount, c.min_n, interval=False)
     rated = sum(float(h) >= c.min_n for h in latest.avg_headcount)
     return Section(
@@ -112,6 +109,14 @@ def promotion_rates(c: Context) -> Section:
         note=f"A family of fewer than {c.min_n} people (average headcount) is not rated "
         "(RXSTAFF_REPORT_MIN_N).",
     )  # fmt: skip
+
+
+def families_in_latest_year(c: Context, largest_by: str) -> pd.DataFrame:
+    """The latest year's row of each job family (every pharmacy model), largest first."""
+    annual = c["mart_retention_annual"]
+    rows = annual[(annual.pharmacy_model == "ALL") & (annual.job_family != "ALL")]
+    rows = rows[rows.year == rows.year.max()] if len(rows) else rows
+    return rows.sort_values(largest_by, ascending=False).copy()
 
 
 # --- new roles ----------------------------------------------------------------------------
@@ -282,10 +287,7 @@ def turnover(c: Context) -> Page:
 
 
 def by_family(c: Context) -> Section:
-    annual = c["mart_retention_annual"]
-    rows = annual[(annual.pharmacy_model == "ALL") & (annual.job_family != "ALL")]
-    rows = rows[rows.year == rows.year.max()] if len(rows) else rows
-    rows = rows.sort_values("start_headcount", ascending=False).copy()
+    rows = families_in_latest_year(c, "start_headcount")
     rows["retention"] = retained(rows.retention_rate, rows.start_headcount, c.min_n)
     rows["turnover"] = shares(rows.separations, rows.avg_headcount, c.min_n, interval=False)
     small = int((rows.start_headcount < c.min_n).sum())
@@ -349,11 +351,9 @@ def engagement(c: Context) -> Page:
     page = Page("engagement", "Engagement")
     scores = c["mart_engagement"]
     if scores.empty:
-        page.sections.append(Section(
-            "No engagement survey loaded: engagement cannot be measured yet",
-            note="Survey exports arrive as survey/engagement_survey_YYYY.csv with their "
-            "codebook survey/survey_items_YYYY.csv."))  # fmt: skip
-        return page
+        return not_loaded(page, "No engagement survey loaded: engagement cannot be measured yet",
+                          "Survey exports arrive as survey/engagement_survey_YYYY.csv with their "
+                          "codebook survey/survey_items_YYYY.csv.")  # fmt: skip
     whole = scores[scores.group_by == "ALL"].copy()
     long = whole.melt(id_vars="survey_year", value_vars=["engagement_index", "career_growth_index"],
                       var_name="index", value_name="score").dropna()  # fmt: skip
@@ -428,11 +428,9 @@ def training(c: Context) -> Page:
     page = Page("training", "Training and readiness")
     ready = c["readiness"].copy()
     if ready.empty:
-        page.sections.append(Section(
-            "No training records loaded: readiness cannot be measured yet",
-            note="The learning system's records arrive as "
-            "training/training_records_YYYY-MM-DD.csv (optional)."))  # fmt: skip
-        return page
+        return not_loaded(page, "No training records loaded: readiness cannot be measured yet",
+                          "The learning system's records arrive as "
+                          "training/training_records_YYYY-MM-DD.csv (optional).")  # fmt: skip
     ready["kind"] = ready.created_in_expansion.map(KINDS)
     ready["rate"] = shares(ready.proficient, ready.followed, c.min_n)
     page.sections.append(Section(
@@ -447,6 +445,12 @@ def training(c: Context) -> Page:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def not_loaded(page: Page, title: str, arrives_as: str) -> Page:
+    """A page whose source has not arrived: what cannot be measured, and how it arrives."""
+    page.sections.append(Section(title, note=arrives_as))
+    return page
 
 
 def _year(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
