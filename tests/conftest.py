@@ -39,7 +39,7 @@ os.environ["RXSTAFF_CONNECT_RETRY_PAUSE"] = "0.1"  # the retries still happen, f
 
 from tests.helpers import generated, run_nightly
 
-THREE_YEAR_FIXTURES = {"landing_3y", "warehouse_3y", "pg_warehouse_3y"}
+THREE_YEAR_FIXTURES = {"landing_3y", "warehouse_3y", "pg_warehouse_3y", "url_3y"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -145,3 +145,11 @@ def pg_warehouse_3y(landing_3y: Path):
     assert code == 0, summary
     yield url
     drop()
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def url_3y(request: pytest.FixtureRequest) -> str:
+    """The three-year warehouse on each engine in turn."""
+    if request.param == "duckdb":
+        return f"duckdb:///{request.getfixturevalue('warehouse_3y')}"
+    return request.getfixturevalue("pg_warehouse_3y")

@@ -5,12 +5,33 @@ once per seat and threshold crossed, and are recorded in etl_budget_alert."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from email import message_from_bytes
 from pathlib import Path
 
 import pytest
 
+from rxstaff.warehouse.runs import RunSummary
 from tests.helpers import hold_back_rosters, query, run_nightly
+
+
+@dataclass
+class Watch:
+    """A private landing folder, its warehouse, and what reached the receivers."""
+
+    landing: Path
+    db: Path
+    posted: list[dict]
+    mails: list[bytes]
+
+    def night(self) -> tuple[int, RunSummary | BaseException]:
+        return run_nightly(self.landing, self.db)
+
+
+@pytest.fixture
+def watch(landing_small: Path, receivers: tuple[list[dict], list[bytes]]) -> Watch:
+    posted, mails = receivers
+    return Watch(landing_small, landing_small.parent / "w.duckdb", posted, mails)
 
 
 def waiting_seats(db: Path) -> dict[str, int]:
@@ -24,17 +45,13 @@ def waiting_seats(db: Path) -> dict[str, int]:
 
 
 def test_each_seat_is_sent_once_per_threshold_it_crosses(
-    landing_small: Path,
-    tmp_path: Path,
-    receivers: tuple[list[dict], list[bytes]],
-    monkeypatch: pytest.MonkeyPatch,
+    watch: Watch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    posted, mails = receivers
+    posted, mails, db = watch.posted, watch.mails, watch.db
     monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "30,120")
-    db = tmp_path / "w.duckdb"
-    _, restore = hold_back_rosters(landing_small, 20)  # the warehouse as of months ago
+    _, restore = hold_back_rosters(watch.landing, 20)  # the warehouse as of months ago
 
-    assert run_nightly(landing_small, db)[0] == 0
+    assert watch.night()[0] == 0
     early = waiting_seats(db)
     assert early and all(days < 120 for days in early.values())  # the scenario holds
     past_30 = {seat for seat, days in early.items() if days >= 30}
@@ -48,11 +65,11 @@ def test_each_seat_is_sent_once_per_threshold_it_crosses(
     mail = message_from_bytes(mails[0])
     assert "budget watch" in mail["Subject"] and all(s in mail.get_payload() for s in past_30)
 
-    assert run_nightly(landing_small, db)[0] == 0  # nothing new: nothing sent again
+    assert watch.night()[0] == 0  # nothing new: nothing sent again
     assert len(posted) == 1 and len(mails) == 1
 
     restore()  # the later snapshots arrive: the same seats now wait longer
-    assert run_nightly(landing_small, db)[0] == 0
+    assert watch.night()[0] == 0
     late = waiting_seats(db)
     crossed = {(seat, t) for seat, days in late.items() for t in (30, 120) if days >= t}
     fresh = crossed - {(seat, 30) for seat in past_30}
@@ -61,7 +78,7 @@ def test_each_seat_is_sent_once_per_threshold_it_crosses(
         (seat, max(t for v, t in fresh if v == seat)) for seat, _ in fresh
     }
 
-    assert run_nightly(landing_small, db)[0] == 0
+    assert watch.night()[0] == 0
     assert len(posted) == 2  # no repeat
     recorded = query(db, "SELECT vacancy_id, threshold_days, sent_to FROM etl_budget_alert")
     assert set(zip(recorded.vacancy_id, recorded.threshold_days, strict=True)) == crossed | {
@@ -70,22 +87,16 @@ def test_each_seat_is_sent_once_per_threshold_it_crosses(
     assert set(recorded.sent_to) == {"webhook,email"}
 
 
-def test_an_unsent_watch_is_tried_again(
-    landing_small: Path,
-    tmp_path: Path,
-    receivers: tuple[list[dict], list[bytes]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    posted, _ = receivers
-    db = tmp_path / "w.duckdb"
+def test_an_unsent_watch_is_tried_again(watch: Watch, monkeypatch: pytest.MonkeyPatch) -> None:
+    posted, db = watch.posted, watch.db
     receiver_url = os.environ["RXSTAFF_ALERT_WEBHOOK"]
     monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "30")
     monkeypatch.delenv("RXSTAFF_ALERT_EMAIL_TO")
     monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", "http://127.0.0.1:9/refused")
-    code, summary = run_nightly(landing_small, db)
+    code, summary = watch.night()
     assert code == 0 and summary.budget_watch == 0  # the run stands
     assert query(db, "SELECT COUNT(*) AS n FROM etl_budget_alert").n.iloc[0] == 0
     monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", receiver_url)  # the receiver is back
-    code, summary = run_nightly(landing_small, db)
+    code, summary = watch.night()
     assert code == 0 and summary.budget_watch > 0
     assert len(posted) == 1 and posted[0]["kind"] == "budget_watch"

@@ -168,15 +168,7 @@ def test_grants_survive_a_run(landing_small: Path, pg_url: str) -> None:
         reader.dispose()
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
-def test_older_warehouse_is_upgraded_in_place(
-    landing_small: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
-) -> None:
-    url = (
-        f"duckdb:///{tmp_path / 'w.duckdb'}"
-        if backend == "duckdb"
-        else request.getfixturevalue("pg_url")
-    )
+def test_older_warehouse_is_upgraded_in_place(landing_small: Path, url: str) -> None:
     _, arrive = hold_back_rosters(landing_small, 1)
     assert run_nightly(landing_small, url)[0] == 0
     engine = sa.create_engine(url)
@@ -415,17 +407,11 @@ def test_a_password_in_the_warehouse_url_never_reaches_prefect(
     assert runs and secret not in recorded
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
 def test_hostile_files_cost_one_file_or_one_row_never_the_night(
-    landing_small: Path, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+    landing_small: Path, url: str
 ) -> None:
     """Headers differing only by case reject that file, by name; a NUL byte in a cell
     quarantines that row (PostgreSQL's COPY refused the whole run); the rest loads."""
-    url = (
-        f"duckdb:///{tmp_path / 'w.duckdb'}"
-        if backend == "duckdb"
-        else request.getfixturevalue("pg_url")
-    )
     rosters = sorted((landing_small / "roster").glob("*.csv"))
     doubled, nul = rosters[3], rosters[5]
 
