@@ -30,10 +30,11 @@ def standalone(**more: str) -> dict[str, str]:
     return {**env, **more}
 
 
-def readme_block(after: str, fence: str) -> str:
-    """The first code block opened by ``fence`` after the text ``after`` in the README."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split(after, 1)[1].split(fence, 1)[1].split("```", 1)[0]
+def readme_block(after: str, fence: str, doc: str = "README.md") -> str:
+    """The first code block opened by ``fence`` after the text ``after`` in the README (or
+    in ``doc``, a path from the repository's root)."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    return text.split(after, 1)[1].split(fence, 1)[1].split("```", 1)[0]
 
 
 def free_port() -> int:

@@ -25,6 +25,7 @@ from tests.processes import background_processes, free_port, readme_block, wait_
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
+OPERATIONS = "docs/operations.md"  # several pharmacies: the steps the README links to
 
 
 def test_nightly_deployment_is_scheduled_and_exclusive() -> None:
@@ -42,9 +43,9 @@ def test_nightly_deployment_is_scheduled_and_exclusive() -> None:
     assert config["pull"] == []  # nothing fetched or installed per run
 
 
-def scheduling_steps(after: str = "## Scheduling") -> list[str]:
-    """The shell lines of the README's first code block after ``after``."""
-    block = readme_block(after, "```\n")
+def scheduling_steps(after: str = "## Scheduling", doc: str = "README.md") -> list[str]:
+    """The shell lines of the first code block after ``after`` in the README (or ``doc``)."""
+    block = readme_block(after, "```\n", doc)
     return [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
 
 
@@ -122,9 +123,9 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(tmp_path: Path)
 
 @pytest.mark.slow
 def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> None:
-    """The README's "Many pharmacies" steps: two deployments, one pool, two process workers;
-    the two runs go at once, one per worker, each into its own warehouse; a run of one that
-    fails leaves its warehouse as it was and the other's run commits."""
+    """The "Many pharmacies" steps of docs/operations.md: two deployments, one pool, two
+    process workers; the two runs go at once, one per worker, each into its own warehouse; a
+    run of one that fails leaves its warehouse as it was and the other's run commits."""
     from datetime import date
 
     from rxstaff.sample import Options, generate
@@ -138,9 +139,13 @@ def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> N
                 end=date(2023, 6, 30), seed=seed, bad_rows=0.0,
             )
         )  # fmt: skip
-    project = tmp_path / "project"  # this repository's prefect.yaml, the README's entries added
+    project = (
+        tmp_path / "project"
+    )  # this repository's prefect.yaml, the entries of those steps added
     project.mkdir()
-    entries = readme_block("**Many pharmacies.**", "```yaml\n").replace("/srv/rxstaff", str(srv))
+    entries = readme_block("## Many pharmacies", "```yaml\n", OPERATIONS).replace(
+        "/srv/rxstaff", str(srv)
+    )
     (project / "prefect.yaml").write_text((ROOT / "prefect.yaml").read_text() + entries)
     port = free_port()
     env = e2e_environment(tmp_path, port, RXSTAFF_VALIDATION_DOCS="off")
@@ -158,7 +163,7 @@ def test_two_pharmacies_share_one_work_pool_and_two_workers(tmp_path: Path) -> N
         run("prefect work-pool create rxstaff-etl --type process")
         deployments = []
         workers = []
-        for line in scheduling_steps("Then deploy them all"):
+        for line in scheduling_steps("Then deploy them all", OPERATIONS):
             if line.endswith("&"):
                 workers.append(line.split("--name")[1].split()[0])
                 start(line.rstrip("& "), workers[-1])
