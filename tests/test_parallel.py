@@ -34,6 +34,7 @@ RUN_COLUMNS = {
 }  # fmt: skip
 # The engine a history load (the loads Dask stages) validates with: the suites in SQL
 LOAD_ENGINE = "sql"
+OPERATIONS = "docs/operations.md"  # where the README sends a cluster's operator
 LOADED_AT_IN_JSON = r'"latest_loaded_at": "[^"]*"'  # in the published freshness figures
 
 
@@ -50,11 +51,33 @@ def landing_messy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+def use_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many chunks per source (planned by the flow, so the same either way), two workers."""
     monkeypatch.setattr(staging_module, "CHUNK_BYTES", 20_000)
     monkeypatch.setenv("RXSTAFF_DASK_WORKERS", "2")
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_small_chunks(monkeypatch)
+
+
+# Under xdist, the tests compared with the sequential load run on one worker, which loads
+# it once.
+SHARES_THE_SEQUENTIAL_LOAD = pytest.mark.xdist_group("dask_sequential")
+
+
+@pytest.fixture(scope="module")
+def sequential(landing_messy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The messy landing folder loaded without a cluster, in the same chunks: the rows a
+    run staged on Dask must equal. Read only."""
+    db = tmp_path_factory.mktemp("sequential") / "seq.duckdb"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_small_chunks(monkeypatch)
+        code, summary = run_nightly(landing_messy, db, dask="off", validation=LOAD_ENGINE)
+    assert code == 0, summary
+    assert summary.cluster_chunks == 0  # type: ignore[union-attr]
+    return db
 
 
 def everything(db: Path) -> dict[str, pd.DataFrame]:
@@ -71,14 +94,12 @@ def everything(db: Path) -> dict[str, pd.DataFrame]:
 
 
 @pytest.mark.usefixtures("small_chunks")
+@SHARES_THE_SEQUENTIAL_LOAD
 def test_staging_on_dask_writes_the_same_rows_as_a_sequential_run(
-    landing_messy: Path, tmp_path: Path
+    landing_messy: Path, sequential: Path, tmp_path: Path
 ) -> None:
     area = tmp_path / "area"
     area.mkdir()
-    sequential = run_nightly(
-        landing_messy, tmp_path / "seq.duckdb", dask="off", validation=LOAD_ENGINE
-    )
     on_dask = run_nightly(
         landing_messy,
         tmp_path / "dask.duckdb",
@@ -86,12 +107,10 @@ def test_staging_on_dask_writes_the_same_rows_as_a_sequential_run(
         staging_area=str(area),
         validation=LOAD_ENGINE,
     )
-    assert sequential[0] == on_dask[0] == 0, (sequential, on_dask)
-    assert sequential[1].cluster_chunks == 0
+    assert on_dask[0] == 0, on_dask
     assert on_dask[1].cluster_chunks > 10  # the roster, budget and training, chunk by chunk
-    assert query(tmp_path / "seq.duckdb", "SELECT count(*) AS n FROM etl_quarantine").n[0] > 0
-    seq, par = everything(tmp_path / "seq.duckdb"), everything(tmp_path / "dask.duckdb")
-    assert_same(seq, par)
+    assert query(sequential, "SELECT count(*) AS n FROM etl_quarantine").n[0] > 0
+    assert_same(everything(sequential), everything(tmp_path / "dask.duckdb"))
     assert list(area.iterdir()) == []  # the run's Parquet is gone
 
 
@@ -189,10 +208,11 @@ def test_a_bad_worker_count_is_refused_before_anything_starts(
     assert "nothing was changed" in result.output and "RXSTAFF_DASK_WORKERS" in result.output
 
 
+@SHARES_THE_SEQUENTIAL_LOAD
 @pytest.mark.usefixtures("small_chunks")
 @pytest.mark.usefixtures("prefect_server")
 def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
-    landing_messy: Path, tmp_path: Path
+    landing_messy: Path, sequential: Path, tmp_path: Path
 ) -> None:
     """The README's own commands (on 127.0.0.1, free ports, two worker processes): a
     ``dask scheduler`` and ``dask worker`` started outside the run, with PREFECT_API_URL.
@@ -200,7 +220,11 @@ def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
     the rows are the sequential run's, and the shared staging area is left empty."""
     from prefect.settings import PREFECT_API_URL
 
-    steps = readme_block("**A history load on a Dask cluster.**", "```\n").strip().splitlines()
+    steps = (
+        readme_block("## A history load on a Dask cluster", "```\n", OPERATIONS)
+        .strip()
+        .splitlines()
+    )
     scheduler, worker = (line.removesuffix("&").strip() for line in steps[:2])
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -219,9 +243,6 @@ def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
         start(scheduler, "scheduler")
         start(worker, "worker")
         wait_for(lambda: _workers(address) >= 2, 120, "two Dask workers to join the scheduler")
-        sequential = run_nightly(
-            landing_messy, tmp_path / "seq.duckdb", dask="off", validation=LOAD_ENGINE
-        )
         on_cluster = run_nightly(
             landing_messy,
             tmp_path / "dask.duckdb",
@@ -230,12 +251,12 @@ def test_staging_on_an_existing_scheduler_started_as_the_readme_says(
             staging_area=str(area),
             validation=LOAD_ENGINE,
         )
-    assert sequential[0] == on_cluster[0] == 0, (sequential, on_cluster)
+    assert on_cluster[0] == 0, on_cluster
     assert on_cluster[1].cluster_chunks > 10
     staged_by_workers = (logs / "worker.log").read_text("utf-8", errors="replace")
     # the task runs the README names: stage <source> chunks <first>-<last>
     assert re.search(r"stage roster chunks \d+-\d+", staged_by_workers)
-    assert_same(everything(tmp_path / "seq.duckdb"), everything(tmp_path / "dask.duckdb"))
+    assert_same(everything(sequential), everything(tmp_path / "dask.duckdb"))
     assert list(area.iterdir()) == []
 
 
@@ -249,10 +270,11 @@ def _workers(address: str) -> int:
         return 0
 
 
+@SHARES_THE_SEQUENTIAL_LOAD
 @pytest.mark.postgres
 @pytest.mark.usefixtures("small_chunks")
 def test_staging_on_dask_into_postgresql_gives_the_rows_of_a_sequential_load(
-    landing_messy: Path, tmp_path: Path, pg_url: str
+    landing_messy: Path, sequential: Path, tmp_path: Path, pg_url: str
 ) -> None:
     """PostgreSQL takes the workers' Parquet through Arrow and COPY (DuckDB reads it
     itself): the staged rows and quarantine are those of the sequential DuckDB load."""
@@ -260,16 +282,14 @@ def test_staging_on_dask_into_postgresql_gives_the_rows_of_a_sequential_load(
 
     area = tmp_path / "area"
     area.mkdir()
-    db = tmp_path / "seq.duckdb"
-    sequential = run_nightly(landing_messy, db, dask="off", validation=LOAD_ENGINE)
     on_dask = run_nightly(
         landing_messy, pg_url, dask="local", staging_area=str(area), validation=LOAD_ENGINE
     )
-    assert sequential[0] == on_dask[0] == 0, (sequential, on_dask)
+    assert on_dask[0] == 0, on_dask
     assert on_dask[1].cluster_chunks > 10
     tables = sorted({t for src in SOURCES.values() for t in src.tables} | {"etl_quarantine"})
     for table in tables:
-        duck = query(db, f"SELECT * FROM {table}")
+        duck = query(sequential, f"SELECT * FROM {table}")
         duck = duck.drop(columns=[c for c in duck.columns if c in RUN_COLUMNS])
         pg = read(pg_url, f"SELECT * FROM {table}")[list(duck.columns)]
         assert len(duck) == len(pg), table
