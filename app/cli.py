@@ -613,9 +613,12 @@ def setup_alerts(
     --email-to pharmacy-data@example.org --smtp smtp.example.org:25 --test"""
     from datetime import timedelta
 
+    from rxstaff import alert_channels
     from rxstaff.flows import alerts
 
-    chosen = alerts.AlertSettings(webhook, email_to, email_from, smtp, by_server=automations)
+    chosen = alert_channels.AlertSettings(
+        webhook, email_to, email_from, smtp, by_server=automations
+    )
     if email_to and not smtp:
         raise typer.BadParameter("an e-mail alert needs --smtp host:port", param_hint="--smtp")
     if not chosen.any:
@@ -625,8 +628,8 @@ def setup_alerts(
 
         made = ensure_automations(chosen, timedelta(seconds=silent_after))
         console.print(f"automations on the Prefect server: {'; '.join(made)}")
-    alerts.store(chosen)
-    console.print(f"alerts stored in Prefect as the variable {alerts.VARIABLE}")
+    alert_channels.store(chosen)
+    console.print(f"alerts stored in Prefect as the variable {alert_channels.VARIABLE}")
     if test:
         sample = {
             "subject": "rxstaff test alert", "run": "(test)", "flow_run_id": "-",

@@ -18,6 +18,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from rxstaff import alert_channels
+from rxstaff.alert_channels import AlertSettings
+from rxstaff.staffing_report.options import ReportOptionError, ReportOptions
+from rxstaff.staffing_report.options import from_environment as report_options
 from rxstaff.warehouse.connection import DEFAULT_URL, NotAWarehouseUrl, Warehouse
 
 if TYPE_CHECKING:  # pandas and the warehouse's loading code: only when a run is resolved
@@ -117,6 +121,8 @@ class RunSettings:
     rehash: bool = False
     create_warehouse: bool = True  # False: a warehouse that is not there is an error
     budget_watch_days: tuple[int, ...] = (30,)  # () : no budget watch
+    alerts: AlertSettings = field(default_factory=AlertSettings)  # where the watch is sent
+    report: ReportOptions = field(default_factory=ReportOptions)  # the pack of report_dir
 
     @property
     def setup(self) -> Setup:
@@ -152,6 +158,8 @@ def resolve(
             "duckdb:////srv/rxstaff/warehouse.duckdb"
         )
     create = _create_warehouse(target, env)
+    report_dir = _path(request.report_dir or env.get(REPORT_DIR_ENV))
+    watch_days = budget_watch_days(env)
     secret = id_secret(env)
     job_catalog = stage_catalog(read_job_catalog(_reference_file("catalog", request.catalog, env)))
     career_paths = stage_career_paths(
@@ -174,13 +182,15 @@ def resolve(
         run_lock_wait=_seconds(env, RUN_LOCK_WAIT_ENV, 60),
         read_copy=_path(request.read_copy or env.get(READ_COPY_ENV)),
         audit_copy=_path(request.audit_copy or env.get(AUDIT_COPY_ENV)),
-        report_dir=_path(request.report_dir or env.get(REPORT_DIR_ENV)),
+        report_dir=report_dir,
         dask=_dask(request.dask, env),
         dask_workers=_dask_workers(env),
         staging_area=request.staging_area or env.get(STAGING_AREA_ENV) or None,
         rehash=request.rehash,
         create_warehouse=create,
-        budget_watch_days=budget_watch_days(env),
+        budget_watch_days=watch_days,
+        alerts=alert_channels.configured(env=env) if watch_days else AlertSettings(),
+        report=_report_options(env) if report_dir else ReportOptions(),
     )
 
 
@@ -196,6 +206,13 @@ def budget_watch_days(env: Mapping[str, str] = os.environ) -> tuple[int, ...]:
             f"not {raw!r}"
         )
     return tuple(sorted({int(p) for p in parts}))
+
+
+def _report_options(env: Mapping[str, str]) -> ReportOptions:
+    try:
+        return report_options(env)
+    except ReportOptionError as problem:
+        raise ConfigurationError(f"the staffing report: {problem}") from None
 
 
 def warehouse(explicit: str | None = None, env: Mapping[str, str] = os.environ) -> Warehouse:

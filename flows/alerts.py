@@ -1,22 +1,17 @@
 """Someone hears of a failed, crashed or stale run: a webhook and an e-mail.
 
 The flow's failure and crash hooks send one message naming the run, what failed and
-where to look. Where to send is a Prefect Variable written by ``rxstaff setup-alerts``
-(so every worker of the server knows it) or the worker's environment:
-``RXSTAFF_ALERT_WEBHOOK`` (a URL that takes a JSON POST: Slack, Teams or any receiver),
-``RXSTAFF_ALERT_EMAIL_TO`` with ``RXSTAFF_ALERT_SMTP`` (host:port) and
-``RXSTAFF_ALERT_EMAIL_FROM``. A stale or empty landing folder and rejected files end the
-run failed, so they alert too. An alert that cannot be sent is logged, never raised: the
-run's own outcome stands.
+where to look, to the channels of ``rxstaff.alert_channels`` (a webhook that takes a JSON
+POST: Slack, Teams or any receiver; an e-mail list through an SMTP server). A stale or
+empty landing folder and rejected files end the run failed, so they alert too. An alert
+that cannot be sent is logged, never raised: the run's own outcome stands.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
-from dataclasses import asdict, dataclass
 from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,64 +19,10 @@ from typing import Any
 
 import httpx
 
-VARIABLE = "rxstaff_alerts"
+from rxstaff.alert_channels import AlertSettings, configured, from_environment, stored_in_prefect
+
 TIMEOUT = 10
 log = logging.getLogger("rxstaff.alerts")
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    webhook: str | None = None
-    email_to: str | None = None
-    email_from: str = "rxstaff@localhost"
-    smtp: str | None = None  # host:port
-    by_server: bool = False  # the server's automations send the Failed and Crashed alerts
-
-    @property
-    def any(self) -> bool:
-        return bool(self.webhook or (self.email_to and self.smtp))
-
-
-def from_environment() -> AlertSettings:
-    return AlertSettings(
-        webhook=os.environ.get("RXSTAFF_ALERT_WEBHOOK") or None,
-        email_to=os.environ.get("RXSTAFF_ALERT_EMAIL_TO") or None,
-        email_from=os.environ.get("RXSTAFF_ALERT_EMAIL_FROM") or "rxstaff@localhost",
-        smtp=os.environ.get("RXSTAFF_ALERT_SMTP") or None,
-    )
-
-
-def configured(stored: dict[str, Any] | None = None) -> AlertSettings:
-    """The worker's environment wins; else what `rxstaff setup-alerts` stored in Prefect
-    (``stored``, where the caller has read it already)."""
-    found = from_environment()
-    if found.any:
-        return found
-    stored = _stored() if stored is None else stored
-    return AlertSettings(**stored) if stored else found
-
-
-def _stored() -> dict[str, Any]:
-    """What `rxstaff setup-alerts` stored in Prefect; empty without a server (asking
-    would start a temporary one: a command-line run starts no server)."""
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        return {}
-    try:
-        from prefect.variables import Variable
-
-        stored = Variable.get(VARIABLE, default=None)
-    except Exception:  # no Prefect API to ask: no stored settings
-        return {}
-    return stored if isinstance(stored, dict) else {}
-
-
-def store(settings: AlertSettings) -> None:
-    """Keep the alert settings in Prefect, for every worker of the server."""
-    from prefect.variables import Variable
-
-    Variable.set(VARIABLE, asdict(settings), overwrite=True)
 
 
 def message(flow_run: Any, state: Any) -> dict[str, str]:
@@ -149,7 +90,7 @@ def _text(alert: dict[str, Any]) -> str:
 
 def on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect's failure and crash hook."""
-    stored = _stored()
+    stored = stored_in_prefect()
     if stored.get("by_server"):  # the server's automation sends it (automations.py)
         return
     settings = configured(stored)

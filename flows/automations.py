@@ -27,7 +27,7 @@ from prefect.events.actions import Action, CallWebhook, ChangeFlowRunState, Send
 from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
 
-from rxstaff.flows.alerts import AlertSettings
+from rxstaff.alert_channels import AlertSettings
 from rxstaff.flows.email_block import RxstaffSmtpEmail
 
 TAG = "rxstaff"  # every rxstaff deployment's tag (prefect.yaml)

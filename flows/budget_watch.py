@@ -22,7 +22,7 @@ from rxstaff.warehouse.budget_watch import due, record_sent
 @task(cache_policy=NO_CACHE)
 def watch_budget(run: RunSettings) -> int:
     """Send the seats newly past a threshold; how many were sent."""
-    channels = alerts.configured()
+    channels = run.alerts
     if not run.budget_watch_days or not channels.any:
         return 0
     engine = run.warehouse.engine()

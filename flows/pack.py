@@ -17,6 +17,7 @@ from pathlib import Path
 from prefect import flow
 
 from rxstaff import settings
+from rxstaff.alert_channels import AlertSettings, configured
 from rxstaff.flows import alerts
 from rxstaff.flows.steps import run_logger
 from rxstaff.staffing_report import ReportFiles, write_report
@@ -52,23 +53,25 @@ def director_pack(
     if not folder:
         raise settings.ConfigurationError(f"set the pack's folder: out, or ${PACK_DIR_ENV}")
     target, options = settings.warehouse(warehouse), report_options()
+    recipients = email_to or os.environ.get(PACK_EMAIL_ENV)
+    channel = replace(configured(), email_to=recipients) if recipients else None
     with existing_warehouse(target) as conn:
         files = write_report(conn, Path(folder), target.description, options=options)
     if files.pdf is None:
         raise PackNotDelivered(files.pdf_problem or "the pack's PDF was not printed")
-    recipients = email_to or os.environ.get(PACK_EMAIL_ENV)
-    if recipients:
-        send_pack(files, recipients, options.pharmacy)
+    if channel:
+        send_pack(files, channel, options.pharmacy)
     run_logger().info(
         f"director's pack: {files.pdf}" + (f", sent to {recipients}" if recipients else "")
     )
     return str(files.pdf)
 
 
-def send_pack(files: ReportFiles, recipients: str, pharmacy: str) -> None:
-    """The PDF, with page 1's findings as the message, to every address of ``recipients``."""
+def send_pack(files: ReportFiles, channel: AlertSettings, pharmacy: str) -> None:
+    """The PDF, with page 1's findings as the message, to every address of the channel's
+    ``email_to``."""
     assert files.pdf is not None
-    channel = replace(alerts.configured(), email_to=recipients)
+    recipients = channel.email_to
     if not channel.smtp:
         raise PackNotDelivered("no SMTP server to send the pack: set $RXSTAFF_ALERT_SMTP")
     subject = f"{pharmacy}: staffing programme report, data to {files.as_of or '?'}"

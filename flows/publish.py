@@ -29,7 +29,7 @@ def write_staffing_report(run: RunSettings) -> str:
 
     assert run.report_dir is not None
     with existing_warehouse(run.warehouse) as conn:
-        files = write_report(conn, run.report_dir, run.warehouse.description)
+        files = write_report(conn, run.report_dir, run.warehouse.description, options=run.report)
     if files.pdf_problem:
         run_logger().warning(files.pdf_problem)
     return str(files.html)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rxstaff import alert_channels
 from rxstaff.cli import app
-from rxstaff.flows import alerts, automations
+from rxstaff.flows import automations
 from tests.helpers import run_nightly
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -46,8 +47,8 @@ def test_setup_alerts_stores_them_in_prefect_and_tests_them(
     receivers: tuple[list[dict], list[bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     posted, mails = receivers
-    webhook = alerts.from_environment().webhook
-    smtp = alerts.from_environment().smtp
+    webhook = alert_channels.from_environment().webhook
+    smtp = alert_channels.from_environment().smtp
     for name in ("RXSTAFF_ALERT_WEBHOOK", "RXSTAFF_ALERT_EMAIL_TO", "RXSTAFF_ALERT_SMTP"):
         monkeypatch.delenv(name)
     from prefect.automations import Automation
@@ -60,8 +61,8 @@ def test_setup_alerts_stores_them_in_prefect_and_tests_them(
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         assert "webhook, email" in result.output and len(posted) == 1 and len(mails) == 1
-        assert alerts.configured().email_to == "ops@example.org"  # read back from Prefect
-        assert alerts.configured().by_server  # the flows' hooks leave it to the server
+        assert alert_channels.configured().email_to == "ops@example.org"  # read back from Prefect
+        assert alert_channels.configured().by_server  # the flows' hooks leave it to the server
         for name in (automations.CRASH_SILENT, automations.ALERT):  # made, and made once
             assert Automation.read(name=name).enabled
         again = CliRunner().invoke(app, ["setup-alerts", "--webhook", str(webhook)])
@@ -69,7 +70,7 @@ def test_setup_alerts_stores_them_in_prefect_and_tests_them(
         alert = Automation.read(name=automations.ALERT)
         assert [a.type for a in alert.actions] == ["call-webhook"]  # replaced, not added
     finally:  # the session's other tests run with no stored alerts
-        Variable.unset(alerts.VARIABLE)
+        Variable.unset(alert_channels.VARIABLE)
 
 
 def test_a_crashed_run_alerts_too(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import time
@@ -699,3 +700,37 @@ def test_the_seeds_pathway_reads_from_one_row(landing_3y: Path, warehouse_3y: Pa
     } == want
     spt_to_map = ("Specialty Pharmacy Technician", "MAP Coordinator")
     assert want[(*spt_to_map, "ALL")] >= 1 and want[(*spt_to_map, "MAPC3")] >= 1  # planted
+
+
+def test_a_run_reads_no_setting_after_resolving_them(
+    landing_small: Path,
+    tmp_path: Path,
+    receivers: tuple[list[dict], list[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every rxstaff setting (the budget watch's channels and the report's page included)
+    is read as the run starts: settings changed or gone once it has started change
+    nothing it does."""
+    from rxstaff.flows.nightly import run_night
+    from rxstaff.settings import RunRequest, resolve
+
+    posted, _ = receivers
+    monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "30")
+    monkeypatch.setenv("RXSTAFF_PHARMACY_NAME", "Riverside specialty pharmacy")
+    _, arrive = hold_back_rosters(landing_small, 20)  # seats still waiting for budget
+    request = RunRequest(
+        landing=str(landing_small), warehouse=f"duckdb:///{tmp_path / 'w.duckdb'}",
+        run_date=date(2030, 1, 1), max_roster_age_days=36500, report_dir=str(tmp_path / "pack"),
+    )  # fmt: skip
+    run = resolve(request)
+    for name in [name for name in os.environ if name.startswith("RXSTAFF_")]:
+        monkeypatch.delenv(name)  # the key included: a run that read it would fail
+    monkeypatch.setenv("RXSTAFF_ALERT_WEBHOOK", "http://127.0.0.1:9/refused")
+    monkeypatch.setenv("RXSTAFF_BUDGET_WATCH_DAYS", "off")
+    monkeypatch.setenv("RXSTAFF_PHARMACY_NAME", "Another pharmacy")
+    monkeypatch.setenv("RXSTAFF_REPORT_PAPER", "tabloid")  # read now, it would fail the report
+    summary = run_night(run)
+    assert summary.exit_code == 0 and summary.budget_watch > 0 and len(posted) == 1
+    html = (tmp_path / "pack" / "staffing_report.html").read_text(encoding="utf-8")
+    assert "Riverside specialty pharmacy" in html and "Another pharmacy" not in html
+    arrive()

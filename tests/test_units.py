@@ -333,6 +333,27 @@ def test_a_warehouse_that_is_not_a_supported_url_is_refused_before_anything_star
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [("RXSTAFF_REPORT_PAPER", "tabloid", "letter or a4"),
+     ("RXSTAFF_REPORT_MIN_N", "ten", "RXSTAFF_REPORT_MIN_N"),
+     ("RXSTAFF_BUDGET_WATCH_DAYS", "monthly", "RXSTAFF_BUDGET_WATCH_DAYS")],
+)  # fmt: skip
+def test_a_bad_report_or_watch_setting_stops_the_run_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, value: str, named: str
+) -> None:
+    """The report's page and the budget watch are settings of the run like the others:
+    wrong, the run stops at once in one line, not after it has committed."""
+    monkeypatch.setenv(setting, value)
+    db = tmp_path / "w.duckdb"
+    args = ["nightly", "--landing", str(tmp_path), "--warehouse", f"duckdb:///{db}",
+            "--report", str(tmp_path / "pack")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and named in result.output, result.output
+    assert "nothing was changed" in result.output and "Traceback" not in result.output
+    assert not db.exists() and not (tmp_path / "pack").exists()
+
+
 DISTINCT_CASES = [
     ["2024-02-30", None, "2024-01-05", "2024-02-30", "x", "2024-01-05"],
     [None, None],

@@ -22,11 +22,10 @@ from markupsafe import Markup
 
 from rxstaff.staffing_report.data import Figures, read_figures
 from rxstaff.staffing_report.layout import Page, coverage
-from rxstaff.staffing_report.options import ReportOptions
+from rxstaff.staffing_report.options import CHROMIUM_ENV, ReportOptions
 from rxstaff.staffing_report.options import from_environment as options_from_environment
 from rxstaff.staffing_report.pages import build_pages
 
-CHROMIUM_ENV = "RXSTAFF_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 PDF_TIMEOUT = 120
 # The page is a local file that fetches nothing; these keep Chromium's own services from
@@ -89,7 +88,8 @@ def write_report(
     if not pdf:
         return written
     try:
-        return replace(written, pdf=print_pdf(html_path, out / "staffing_report.pdf"))
+        printed = print_pdf(html_path, out / "staffing_report.pdf", options.chromium)
+        return replace(written, pdf=printed)
     except PdfUnavailable as problem:
         return replace(written, pdf_problem=str(problem))
 
@@ -168,8 +168,9 @@ def chart_svg(spec: dict[str, Any]) -> str:
     return svg[svg.index("<svg") :]  # drop any XML prolog: the SVG sits inside HTML
 
 
-def find_chromium() -> str | None:
-    named = os.environ.get(CHROMIUM_ENV)
+def find_chromium(named: str | None = None) -> str | None:
+    """The Chromium that prints the PDF: the one ``named`` ($RXSTAFF_CHROMIUM, through the
+    report's options), else the first on PATH."""
     if named:
         return named
     return next((path for n in CHROMIUM_NAMES if (path := shutil.which(n))), None)
@@ -191,9 +192,10 @@ def without_network() -> tuple[str, ...]:
     return prefix if done.returncode == 0 else ()
 
 
-def print_pdf(html: Path, pdf: Path) -> Path:
-    """The HTML printed to PDF by a headless Chromium, offline."""
-    browser = find_chromium()
+def print_pdf(html: Path, pdf: Path, chromium: str | None = None) -> Path:
+    """The HTML printed to PDF by a headless Chromium (``chromium``, else the first on
+    PATH), offline."""
+    browser = find_chromium(chromium)
     if browser is None:
         raise PdfUnavailable(
             f"no PDF: no Chromium found (install Debian's chromium, or set ${CHROMIUM_ENV})"
