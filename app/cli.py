@@ -458,8 +458,8 @@ def report(
     Example: rxstaff report --out pack --pharmacy "Main St Specialty Pharmacy" --paper a4"""
     from dataclasses import replace
 
-    from rxstaff.staffing_report import write_report
     from rxstaff.staffing_report.options import ReportOptionError, from_environment
+    from rxstaff.staffing_report.render import write_report
     from rxstaff.warehouse.published import UnknownRun
 
     try:

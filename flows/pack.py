@@ -20,8 +20,8 @@ from rxstaff import settings
 from rxstaff.alert_channels import AlertSettings, configured
 from rxstaff.flows import alerts
 from rxstaff.flows.steps import run_logger
-from rxstaff.staffing_report import ReportFiles, write_report
 from rxstaff.staffing_report.options import from_environment as report_options
+from rxstaff.staffing_report.render import ReportFiles, write_report
 from rxstaff.warehouse.reading import existing_warehouse
 
 PACK_DIR_ENV = "RXSTAFF_PACK_DIR"

@@ -24,7 +24,7 @@ def publish_copies(run: RunSettings) -> None:
 @task(cache_policy=NO_CACHE)
 def write_staffing_report(run: RunSettings) -> str:
     """The staffing report of the warehouse as this run left it; the HTML file's path."""
-    from rxstaff.staffing_report import write_report
+    from rxstaff.staffing_report.render import write_report
     from rxstaff.warehouse.reading import existing_warehouse
 
     assert run.report_dir is not None
