@@ -68,11 +68,14 @@ def e2e_environment(tmp_path: Path, port: int, **rxstaff: str) -> dict[str, str]
 
 
 @pytest.mark.slow
-def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(tmp_path: Path) -> None:
+def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(
+    tmp_path: Path, receivers: tuple[list[dict], list[bytes]]
+) -> None:
     """The README's block, line by line as a person pastes it (its exports, its wait for
     the server, its sample pharmacy, its first run), then more runs of the deployment: two
     at once (the concurrency limit keeps them apart), one that needs attention (Failed, its
-    reason logged without a traceback), one refused (a relative DuckDB path)."""
+    reason logged without a traceback), one refused (a relative DuckDB path); then the
+    README's monthly-pack lines, whose PDF reaches an SMTP sink on 127.0.0.1."""
     port = free_port()
     srv = tmp_path / "srv" / "rxstaff"  # does not exist yet: the README's steps make it
     env = e2e_environment(tmp_path, port)
@@ -119,6 +122,29 @@ def test_the_readme_scheduling_steps_run_a_deployment_end_to_end(tmp_path: Path)
         relative = _trigger(env, "2030-01-03", "warehouse=duckdb:///warehouse.duckdb")
         assert wait_for(lambda: _final_states(env, [relative]), 240, "the refusal") == ["FAILED"]
         assert "is relative" in _state_message(env, relative)
+        run_the_monthly_pack_steps(env, srv, receivers[1])
+
+
+def run_the_monthly_pack_steps(env: dict[str, str], srv: Path, mails: list[bytes]) -> None:
+    """The README's monthly-pack lines, with the worker above: the pack is written where
+    the run was told, and its PDF is e-mailed to the run's list through the SMTP server
+    that `setup-alerts` stored (here the sink of the ``receivers`` fixture)."""
+    from email import message_from_bytes
+
+    sink = os.environ["RXSTAFF_ALERT_SMTP"]
+    for line in scheduling_steps("**The monthly pack.**"):
+        line = line.replace("smtp.example.org:25", sink).replace("/srv/rxstaff", str(srv))
+        done = subprocess.run(line, shell=True, cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=600)  # fmt: skip
+        assert done.returncode == 0, (line, done.stdout[-3000:], done.stderr[-3000:])
+    assert (srv / "pack" / "staffing_report.pdf").exists()
+    sent = [message_from_bytes(m) for m in mails]
+    pack = [m for m in sent if "director@example.org" in m["To"]]
+    assert len(pack) == 1, [m["Subject"] for m in sent]
+    parts = {part.get_content_type(): part for part in pack[0].walk()}
+    assert "What the pack finds" in parts["text/plain"].get_payload(decode=True).decode()
+    attached = parts["application/pdf"].get_payload(decode=True)
+    assert attached == (srv / "pack" / "staffing_report.pdf").read_bytes()
 
 
 @pytest.mark.slow
