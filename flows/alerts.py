@@ -65,20 +65,29 @@ def email(
     if not (settings.email_to and settings.smtp):
         return False
     try:
-        host, _, port = settings.smtp.partition(":")
-        mail = EmailMessage()
-        mail["Subject"], mail["From"], mail["To"] = subject, settings.email_from, settings.email_to
-        mail.set_content(text)
-        for path in attachments:
-            mail.add_attachment(
-                path.read_bytes(), maintype="application", subtype="pdf", filename=path.name
-            )
-        with smtplib.SMTP(host, int(port or 25), timeout=TIMEOUT) as smtp:
-            smtp.send_message(mail)
+        deliver(subject, text, settings, attachments)
         return True
     except (OSError, smtplib.SMTPException) as error:
         log.error(f"the e-mail failed: {type(error).__name__}")
         return False
+
+
+def deliver(
+    subject: str, text: str, settings: AlertSettings, attachments: tuple[Path, ...] = ()
+) -> None:
+    """Send one e-mail through the settings' SMTP relay (host:port, no login); raises
+    what the relay or the network raised."""
+    assert settings.email_to and settings.smtp
+    host, _, port = settings.smtp.partition(":")
+    mail = EmailMessage()
+    mail["Subject"], mail["From"], mail["To"] = subject, settings.email_from, settings.email_to
+    mail.set_content(text)
+    for path in attachments:
+        mail.add_attachment(
+            path.read_bytes(), maintype="application", subtype="pdf", filename=path.name
+        )
+    with smtplib.SMTP(host, int(port or 25), timeout=TIMEOUT) as smtp:
+        smtp.send_message(mail)
 
 
 def _text(alert: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """An e-mail notification block for Prefect automations: the server sends it through a
-plain SMTP relay (host:port, no login), as rxstaff's own alerts do.
+plain SMTP relay (host:port, no login), through rxstaff's own alerts' sending
+(``alerts.deliver``), which raises here so that the server records a failed send.
 
 Prefect has no such block of its own (its e-mail block is SendGrid's). The server finds
 this class through the ``prefect.collections`` entry point of rxstaff's pyproject.toml, as
@@ -10,12 +11,11 @@ automation's e-mail action; its webhook action needs nothing of rxstaff's.
 from __future__ import annotations
 
 import asyncio
-import smtplib
-from email.message import EmailMessage
 
 from prefect.blocks.abstract import NotificationBlock
 
-TIMEOUT = 10
+from rxstaff.alert_channels import AlertSettings
+from rxstaff.flows.alerts import deliver
 
 
 class RxstaffSmtpEmail(NotificationBlock):
@@ -29,12 +29,6 @@ class RxstaffSmtpEmail(NotificationBlock):
     email_from: str = "rxstaff@localhost"
 
     async def notify(self, body: str, subject: str | None = None) -> None:
-        await asyncio.to_thread(self._send, body, subject or "rxstaff")
-
-    def _send(self, body: str, subject: str) -> None:
-        host, _, port = self.smtp.partition(":")
-        mail = EmailMessage()
-        mail["Subject"], mail["From"], mail["To"] = subject, self.email_from, self.email_to
-        mail.set_content(body)
-        with smtplib.SMTP(host, int(port or 25), timeout=TIMEOUT) as relay:
-            relay.send_message(mail)
+        channel = AlertSettings(email_to=self.email_to, email_from=self.email_from,
+                                smtp=self.smtp)  # fmt: skip
+        await asyncio.to_thread(deliver, subject or "rxstaff", body, channel)
