@@ -43,8 +43,7 @@ def series_colours(frame: pd.DataFrame, series: str) -> dict[str, Any]:
 def stacked_bars(frame: pd.DataFrame, x: str, y: str, series: str, label: str) -> dict[str, Any]:
     frame = fewest_series(frame, series, y)
     return _spec(frame, {"type": "bar"}, {
-        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " "),
-              "axis": {"labelAngle": 0}},
+        "x": _years_across(x),
         "y": {"field": y, "type": "quantitative", "title": label, "stack": "zero"},
         "color": _colour(frame, series),
     })  # fmt: skip
@@ -53,8 +52,7 @@ def stacked_bars(frame: pd.DataFrame, x: str, y: str, series: str, label: str) -
 def grouped_bars(frame: pd.DataFrame, x: str, y: str, series: str, label: str) -> dict[str, Any]:
     """Bars side by side (never stacked): for figures that do not add up, as medians."""
     return _spec(frame, {"type": "bar"}, {
-        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " "),
-              "axis": {"labelAngle": 0}},
+        "x": _years_across(x),
         "xOffset": {"field": series},
         "y": {"field": y, "type": "quantitative", "title": label},
         "color": _colour(frame, series),
@@ -76,11 +74,15 @@ def lines(
     frame = frame.dropna(subset=[y])
     axis = {"format": ".0%"} if percent else {}
     return _spec(frame, {"type": "line", "point": True}, {
-        "x": {"field": x, "type": "ordinal", "title": x.replace("_", " "),
-              "axis": {"labelAngle": 0}},
+        "x": _years_across(x),
         "y": {"field": y, "type": "quantitative", "title": label, "axis": axis},
         "color": _colour(frame, series),
     })  # fmt: skip
+
+
+def _years_across(x: str) -> dict[str, Any]:
+    """An ordinal x axis (years, months), its labels upright."""
+    return {"field": x, "type": "ordinal", "title": x.replace("_", " "), "axis": {"labelAngle": 0}}
 
 
 def _colour(frame: pd.DataFrame, series: str) -> dict[str, Any]:

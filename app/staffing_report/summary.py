@@ -107,9 +107,10 @@ def pathway_sentences(c: Context) -> list[str]:
     totals = paths[paths.highest_job_code == "ALL"].sort_values(
         ["employees", "from_family", "to_family"], ascending=[False, True, True]
     )
-    for source, target in zip(totals.from_family, totals.to_family, strict=True):
+    for source, target, total in zip(
+        totals.from_family, totals.to_family, totals.employees, strict=True
+    ):
         rows = paths[(paths.from_family == source) & (paths.to_family == target)]
-        total = rows[rows.highest_job_code == "ALL"].employees.sum()
         reached = rows[rows.highest_job_code != "ALL"].sort_values("highest_job_code")
         how_far = "; ".join(
             f"{n} reached {c.title(code)}"
