@@ -235,3 +235,12 @@ def canonical(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     frame = frame.astype(object).map(lambda v: plain(None if v is pd.NaT else v))
     frame = frame.where(frame.notna(), None)
     return frame.sort_values(keys).reset_index(drop=True)
+
+
+def chromium() -> str | None:
+    """The Chromium the report prints with, as a user's settings name it
+    ($RXSTAFF_CHROMIUM, else the first on PATH)."""
+    from rxstaff.staffing_report.options import from_environment
+    from rxstaff.staffing_report.render import find_chromium
+
+    return find_chromium(from_environment().chromium)

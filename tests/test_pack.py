@@ -19,10 +19,10 @@ from rxstaff.staffing_report.data import read_figures
 from rxstaff.staffing_report.numbers import Share, wilson
 from rxstaff.staffing_report.options import ReportOptions
 from rxstaff.staffing_report.pages import build_pages
-from rxstaff.staffing_report.render import find_chromium
+from tests.helpers import chromium
 
 needs_chromium = pytest.mark.skipif(
-    find_chromium() is None,
+    chromium() is None,
     reason="no Chromium: install Debian's chromium (.ci/run does) or set RXSTAFF_CHROMIUM",
 )
 PHARMACY = "Riverside Specialty Pharmacy"

@@ -16,14 +16,13 @@ import pytest
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from rxstaff.staffing_report.render import find_chromium
-from tests.helpers import read, run_nightly
+from tests.helpers import chromium, read, run_nightly
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts" / "report"
 PAGES = ["summary", "ladder", "roles", "backfill", "turnover", "engagement", "training",
          "appendix"]  # fmt: skip
 needs_chromium = pytest.mark.skipif(
-    find_chromium() is None,
+    chromium() is None,
     reason="no Chromium: install Debian's chromium (.ci/run does) or set RXSTAFF_CHROMIUM",
 )
 
@@ -47,7 +46,7 @@ def test_the_report_renders_offline_with_every_chart_drawn(written: Path) -> Non
     requests: list[str] = []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         context = browser.new_context(offline=True, viewport={"width": 1100, "height": 1400})
         page = context.new_page()
         page.emulate_media(media="print")  # as the PDF lays it out
@@ -119,6 +118,26 @@ def test_the_pdf_printer_reaches_for_no_network(written: Path, tmp_path: Path) -
     probes = [line for line in elsewhere if IPV6_PROBE in line and "<UDPv6" in line]
     assert [line for line in elsewhere if line not in probes] == []
     assert not [line for line in probes if "connect(" not in line]  # never a packet
+
+
+@needs_chromium
+def test_the_chromium_named_by_rxstaff_chromium_prints_the_pdf(
+    warehouse_3y: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$RXSTAFF_CHROMIUM (README, Configuration) names the printer: a Chromium of the
+    operator's own, here the real one behind a wrapper that notes it was called."""
+    called = tmp_path / "called"
+    wrapper = tmp_path / "my-chromium"
+    wrapper.write_text(f'#!/bin/sh\ntouch "{called}"\nexec "{chromium()}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("RXSTAFF_CHROMIUM", str(wrapper))
+    out = tmp_path / "pack"
+    result = CliRunner().invoke(
+        app, ["report", "--warehouse", f"duckdb:///{warehouse_3y}", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert called.exists()
+    assert (out / "staffing_report.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_every_page_every_finding_and_no_suppressed_number(written: Path) -> None:

@@ -19,9 +19,8 @@ from rxstaff.expectations.results import (
     listed_once,
 )
 from rxstaff.expectations.suite import bind_rules
-from rxstaff.staffing_report.render import find_chromium
 from rxstaff.transforms.sources import SOURCES
-from tests.helpers import run_nightly
+from tests.helpers import chromium, run_nightly
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "data-docs"
@@ -37,7 +36,7 @@ def test_each_suite_file_is_a_standard_gx_expectation_suite(name: str) -> None:
     assert "$param" not in json.dumps(document) and "$each" not in json.dumps(document)
 
 
-@pytest.mark.skipif(find_chromium() is None, reason="no Chromium (install Debian's chromium)")
+@pytest.mark.skipif(chromium() is None, reason="no Chromium (install Debian's chromium)")
 def test_data_docs_show_the_failed_expectations_of_a_file_with_bad_rows(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -64,7 +63,7 @@ def test_data_docs_show_the_failed_expectations_of_a_file_with_bad_rows(
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         page = browser.new_context(offline=True).new_page()
         page.goto(index.as_uri())
         listing = page.inner_text("body")
