@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from rxstaff.warehouse.dictionary import documented
@@ -244,3 +245,9 @@ def chromium() -> str | None:
     from rxstaff.staffing_report.render import find_chromium
 
     return find_chromium(from_environment().chromium)
+
+
+needs_chromium = pytest.mark.skipif(
+    chromium() is None,
+    reason="no Chromium: install Debian's chromium (.ci/run does) or set RXSTAFF_CHROMIUM",
+)

@@ -19,12 +19,8 @@ from rxstaff.staffing_report.data import read_figures
 from rxstaff.staffing_report.numbers import Share, wilson
 from rxstaff.staffing_report.options import ReportOptions
 from rxstaff.staffing_report.pages import build_pages
-from tests.helpers import chromium
+from tests.helpers import needs_chromium
 
-needs_chromium = pytest.mark.skipif(
-    chromium() is None,
-    reason="no Chromium: install Debian's chromium (.ci/run does) or set RXSTAFF_CHROMIUM",
-)
 PHARMACY = "Riverside Specialty Pharmacy"
 
 

@@ -16,15 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from rxstaff.cli import app
-from tests.helpers import chromium, read, run_nightly
+from tests.helpers import chromium, needs_chromium, read, run_nightly
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "build" / "test-artifacts" / "report"
 PAGES = ["summary", "ladder", "roles", "backfill", "turnover", "engagement", "training",
          "appendix"]  # fmt: skip
-needs_chromium = pytest.mark.skipif(
-    chromium() is None,
-    reason="no Chromium: install Debian's chromium (.ci/run does) or set RXSTAFF_CHROMIUM",
-)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from rxstaff.expectations.results import (
 )
 from rxstaff.expectations.suite import bind_rules
 from rxstaff.transforms.sources import SOURCES
-from tests.helpers import chromium, run_nightly
+from tests.helpers import chromium, needs_chromium, run_nightly
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "build" / "test-artifacts" / "data-docs"
@@ -36,7 +36,7 @@ def test_each_suite_file_is_a_standard_gx_expectation_suite(name: str) -> None:
     assert "$param" not in json.dumps(document) and "$each" not in json.dumps(document)
 
 
-@pytest.mark.skipif(chromium() is None, reason="no Chromium (install Debian's chromium)")
+@needs_chromium
 def test_data_docs_show_the_failed_expectations_of_a_file_with_bad_rows(
     landing_small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
