@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -948,4 +950,10 @@ def _show_metrics(target: Warehouse, year: int | None) -> None:
 
 def main() -> None:
     """The console entry point (``rxstaff``)."""
+    # Leaving, the interpreter's last garbage collections walk every object Prefect, GX
+    # and pandas made: a run's command waited longer for them than for its own summary
+    # (docs/benchmark.md). Freezing them (gc.freeze, public since Python 3.7) skips only
+    # those walks; atexit handlers, logging's flush and reference counting run as before,
+    # and everything the run writes is committed and closed before it returns.
+    atexit.register(gc.freeze)
     app()

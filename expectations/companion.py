@@ -13,6 +13,8 @@ the engines still fails the run, all or nothing.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import multiprocessing
 import os
 import signal
@@ -32,6 +34,7 @@ _store = None
 def _start(project: str | None) -> None:
     global _store
     _end_with_parent()
+    atexit.register(gc.freeze)  # an exit without GX's heap walked: as the command's (cli.main)
     from rxstaff.expectations.results import ValidationStore
 
     _store = ValidationStore(Path(project)) if project else None
