@@ -113,6 +113,32 @@ def test_build_order_puts_every_model_after_what_it_reads() -> None:
                 assert order.index(dependency) < position, f"{name} before {dependency}"
 
 
+@pytest.mark.parametrize(
+    ("sql", "rendered"),
+    [
+        ("\n  SELECT {{ all_or('g.m', 'model') }}", "SELECT CASE WHEN g.m = 1 THEN 'ALL' ELSE model END"),
+        ("SELECT 1 -- no template", "SELECT 1 -- no template"),
+    ],
+)  # fmt: skip
+def test_a_models_sql_is_rendered_with_the_projects_macros_and_vars(
+    sql: str, rendered: str
+) -> None:
+    from rxstaff.warehouse.declarations import project, render
+
+    assert render(sql) == rendered
+    tracked = project()["vars"]["roster_state"]
+    assert render("{{ roster_state | join(', ') }}") == ", ".join(tracked)
+
+
+def test_an_unknown_name_in_a_models_sql_is_an_error() -> None:
+    import jinja2
+
+    from rxstaff.warehouse.declarations import render
+
+    with pytest.raises(jinja2.UndefinedError, match="nope"):
+        render("SELECT {{ nope }}")
+
+
 def test_a_dependency_cycle_is_refused() -> None:
     from dataclasses import replace
 
