@@ -91,17 +91,13 @@ def project() -> dict[str, Any]:
 
 
 @cache
-def _macros() -> str:
-    return resources.files("rxstaff.warehouse").joinpath("models", "macros.sql").read_text("utf-8")
-
-
-@cache
 def _sql_environment() -> jinja2.Environment:
     """Jinja with the project's ``vars`` and macros as globals: the macros are compiled
     once, not again with each model's SQL (every run, and every command, renders them all)."""
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     environment.globals.update(project().get("vars", {}))
-    macros = environment.from_string(_macros()).module
+    source = resources.files("rxstaff.warehouse").joinpath("models", "macros.sql")
+    macros = environment.from_string(source.read_text("utf-8")).module
     environment.globals.update({k: v for k, v in vars(macros).items() if not k.startswith("_")})
     return environment
 
